@@ -1,0 +1,45 @@
+package stages
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/refeval/refeval/engine"
+)
+
+var (
+	mu    sync.Mutex
+	kinds = map[string]*engine.Kind{}
+)
+
+// Register makes a stage kind available under k.Name. It is called from the
+// init function of the file that implements the kind, and panics on a
+// duplicate name.
+func Register(k *engine.Kind) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := kinds[k.Name]; dup {
+		panic("stages: duplicate stage kind " + k.Name)
+	}
+	kinds[k.Name] = k
+}
+
+// Lookup returns the kind registered under name.
+func Lookup(name string) (*engine.Kind, bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	k, ok := kinds[name]
+	return k, ok
+}
+
+// Names returns the registered kind names, sorted.
+func Names() []string {
+	mu.Lock()
+	defer mu.Unlock()
+	names := make([]string, 0, len(kinds))
+	for n := range kinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
