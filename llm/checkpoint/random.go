@@ -1,0 +1,148 @@
+package checkpoint
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+)
+
+// InitStd is the standard deviation of Hugging Face's initializer_range for
+// Qwen2 and Llama: weights are drawn from N(0, 0.02²), norms are 1, biases 0.
+const InitStd = 0.02
+
+// Random returns deterministic random weights for cfg, initialized as
+// transformers' _init_weights does. Each tensor has its own PCG stream
+// seeded from (seed, tensor name), so the values of a tensor do not depend
+// on which other tensors exist.
+func Random(cfg Config, seed uint64) map[string]*Tensor {
+	out := map[string]*Tensor{}
+	for name, shape := range Shapes(cfg) {
+		t := &Tensor{Shape: append([]int{}, shape...)}
+		t.Data = make([]float32, t.Len())
+		switch {
+		case strings.HasSuffix(name, "norm.weight"):
+			for i := range t.Data {
+				t.Data[i] = 1
+			}
+		case strings.HasSuffix(name, ".bias"):
+		default:
+			r := rand.New(rand.NewPCG(seed, nameHash(name)))
+			for i := range t.Data {
+				t.Data[i] = float32(r.NormFloat64() * InitStd)
+			}
+		}
+		out[name] = t
+	}
+	return out
+}
+
+// Perturb replaces norms and biases with random values around their
+// initial ones (norms 1±0.2·N(0,1), biases 0.1·N(0,1)), so tests exercise
+// them; weights initialized by Random leave them constant.
+func Perturb(tensors map[string]*Tensor, seed uint64) {
+	for name, t := range tensors {
+		norm := strings.HasSuffix(name, "norm.weight")
+		if !norm && !strings.HasSuffix(name, ".bias") {
+			continue
+		}
+		r := rand.New(rand.NewPCG(seed^0x9e3779b97f4a7c15, nameHash(name)))
+		for i := range t.Data {
+			if norm {
+				t.Data[i] = float32(1 + 0.2*r.NormFloat64())
+			} else {
+				t.Data[i] = float32(0.1 * r.NormFloat64())
+			}
+		}
+	}
+}
+
+func nameHash(name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64()
+}
+
+// SizedConfig returns the configuration of a model of arch ("qwen2" or
+// "llama") with vocabSize tokens and the given size: "tiny" (hidden 64,
+// 2 layers, 4 heads, 2 key/value heads), "small" (about 25M parameters) or
+// a parameter count such as "100000000", "25M" or "1.5B". Embeddings are
+// tied, as in Qwen2.5-0.5B and Llama-3.2-1B.
+func SizedConfig(arch string, size string, vocabSize int) (Config, error) {
+	var cfg Config
+	switch arch {
+	case "qwen2":
+		cfg = Config{Architecture: ArchQwen2, ModelType: "qwen2", AttentionBias: true, RopeTheta: 1000000, RMSNormEps: 1e-6}
+	case "llama":
+		cfg = Config{Architecture: ArchLlama, ModelType: "llama", RopeTheta: 500000, RMSNormEps: 1e-5,
+			RopeScaling: &RopeScaling{Type: "llama3", Factor: 32, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositionEmbeddings: 8192}}
+	default:
+		return Config{}, fmt.Errorf("unknown architecture %q (want qwen2 or llama)", arch)
+	}
+	if vocabSize <= 0 {
+		return Config{}, fmt.Errorf("vocabulary size must be positive, got %d", vocabSize)
+	}
+	cfg.VocabSize = vocabSize
+	cfg.TieWordEmbeddings = true
+	cfg.MaxPositionEmbeddings = 32768
+	cfg.BOSTokenID = -1
+	cfg.TorchDType = "float32"
+	if size == "tiny" {
+		shape(&cfg, 64, 2)
+		return cfg, cfg.Validate()
+	}
+	target, err := parseCount(size)
+	if err != nil {
+		return Config{}, err
+	}
+	// Widths step by 64; depth grows with width up to hidden/16 layers
+	// (Qwen2.5-0.5B: 896 wide, 24 deep). Pick the closest to the target.
+	best, bestErr := Config{}, int64(-1)
+	for h := 64; h <= 8192; h += 64 {
+		for l := 1; l <= max(2, h/16) && l <= 128; l++ {
+			c := cfg
+			shape(&c, h, l)
+			d := NumParams(c) - target
+			if d < 0 {
+				d = -d
+			}
+			if bestErr < 0 || d < bestErr {
+				best, bestErr = c, d
+			}
+		}
+	}
+	return best, best.Validate()
+}
+
+// shape sets the widths of a model hidden wide and layers deep.
+func shape(c *Config, hidden, layers int) {
+	c.HiddenSize = hidden
+	c.NumHiddenLayers = layers
+	c.NumAttentionHeads = max(4, hidden/64)
+	c.HeadDim = hidden / c.NumAttentionHeads
+	c.NumKeyValueHeads = c.NumAttentionHeads / 2
+	c.IntermediateSize = (hidden*8/3 + 31) / 32 * 32
+}
+
+// parseCount parses "25M", "1.5B", "300k" or a plain integer.
+func parseCount(s string) (int64, error) {
+	mult := 1.0
+	t := strings.ToUpper(strings.TrimSpace(s))
+	switch {
+	case strings.HasSuffix(t, "K"):
+		mult, t = 1e3, t[:len(t)-1]
+	case strings.HasSuffix(t, "M"):
+		mult, t = 1e6, t[:len(t)-1]
+	case strings.HasSuffix(t, "B"):
+		mult, t = 1e9, t[:len(t)-1]
+	}
+	if s == "small" {
+		return 25_000_000, nil
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f <= 0 {
+		return 0, fmt.Errorf("bad model size %q: want tiny, small or a parameter count such as 25M", s)
+	}
+	return int64(f * mult), nil
+}
