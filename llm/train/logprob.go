@@ -1,0 +1,44 @@
+package train
+
+import (
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph code reads as math.
+)
+
+// tokenLogProbs returns log p(tokens[:, t] | tokens[:, <t]) for t ≥ 1 as
+// float32 [batch, seq-1], from logits [batch, seq, vocab] (position t
+// predicts token t+1) and int32 tokens [batch, seq].
+func tokenLogProbs(logits, tokens *Node) *Node {
+	g := logits.Graph()
+	dims := logits.Shape().Dimensions
+	batch, seq := dims[0], dims[1]
+	if logits.DType() != dtypes.Float32 {
+		logits = ConvertDType(logits, dtypes.Float32)
+	}
+	logp := LogSoftmax(Slice(logits, AxisRange(), AxisRange(0, seq-1)), -1)
+	targets := ConvertDType(Slice(tokens, AxisRange(), AxisRange(1, seq)), dtypes.Int32)
+	shape := targets.Shape()
+	rows := Iota(g, shape, 0)
+	cols := Iota(g, shape, 1)
+	indices := Concatenate([]*Node{ExpandAxes(rows, -1), ExpandAxes(cols, -1), ExpandAxes(targets, -1)}, -1)
+	out := Gather(logp, indices)
+	return Reshape(out, batch, seq-1)
+}
+
+// SequenceLogProbs returns, for each row, the sum of the log-probs of the
+// tokens that mask marks: float32 [batch]. logits is [batch, seq, vocab]
+// (position t predicts token t+1), tokens int32 [batch, seq], mask float32
+// [batch, seq] with 1 on response tokens and 0 on prompt and padding (its
+// column 0 is ignored: the first token has no prediction).
+func SequenceLogProbs(logits, tokens, mask *Node) *Node {
+	seq := tokens.Shape().Dimensions[1]
+	m := Slice(mask, AxisRange(), AxisRange(1, seq))
+	return ReduceSum(Mul(tokenLogProbs(logits, tokens), m), -1)
+}
+
+// TokenCrossEntropy returns, for each row, the summed next-token
+// cross-entropy over the tokens that mask marks, float32 [batch]: the SFT
+// loss before normalization by the number of marked tokens.
+func TokenCrossEntropy(logits, tokens, mask *Node) *Node {
+	return Neg(SequenceLogProbs(logits, tokens, mask))
+}

@@ -1,0 +1,288 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph code reads as math.
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// objective is what DPO and SFT differ in: how examples become padded
+// micro-batches and how a micro-batch becomes a loss.
+type objective interface {
+	size() int                   // Examples in the dataset.
+	seqLen(i int) int            // Longest row of example i, in tokens.
+	tokens(i int) int            // Non-padding tokens of example i.
+	weights(idx []int) []float64 // Per-example weights over a global batch; they sum to 1.
+	// pack returns the graph inputs for examples idx, padded to rows
+	// examples and seq tokens; padding rows get weight 0.
+	pack(idx []int, w []float64, rows, seq int) []any
+	// graph builds the weighted loss (scalar: Σ w_i loss_i) and the
+	// per-example outputs that add reads.
+	graph(m *Model, scope *model.Scope, in []*Node) (loss *Node, outs []*Node)
+	add(s *stats, outs []*tensors.Tensor, n int)
+}
+
+// loopConfig is what DPOConfig and SFTConfig share.
+type loopConfig struct {
+	LR, WeightDecay, WarmupRatio, MaxGradNorm float64
+	Schedule                                  string
+	MicroBatch, GradAccum, Epochs, EvalEvery  int
+	Replicas                                  int
+	Seed                                      uint64
+	MaxSeqLen                                 int
+}
+
+func (c *loopConfig) validate() error {
+	if c.MicroBatch <= 0 || c.GradAccum <= 0 || c.Epochs <= 0 || c.Replicas <= 0 {
+		return fmt.Errorf("micro_batch (%d), grad_accum (%d), epochs (%d) and replicas (%d) must all be at least 1",
+			c.MicroBatch, c.GradAccum, c.Epochs, c.Replicas)
+	}
+	if c.WeightDecay < 0 || c.MaxGradNorm < 0 || c.EvalEvery < 0 || math.IsNaN(c.WeightDecay) || math.IsNaN(c.MaxGradNorm) {
+		return fmt.Errorf("weight_decay (%v), max_grad_norm (%v) and eval_every (%d) must not be negative", c.WeightDecay, c.MaxGradNorm, c.EvalEvery)
+	}
+	return nil
+}
+
+// Result is what a training run leaves besides the updated weights.
+type Result struct {
+	Steps        int           // Optimizer steps taken.
+	Final        StepMetrics   // The last step's metrics.
+	Evals        []StepMetrics // Every evaluation, in order; the first is before training.
+	BestStep     int           // Step whose weights the Store holds on return: the best by eval loss, or the last step without eval data.
+	BestEvalLoss float64       // Eval loss of BestStep; NaN without eval data.
+}
+
+// seqBucket rounds a sequence length up so that few distinct shapes are
+// compiled: powers of two up to 256, then multiples of 128.
+func seqBucket(n int) int {
+	b := 8
+	for b < n && b < 256 {
+		b *= 2
+	}
+	if b >= n {
+		return b
+	}
+	return (n + 127) / 128 * 128
+}
+
+// run is the training loop shared by DPO and SFT.
+func run(ctx context.Context, m *Model, train, eval objective, cfg loopConfig, onStep func(StepMetrics)) (res *Result, err error) {
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	if train.size() == 0 {
+		return nil, fmt.Errorf("train: no training examples")
+	}
+	global := cfg.MicroBatch * cfg.GradAccum * cfg.Replicas
+	stepsPerEpoch := (train.size() + global - 1) / global
+	total := stepsPerEpoch * cfg.Epochs
+	sched, err := NewSchedule(cfg.Schedule, cfg.LR, cfg.WarmupRatio, total)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	opt, err := newOptimizer(m, cfg.Replicas, cfg.WeightDecay, cfg.MaxGradNorm)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if cerr := opt.close(m.Store); cerr != nil && err == nil {
+			err = fmt.Errorf("train: removing optimizer state: %w", cerr)
+		}
+	}()
+
+	// One executor per replica: each adds its gradients to its own
+	// accumulators; the optimizer sums them (the all-reduce) and steps once.
+	grads := make([]*model.Exec, cfg.Replicas)
+	for r := range grads {
+		grads[r], err = model.NewExec(m.Backend, m.Store, func(scope *model.Scope, in []*Node) []*Node {
+			loss, outs := train.graph(m, scope, in)
+			opt.accumulateGraph(loss.Graph(), r, loss)
+			return append([]*Node{loss}, outs...)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	var evalExec *model.Exec
+	if eval != nil && eval.size() > 0 {
+		evalExec, err = model.NewExec(m.Backend, m.Store, func(scope *model.Scope, in []*Node) []*Node {
+			loss, outs := eval.graph(m, scope, in)
+			return append([]*Node{loss}, outs...)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	res = &Result{BestEvalLoss: math.NaN()}
+	var best []*tensors.Tensor
+	evaluate := func(step int) error {
+		if evalExec == nil {
+			return nil
+		}
+		em, err := runEval(ctx, evalExec, eval, cfg)
+		if err != nil {
+			return fmt.Errorf("train: evaluation after step %d: %w", step, err)
+		}
+		em.Step = step
+		em.Epoch = float64(step) / float64(stepsPerEpoch)
+		res.Evals = append(res.Evals, em)
+		if step > 0 && (best == nil || em.Loss < res.BestEvalLoss) {
+			best, err = snapshot(opt.params)
+			if err != nil {
+				return err
+			}
+			res.BestStep, res.BestEvalLoss = step, em.Loss
+		}
+		return nil
+	}
+	if err := evaluate(0); err != nil {
+		return nil, err
+	}
+
+	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
+	step := 0
+	for epoch := range cfg.Epochs {
+		order := rng.Perm(train.size())
+		_ = epoch
+		for start := 0; start < len(order); start += global {
+			batch := order[start:min(start+global, len(order))]
+			begin := time.Now()
+			st, err := accumulate(ctx, grads, train, batch, cfg)
+			if err != nil {
+				return nil, fmt.Errorf("train: step %d: %w", step+1, err)
+			}
+			lr := sched.At(step)
+			step++
+			norm, err := opt.step(lr, step)
+			if err != nil {
+				return nil, err
+			}
+			if math.IsNaN(norm) || math.IsInf(norm, 0) {
+				return nil, fmt.Errorf("train: step %d: gradient norm is %v: training diverged; lower the learning rate or set max_grad_norm", step, norm)
+			}
+			sm := st.metrics(step)
+			sm.Epoch = float64(step) / float64(stepsPerEpoch)
+			sm.LR, sm.GradNorm = lr, norm
+			if d := time.Since(begin).Seconds(); d > 0 {
+				sm.TokensPerSec = float64(sm.Tokens) / d
+			}
+			if (cfg.EvalEvery > 0 && step%cfg.EvalEvery == 0) || step == total {
+				if err := evaluate(step); err != nil {
+					return nil, err
+				}
+				ev := res.Evals[len(res.Evals)-1]
+				sm.Eval = &ev
+			}
+			res.Steps, res.Final = step, sm
+			if onStep != nil {
+				onStep(sm)
+			}
+		}
+	}
+	if best != nil && res.BestStep != step {
+		if err := restore(opt.params, best); err != nil {
+			return nil, err
+		}
+	}
+	if best == nil {
+		res.BestStep = step
+	}
+	return res, nil
+}
+
+// accumulate runs the gradient executors over one global batch: its
+// examples are cut into micro-batches dealt round-robin to the replicas.
+func accumulate(ctx context.Context, grads []*model.Exec, obj objective, batch []int, cfg loopConfig) (*stats, error) {
+	w := obj.weights(batch)
+	st := &stats{}
+	for k, start := 0, 0; start < len(batch); k, start = k+1, start+cfg.MicroBatch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		end := min(start+cfg.MicroBatch, len(batch))
+		if err := runMicro(grads[k%len(grads)], obj, batch[start:end], w[start:end], cfg, st); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// runMicro runs exec on one micro-batch and adds its outputs to st.
+func runMicro(exec *model.Exec, obj objective, idx []int, w []float64, cfg loopConfig, st *stats) error {
+	seq := 2
+	for _, i := range idx {
+		seq = max(seq, obj.seqLen(i))
+		st.tokens += obj.tokens(i)
+	}
+	if cfg.MaxSeqLen > 0 && seq > cfg.MaxSeqLen {
+		return fmt.Errorf("example of %d tokens exceeds max_seq_len %d: drop or truncate long examples first", seq, cfg.MaxSeqLen)
+	}
+	outs, err := exec.Exec(obj.pack(idx, w, cfg.MicroBatch, seqBucket(seq))...)
+	if err != nil {
+		return err
+	}
+	loss := float64(tensors.ToScalar[float32](outs[0]))
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return fmt.Errorf("loss is %v: training diverged; lower the learning rate or check the data (reference log-probs must be finite)", loss)
+	}
+	st.loss += loss
+	st.n += len(idx)
+	obj.add(st, outs[1:], len(idx))
+	return nil
+}
+
+// runEval returns the metrics of obj's whole dataset under the current
+// weights.
+func runEval(ctx context.Context, exec *model.Exec, obj objective, cfg loopConfig) (StepMetrics, error) {
+	idx := make([]int, obj.size())
+	for i := range idx {
+		idx[i] = i
+	}
+	w := obj.weights(idx)
+	st := &stats{}
+	for start := 0; start < len(idx); start += cfg.MicroBatch {
+		if err := ctx.Err(); err != nil {
+			return StepMetrics{}, err
+		}
+		end := min(start+cfg.MicroBatch, len(idx))
+		if err := runMicro(exec, obj, idx[start:end], w[start:end], cfg, st); err != nil {
+			return StepMetrics{}, err
+		}
+	}
+	return st.metrics(0), nil
+}
+
+// snapshot copies the weights to host memory.
+func snapshot(params []*model.Variable) ([]*tensors.Tensor, error) {
+	out := make([]*tensors.Tensor, len(params))
+	for i, p := range params {
+		v, err := p.Value()
+		if err != nil {
+			return nil, fmt.Errorf("train: reading %q: %w", p.Path(), err)
+		}
+		if out[i], err = v.LocalClone(); err != nil {
+			return nil, fmt.Errorf("train: copying %q: %w", p.Path(), err)
+		}
+	}
+	return out, nil
+}
+
+// restore sets the weights from a snapshot.
+func restore(params []*model.Variable, snap []*tensors.Tensor) error {
+	for i, p := range params {
+		if err := p.SetValue(snap[i]); err != nil {
+			return fmt.Errorf("train: restoring %q: %w", p.Path(), err)
+		}
+	}
+	return nil
+}
