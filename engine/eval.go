@@ -1,0 +1,149 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// pendingPrefix starts the placeholder that stands for an upstream output
+// folder before it exists (at load and plan time): a string, so that kinds
+// can type-check it, that no real path starts with.
+const pendingPrefix = "/.refeval-pending/"
+
+// pendingOut is the load-time placeholder for an instance's output folder.
+func pendingOut(in *Instance) string { return pendingPrefix + in.Addr }
+
+// isPending says whether path is, or lies inside, a placeholder folder.
+func isPending(path string) bool { return strings.HasPrefix(path, pendingPrefix) }
+
+// outsFunc gives the string an instance's `out` evaluates to.
+type outsFunc func(*Instance) string
+
+// evalContext returns the context that expressions of a stage instance are
+// evaluated in: var, local, model, dataset, stage and (for for_each
+// instances) each, with every instance's out given by outs.
+func (p *Pipeline) evalContext(outs outsFunc, each cty.Value) (*hcl.EvalContext, hcl.Diagnostics) {
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: functions()}
+	ctx.Variables["var"] = objectOf(p.Vars)
+	ctx.Variables["stage"] = p.stageObject(outs)
+	if each != cty.NilVal {
+		ctx.Variables["each"] = each
+	}
+	vals := map[string]map[string]cty.Value{"local": {}, "model": {}, "dataset": {}}
+	for r := range vals {
+		ctx.Variables[r] = cty.EmptyObjectVal
+	}
+	var diags hcl.Diagnostics
+	for _, g := range p.order {
+		root, name, _ := strings.Cut(g.addr, ".")
+		var v cty.Value
+		var d hcl.Diagnostics
+		if g.expr != nil {
+			v, d = g.expr.Value(ctx)
+		} else {
+			attrs := map[string]cty.Value{}
+			for n, e := range g.attrs {
+				av, ad := e.Value(ctx)
+				d = append(d, ad...)
+				attrs[n] = av
+			}
+			v = cty.ObjectVal(attrs)
+		}
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			v = cty.DynamicVal
+		}
+		vals[root][name] = v
+		ctx.Variables[root] = objectOf(vals[root])
+	}
+	return ctx, diags
+}
+
+// stageObject builds the value of `stage`: kind → name → {out}, or
+// kind → name → key → {out} for blocks with for_each.
+func (p *Pipeline) stageObject(outs outsFunc) cty.Value {
+	kinds := map[string]map[string]cty.Value{}
+	for _, b := range p.blocks {
+		if kinds[b.kind.Name] == nil {
+			kinds[b.kind.Name] = map[string]cty.Value{}
+		}
+		if b.forEach == nil {
+			if len(b.instances) == 1 {
+				kinds[b.kind.Name][b.name] = outObject(outs(b.instances[0]))
+			} else {
+				kinds[b.kind.Name][b.name] = cty.DynamicVal
+			}
+			continue
+		}
+		insts := map[string]cty.Value{}
+		for _, in := range b.instances {
+			insts[in.Key] = outObject(outs(in))
+		}
+		kinds[b.kind.Name][b.name] = objectOf(insts)
+	}
+	obj := map[string]cty.Value{}
+	for k, names := range kinds {
+		obj[k] = objectOf(names)
+	}
+	return objectOf(obj)
+}
+
+func outObject(out string) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{"out": cty.StringVal(out)})
+}
+
+func objectOf(m map[string]cty.Value) cty.Value {
+	if len(m) == 0 {
+		return cty.EmptyObjectVal
+	}
+	return cty.ObjectVal(m)
+}
+
+// eachValue builds the `each` object of a for_each instance.
+func eachValue(key string, val cty.Value) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(key), "value": val})
+}
+
+// forEachKeys turns an evaluated for_each value into instance keys and values.
+func forEachKeys(v cty.Value, rng hcl.Range) ([]string, map[string]cty.Value, hcl.Diagnostics) {
+	bad := func(detail string) ([]string, map[string]cty.Value, hcl.Diagnostics) {
+		return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid for_each Argument", Detail: detail, Subject: rng.Ptr()}}
+	}
+	if v.IsNull() {
+		return bad("for_each is null. Give it a set of strings or a map.")
+	}
+	if !v.IsWhollyKnown() {
+		return bad("for_each must be known when the pipeline is loaded; it may refer to variables and locals but not to stage outputs.")
+	}
+	ty := v.Type()
+	vals := map[string]cty.Value{}
+	switch {
+	case ty.IsSetType():
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			if e.Type() != cty.String || e.IsNull() {
+				return bad(fmt.Sprintf("for_each over a set needs strings, but this set holds %s. Convert the elements with tostring, or use a map.", e.Type().FriendlyName()))
+			}
+			vals[e.AsString()] = e
+		}
+	case ty.IsMapType() || ty.IsObjectType():
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			vals[k.AsString()] = e
+		}
+	case ty.IsListType() || ty.IsTupleType():
+		return bad(fmt.Sprintf("for_each needs a set or a map, not a %s. Wrap the list in toset(...).", ty.FriendlyName()))
+	default:
+		return bad(fmt.Sprintf("for_each needs a set or a map, not a %s.", ty.FriendlyName()))
+	}
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys, vals, nil
+}

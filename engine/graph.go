@@ -1,0 +1,314 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// orderGlobals sorts locals, models and datasets so that each comes after
+// the ones it refers to, and reports cycles among them.
+func (p *Pipeline) orderGlobals() hcl.Diagnostics {
+	names := sortedKeys(p.globals)
+	edges := map[string][]string{}
+	for _, n := range names {
+		for _, r := range p.globals[n].refs {
+			if r.root == "local" || r.root == "model" || r.root == "dataset" {
+				edges[n] = append(edges[n], r.global())
+			}
+		}
+	}
+	var diags hcl.Diagnostics
+	for _, scc := range tarjan(names, edges) {
+		if len(scc) > 1 || contains(edges[scc[0]], scc[0]) {
+			sort.Strings(scc)
+			g := p.globals[scc[0]]
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Dependency Cycle",
+				Detail:  fmt.Sprintf("%s refer to each other in a cycle: %s. Break the cycle by removing one of the references.", joinAnd(scc), cyclePath(scc, edges)),
+				Subject: g.rng.Ptr()})
+			continue
+		}
+		p.order = append(p.order, p.globals[scc[0]])
+	}
+	return diags
+}
+
+// stageRefsOf returns the stage references that r reaches: itself if it is
+// one, or those of the local, model or dataset it names, transitively.
+func (p *Pipeline) stageRefsOf(r ref) []ref {
+	var out []ref
+	seen := map[string]bool{}
+	var walk func(r ref)
+	walk = func(r ref) {
+		switch r.root {
+		case "stage":
+			out = append(out, r)
+		case "local", "model", "dataset":
+			if seen[r.global()] {
+				return
+			}
+			seen[r.global()] = true
+			if g, ok := p.globals[r.global()]; ok {
+				for _, gr := range g.refs {
+					walk(gr)
+				}
+			}
+		}
+	}
+	walk(r)
+	return out
+}
+
+// link turns each instance's references into edges.
+func (p *Pipeline) link(blocks []*stageBlock) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, b := range blocks {
+		for _, in := range b.instances {
+			deps := map[*Instance]bool{}
+			for _, r := range b.refs {
+				for _, sr := range p.stageRefsOf(r) {
+					ub, ok := p.blocks[sr.name]
+					if !ok {
+						continue // reported by checkRefs
+					}
+					if sr.hasKey {
+						u, ok := p.byAddr[instanceAddr(ub.kind.Name, ub.name, sr.key, true)]
+						if !ok {
+							b.bad = true
+							if in == b.instances[0] {
+								diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Reference To Undeclared Stage Instance",
+									Detail:  fmt.Sprintf("stage.%s has no instance %q; its for_each gives %s.", sr.name, sr.key, keysOf(ub)),
+									Subject: sr.rng.Ptr()})
+							}
+							continue
+						}
+						deps[u] = true
+						continue
+					}
+					for _, u := range ub.instances {
+						deps[u] = true
+					}
+				}
+			}
+			for u := range deps {
+				in.Deps = append(in.Deps, u)
+				u.Dependents = append(u.Dependents, in)
+			}
+		}
+	}
+	for _, in := range p.Stages {
+		sortInstances(in.Deps)
+		sortInstances(in.Dependents)
+	}
+	return diags
+}
+
+func keysOf(b *stageBlock) string {
+	var ks []string
+	for _, in := range b.instances {
+		ks = append(ks, fmt.Sprintf("%q", in.Key))
+	}
+	if len(ks) == 0 {
+		return "no instances"
+	}
+	return strings.Join(ks, ", ")
+}
+
+// cycles reports every cycle among stage instances, naming each stage on it.
+func (p *Pipeline) cycles() hcl.Diagnostics {
+	names := make([]string, len(p.Stages))
+	edges := map[string][]string{}
+	for i, in := range p.Stages {
+		names[i] = in.Addr
+		for _, d := range in.Deps {
+			edges[in.Addr] = append(edges[in.Addr], d.Addr)
+		}
+	}
+	var diags hcl.Diagnostics
+	for _, scc := range tarjan(names, edges) {
+		if len(scc) == 1 && !contains(edges[scc[0]], scc[0]) {
+			continue
+		}
+		sort.Slice(scc, func(i, j int) bool {
+			a, b := p.byAddr[scc[i]], p.byAddr[scc[j]]
+			if a.block.index != b.block.index {
+				return a.block.index < b.block.index
+			}
+			return a.Addr < b.Addr
+		})
+		first := p.byAddr[scc[0]]
+		detail := fmt.Sprintf("%s refers to itself. Remove the reference.", scc[0])
+		if len(scc) > 1 {
+			detail = fmt.Sprintf("%s refer to each other in a cycle: %s. Break the cycle by removing one of the references.", joinAnd(scc), cyclePath(scc, edges))
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Dependency Cycle", Detail: detail, Subject: first.DeclRange.Ptr()})
+	}
+	return diags
+}
+
+// tarjan returns the strongly connected components of a graph, each
+// component after the components it has edges to (a topological order of
+// the condensation, dependencies first).
+func tarjan(nodes []string, edges map[string][]string) [][]string {
+	index := map[string]int{}
+	low := map[string]int{}
+	on := map[string]bool{}
+	var stack []string
+	var out [][]string
+	next := 0
+	var strong func(v string)
+	strong = func(v string) {
+		index[v], low[v] = next, next
+		next++
+		stack = append(stack, v)
+		on[v] = true
+		for _, w := range edges[v] {
+			if _, seen := index[w]; !seen {
+				strong(w)
+				low[v] = min(low[v], low[w])
+			} else if on[w] {
+				low[v] = min(low[v], index[w])
+			}
+		}
+		if low[v] == index[v] {
+			var scc []string
+			for {
+				w := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				on[w] = false
+				scc = append(scc, w)
+				if w == v {
+					break
+				}
+			}
+			out = append(out, scc)
+		}
+	}
+	for _, v := range nodes {
+		if _, seen := index[v]; !seen {
+			strong(v)
+		}
+	}
+	return out
+}
+
+// cyclePath walks one cycle through the component, from its first member.
+func cyclePath(scc []string, edges map[string][]string) string {
+	in := map[string]bool{}
+	for _, s := range scc {
+		in[s] = true
+	}
+	path := []string{scc[0]}
+	seen := map[string]bool{scc[0]: true}
+	cur := scc[0]
+	for {
+		var next string
+		for _, w := range edges[cur] {
+			if w == scc[0] && len(path) > 1 {
+				return strings.Join(append(path, w), " → ")
+			}
+			if in[w] && !seen[w] && next == "" {
+				next = w
+			}
+		}
+		if next == "" {
+			return strings.Join(append(path, scc[0]), " → ")
+		}
+		path = append(path, next)
+		seen[next] = true
+		cur = next
+	}
+}
+
+func joinAnd(s []string) string {
+	if len(s) <= 1 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
+func contains(s []string, x string) bool {
+	for _, v := range s {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Select returns the instances named by targets and everything they need,
+// in file order; all instances when targets is empty. A target is an
+// instance address, or a block address (stage.kind.name) meaning all its
+// instances.
+func (p *Pipeline) Select(targets []string) ([]*Instance, error) {
+	if len(targets) == 0 {
+		return p.Stages, nil
+	}
+	want := map[*Instance]bool{}
+	var add func(in *Instance)
+	add = func(in *Instance) {
+		if want[in] {
+			return
+		}
+		want[in] = true
+		for _, d := range in.Deps {
+			add(d)
+		}
+	}
+	for _, t := range targets {
+		if in, ok := p.byAddr[t]; ok {
+			add(in)
+			continue
+		}
+		b, ok := p.blocks[strings.TrimPrefix(t, "stage.")]
+		if !ok {
+			return nil, fmt.Errorf("no stage %s in %s; addresses look like stage.<kind>.<name>", t, p.File)
+		}
+		for _, in := range b.instances {
+			add(in)
+		}
+	}
+	var out []*Instance
+	for _, in := range p.Stages {
+		if want[in] {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+// WriteGraph writes the instance graph in Graphviz dot or Mermaid syntax;
+// edges point from a stage to the stages that use its output.
+func (p *Pipeline) WriteGraph(w io.Writer, format string) error {
+	switch format {
+	case "dot":
+		fmt.Fprintf(w, "digraph pipeline {\n\trankdir=LR;\n\tnode [shape=box];\n")
+		for _, in := range p.Stages {
+			fmt.Fprintf(w, "\t%q;\n", in.Addr)
+		}
+		for _, in := range p.Stages {
+			for _, d := range in.Dependents {
+				fmt.Fprintf(w, "\t%q -> %q;\n", in.Addr, d.Addr)
+			}
+		}
+		fmt.Fprintf(w, "}\n")
+	case "mermaid":
+		fmt.Fprintf(w, "flowchart LR\n")
+		id := map[*Instance]string{}
+		for i, in := range p.Stages {
+			id[in] = fmt.Sprintf("s%d", i)
+			fmt.Fprintf(w, "    %s[%q]\n", id[in], strings.ReplaceAll(in.Addr, `"`, "#quot;"))
+		}
+		for _, in := range p.Stages {
+			for _, d := range in.Dependents {
+				fmt.Fprintf(w, "    %s --> %s\n", id[in], id[d])
+			}
+		}
+	default:
+		return fmt.Errorf("unknown graph format %q; use dot or mermaid", format)
+	}
+	return nil
+}

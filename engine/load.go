@@ -1,0 +1,562 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// LoadOptions says how to load a pipeline file.
+type LoadOptions struct {
+	// Lookup finds a stage kind by name; cmd/refeval passes stages.Lookup.
+	Lookup func(name string) (*Kind, bool)
+	// Kinds lists the known kind names for error messages (optional).
+	Kinds func() []string
+	// Vars holds variable values as given on the command line (--var
+	// name=value): strings, or HCL expressions for variables whose type is
+	// not string.
+	Vars map[string]string
+}
+
+// Shared arguments every stage block may have, read by the engine before
+// the kind decodes the rest (terraform configs decodeResourceBlock).
+var sharedSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "for_each"}, {Name: "gpus"}, {Name: "depends_on"}},
+}
+
+var fileSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "variable", LabelNames: []string{"name"}},
+		{Type: "locals"},
+		{Type: "model", LabelNames: []string{"name"}},
+		{Type: "dataset", LabelNames: []string{"name"}},
+		{Type: "stage", LabelNames: []string{"kind", "name"}},
+	},
+}
+
+var variableSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "default"}, {Name: "type"}, {Name: "description"}},
+}
+
+// Load reads the pipeline file at path. It reports every problem it finds as
+// a diagnostic, all of them at once; it runs nothing, touches no cache and
+// only reads the pipeline file and stats the stages' input files. The
+// returned Pipeline is never nil; use it only when the diagnostics hold no
+// error.
+func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	p := &Pipeline{
+		File:    abs,
+		Dir:     filepath.Dir(abs),
+		Files:   map[string]*hcl.File{},
+		Vars:    map[string]cty.Value{},
+		byAddr:  map[string]*Instance{},
+		blocks:  map[string]*stageBlock{},
+		globals: map[string]*global{},
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return p, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot Read Pipeline File", Detail: fmt.Sprintf("%v. Check the path.", err)}}
+	}
+	parser := hclparse.NewParser()
+	f, diags := parser.ParseHCL(src, path)
+	p.Files = parser.Files()
+	if diags.HasErrors() {
+		return p, diags
+	}
+	content, d := f.Body.Content(fileSchema)
+	diags = append(diags, d...)
+
+	var stageBlocks []*hcl.Block
+	for _, blk := range content.Blocks {
+		switch blk.Type {
+		case "variable":
+			diags = append(diags, p.loadVariable(blk, opts.Vars)...)
+		case "locals":
+			attrs, d := blk.Body.JustAttributes()
+			diags = append(diags, d...)
+			for _, a := range sortedAttrs(attrs) {
+				diags = append(diags, p.addGlobal(&global{addr: "local." + a.Name, expr: a.Expr, rng: a.NameRange}, "Duplicate Local Value")...)
+			}
+		case "model", "dataset":
+			attrs, d := blk.Body.JustAttributes()
+			diags = append(diags, d...)
+			g := &global{addr: blk.Type + "." + blk.Labels[0], attrs: map[string]hcl.Expression{}, rng: blk.DefRange}
+			for _, a := range sortedAttrs(attrs) {
+				g.attrs[a.Name] = a.Expr
+			}
+			summary := "Duplicate Model"
+			if blk.Type == "dataset" {
+				summary = "Duplicate Dataset"
+			}
+			diags = append(diags, p.addGlobal(g, summary)...)
+		case "stage":
+			stageBlocks = append(stageBlocks, blk)
+		}
+	}
+	for name := range opts.Vars {
+		if _, ok := p.Vars[name]; !ok {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Undeclared Variable",
+				Detail: fmt.Sprintf("--var %s was given, but %s declares no variable %q. Declare it with a variable block or drop the flag.", name, path, name)})
+		}
+	}
+	for i, blk := range stageBlocks {
+		diags = append(diags, p.loadStageBlock(blk, i, opts)...)
+	}
+
+	// References: parse and check every one before evaluating anything, so
+	// that each problem is reported once.
+	var gnames []string
+	for n := range p.globals {
+		gnames = append(gnames, n)
+	}
+	sort.Strings(gnames)
+	globalsBad := false
+	for _, n := range gnames {
+		g := p.globals[n]
+		exprs := []hcl.Expression{g.expr}
+		for _, an := range sortedKeys(g.attrs) {
+			exprs = append(exprs, g.attrs[an])
+		}
+		for _, e := range exprs {
+			refs, d := refsOf(e)
+			d = append(d, p.checkRefs(refs, false, g.addr)...)
+			globalsBad = globalsBad || d.HasErrors()
+			diags = append(diags, d...)
+			g.refs = append(g.refs, refs...)
+		}
+	}
+	blocks := p.sortedBlocks()
+	for _, b := range blocks {
+		d := p.checkRefs(b.refs, b.forEach != nil, "stage."+b.id())
+		b.bad = d.HasErrors()
+		diags = append(diags, d...)
+	}
+	if globalsBad {
+		return p, diags
+	}
+	d = p.orderGlobals()
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return p, diags
+	}
+
+	// Instances.
+	staticCtx, d := p.evalContext(pendingOut, cty.NilVal)
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return p, diags
+	}
+	for _, b := range blocks {
+		diags = append(diags, p.expand(b, staticCtx)...)
+	}
+	diags = append(diags, p.link(blocks)...)
+	d = p.cycles()
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return p, diags
+	}
+	for _, v := range p.Vars {
+		if !v.IsWhollyKnown() {
+			return p, diags // a variable without a value, reported above
+		}
+	}
+	for _, in := range p.Stages {
+		if in.block.bad {
+			continue
+		}
+		st, d := p.decode(in, pendingOut)
+		diags = append(diags, d...)
+		if st != nil {
+			diags = append(diags, p.checkInputs(in, st)...)
+		}
+	}
+	return p, diags
+}
+
+func (p *Pipeline) addGlobal(g *global, dupSummary string) hcl.Diagnostics {
+	if old, dup := p.globals[g.addr]; dup {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: dupSummary,
+			Detail:  fmt.Sprintf("%s is already declared at %s. Give one of them another name.", g.addr, old.rng),
+			Subject: g.rng.Ptr()}}
+	}
+	p.globals[g.addr] = g
+	return nil
+}
+
+func (p *Pipeline) loadVariable(blk *hcl.Block, given map[string]string) hcl.Diagnostics {
+	name := blk.Labels[0]
+	content, diags := blk.Body.Content(variableSchema)
+	if _, dup := p.Vars[name]; dup {
+		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate Variable",
+			Detail: fmt.Sprintf("Variable %q is declared twice. Remove or rename one.", name), Subject: blk.DefRange.Ptr()})
+	}
+	if !hclsyntax.ValidIdentifier(name) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid Variable Name",
+			Detail: "A variable name starts with a letter and holds letters, digits, underscores and dashes.", Subject: blk.LabelRanges[0].Ptr()})
+	}
+	ty := cty.DynamicPseudoType
+	if a, ok := content.Attributes["type"]; ok {
+		t, d := typeexpr.TypeConstraint(a.Expr)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			ty = t
+		}
+	}
+	val := cty.NilVal
+	if a, ok := content.Attributes["default"]; ok {
+		v, d := a.Expr.Value(nil)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			cv, err := convert.Convert(v, ty)
+			if err != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid Default Value",
+					Detail: fmt.Sprintf("The default of variable %q does not fit its type: %v.", name, err), Subject: a.Expr.Range().Ptr()})
+			} else {
+				val = cv
+			}
+		}
+	}
+	if s, ok := given[name]; ok {
+		v, d := parseVar(name, s, ty)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			val = v
+		}
+	}
+	if val == cty.NilVal {
+		if !diags.HasErrors() {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing Variable Value",
+				Detail:  fmt.Sprintf("Variable %q has no default. Give one in its block, or pass --var %s=VALUE.", name, name),
+				Subject: blk.DefRange.Ptr()})
+		}
+		val = cty.DynamicVal
+	}
+	p.Vars[name] = val
+	return diags
+}
+
+// parseVar turns a --var value into a value of the variable's type: a string
+// as is for string (and untyped) variables, an HCL expression otherwise.
+func parseVar(name, s string, ty cty.Type) (cty.Value, hcl.Diagnostics) {
+	if ty == cty.DynamicPseudoType || ty == cty.String {
+		return cty.StringVal(s), nil
+	}
+	expr, diags := hclsyntax.ParseExpression([]byte(s), "--var "+name, hcl.InitialPos)
+	if diags.HasErrors() {
+		return cty.NilVal, diags
+	}
+	v, diags := expr.Value(&hcl.EvalContext{Functions: functions()})
+	if diags.HasErrors() {
+		return cty.NilVal, diags
+	}
+	cv, err := convert.Convert(v, ty)
+	if err != nil {
+		return cty.NilVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid Variable Value",
+			Detail: fmt.Sprintf("--var %s=%s does not fit the variable's type %s: %v.", name, s, ty.FriendlyName(), err)}}
+	}
+	return cv, nil
+}
+
+func (p *Pipeline) loadStageBlock(blk *hcl.Block, index int, opts LoadOptions) hcl.Diagnostics {
+	kindName, name := blk.Labels[0], blk.Labels[1]
+	var diags hcl.Diagnostics
+	var kind *Kind
+	if opts.Lookup != nil {
+		kind, _ = opts.Lookup(kindName)
+	}
+	if kind == nil {
+		detail := fmt.Sprintf("There is no stage kind %q.", kindName)
+		if opts.Kinds != nil {
+			detail += " The kinds are: " + strings.Join(opts.Kinds(), ", ") + "."
+		}
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown Stage Kind", Detail: detail, Subject: blk.LabelRanges[0].Ptr()}}
+	}
+	if !hclsyntax.ValidIdentifier(name) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid Stage Name",
+			Detail: "A stage name starts with a letter and holds letters, digits, underscores and dashes.", Subject: blk.LabelRanges[1].Ptr()})
+	}
+	id := kindName + "." + name
+	if old, dup := p.blocks[id]; dup {
+		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate Stage",
+			Detail:  fmt.Sprintf("stage %q %q is already declared at %s. Give one of them another name.", kindName, name, old.block.DefRange),
+			Subject: blk.DefRange.Ptr()})
+	}
+	content, remain, d := blk.Body.PartialContent(sharedSchema)
+	diags = append(diags, d...)
+	b := &stageBlock{kind: kind, name: name, block: blk, remain: remain, attrs: map[string]*hclsyntax.Attribute{}, index: index}
+	p.blocks[id] = b
+	defer func() {
+		// The kind sees only its own attributes: unknown ones and nested
+		// blocks are reported here once, with the list of valid names.
+		if sb, ok := blk.Body.(*hclsyntax.Body); ok {
+			known := hclsyntax.Attributes{}
+			for n, a := range sb.Attributes {
+				if _, shared := content.Attributes[n]; shared || b.attrs[n] != nil {
+					known[n] = a
+				}
+			}
+			filtered := &hclsyntax.Body{Attributes: known, SrcRange: sb.SrcRange, EndRange: sb.EndRange}
+			_, b.remain, _ = filtered.PartialContent(sharedSchema)
+		}
+	}()
+
+	known := map[string]bool{}
+	if kind.Schema != nil {
+		for _, a := range kind.Schema.Attributes {
+			known[a.Name] = true
+		}
+	}
+	if sb, ok := blk.Body.(*hclsyntax.Body); ok {
+		for _, n := range sortedKeys(sb.Attributes) {
+			a := sb.Attributes[n]
+			if _, shared := content.Attributes[n]; shared {
+				continue
+			}
+			if !known[n] {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported Attribute",
+					Detail:  fmt.Sprintf("A %q stage has no attribute %q. Its attributes are: %s.", kindName, n, strings.Join(append(sortedKeys(known), "for_each", "gpus", "depends_on"), ", ")),
+					Subject: a.NameRange.Ptr()})
+				continue
+			}
+			b.attrs[n] = a
+		}
+		for _, inner := range sb.Blocks {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unexpected Block",
+				Detail:  fmt.Sprintf("Stage blocks hold attributes only; write %s = {...} instead of a %q block.", inner.Type, inner.Type),
+				Subject: inner.TypeRange.Ptr()})
+		}
+	}
+	for _, n := range sortedKeys(b.attrs) {
+		refs, d := refsOf(b.attrs[n].Expr)
+		diags = append(diags, d...)
+		b.refs = append(b.refs, refs...)
+	}
+	if a, ok := content.Attributes["for_each"]; ok {
+		b.forEach = a.Expr
+	}
+	if a, ok := content.Attributes["gpus"]; ok {
+		b.gpus = a.Expr
+	}
+	if a, ok := content.Attributes["depends_on"]; ok {
+		exprs, d := hcl.ExprList(a.Expr)
+		diags = append(diags, d...)
+		for _, e := range exprs {
+			t, d := hcl.AbsTraversalForExpr(e)
+			if d.HasErrors() {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid depends_on",
+					Detail: "depends_on lists stage references, as in [stage.exec.NAME].", Subject: e.Range().Ptr()})
+				continue
+			}
+			r, d := parseRef(t)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			if r.root != "stage" {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid depends_on",
+					Detail: "depends_on lists stage references, as in [stage.exec.NAME].", Subject: e.Range().Ptr()})
+				continue
+			}
+			b.dependsOn = append(b.dependsOn, r)
+			b.refs = append(b.refs, r)
+		}
+	}
+	return diags
+}
+
+// expand evaluates a block's for_each and gpus and creates its instances.
+func (p *Pipeline) expand(b *stageBlock, ctx *hcl.EvalContext) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	staticOnly := func(expr hcl.Expression, what string) bool {
+		refs, d := refsOf(expr)
+		d = append(d, p.checkRefs(refs, what == "gpus" && b.forEach != nil, "stage."+b.id())...)
+		if d.HasErrors() {
+			diags = append(diags, d...)
+			return false
+		}
+		for _, r := range refs {
+			if r.root == "stage" || (r.root != "var" && r.root != "each" && len(p.stageRefsOf(r)) > 0) {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + what + " Argument",
+					Detail:  what + " must be known when the pipeline is loaded: it may refer to variables and locals, not to stage outputs.",
+					Subject: r.rng.Ptr()})
+				return false
+			}
+			if r.root == "each" && what == "for_each" {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid for_each Argument",
+					Detail: "for_each cannot refer to each.", Subject: r.rng.Ptr()})
+				return false
+			}
+		}
+		return true
+	}
+	gpus := 0
+	type inst struct {
+		key  string
+		val  cty.Value
+		keyd bool
+	}
+	var insts []inst
+	gpusOK := b.gpus != nil && staticOnly(b.gpus, "gpus")
+	if b.forEach == nil {
+		insts = []inst{{}}
+	} else if staticOnly(b.forEach, "for_each") {
+		v, d := b.forEach.Value(ctx)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			keys, vals, d := forEachKeys(v, b.forEach.Range())
+			diags = append(diags, d...)
+			for _, k := range keys {
+				insts = append(insts, inst{key: k, val: vals[k], keyd: true})
+			}
+		}
+	}
+	for _, it := range insts {
+		in := &Instance{
+			Addr: instanceAddr(b.kind.Name, b.name, it.key, it.keyd), Kind: b.kind, Name: b.name,
+			Key: it.key, HasKey: it.keyd, DeclRange: b.block.DefRange, block: b,
+		}
+		if it.keyd {
+			in.each = eachValue(it.key, it.val)
+		}
+		if gpusOK {
+			ectx := ctx
+			if in.each != cty.NilVal {
+				ectx = ctx.NewChild()
+				ectx.Variables = map[string]cty.Value{"each": in.each}
+			}
+			v, d := b.gpus.Value(ectx)
+			diags = append(diags, d...)
+			if !d.HasErrors() {
+				n, ok := wholeNumber(v)
+				if !ok {
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid gpus Argument",
+						Detail: "gpus is a whole number of devices, 0 or more.", Subject: b.gpus.Range().Ptr()})
+				}
+				gpus = n
+			}
+		}
+		in.GPUs = gpus
+		b.instances = append(b.instances, in)
+		p.byAddr[in.Addr] = in
+		p.Stages = append(p.Stages, in)
+	}
+	return diags
+}
+
+func wholeNumber(v cty.Value) (int, bool) {
+	v, err := convert.Convert(v, cty.Number)
+	if err != nil || v.IsNull() || !v.IsKnown() {
+		return 0, false
+	}
+	bf := v.AsBigFloat()
+	if !bf.IsInt() || bf.Sign() < 0 {
+		return 0, false
+	}
+	n, _ := bf.Int64()
+	if n > 1<<16 {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// decode evaluates an instance's attributes with upstream outputs given by
+// outs and hands them to its kind.
+func (p *Pipeline) decode(in *Instance, outs outsFunc) (Stage, hcl.Diagnostics) {
+	ctx, diags := p.evalContext(outs, in.each)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	st, d := safeDecode(in, ctx)
+	diags = append(diags, d...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	if st == nil {
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Stage Kind Returned No Stage",
+			Detail: fmt.Sprintf("Kind %q decoded %s into nothing; this is a bug in the kind.", in.Kind.Name, in.Addr), Subject: in.DeclRange.Ptr()})
+	}
+	return st, diags
+}
+
+// checkInputs reports input files that do not exist. The subject is the
+// attribute whose value names the file, or the block.
+func (p *Pipeline) checkInputs(in *Instance, st Stage) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, path := range st.Inputs() {
+		if isPending(path) {
+			continue
+		}
+		full := path
+		if !filepath.IsAbs(full) {
+			full = filepath.Join(p.Dir, full)
+		}
+		if _, err := os.Stat(full); err == nil {
+			continue
+		}
+		subject := in.DeclRange
+		for _, n := range sortedKeys(in.block.attrs) {
+			a := in.block.attrs[n]
+			if strings.Contains(string(a.SrcRange.SliceBytes(p.Files[a.SrcRange.Filename].Bytes)), filepath.Base(path)) {
+				subject = a.SrcRange
+				break
+			}
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing Input File",
+			Detail:  fmt.Sprintf("%s reads %s, which does not exist. Create it or fix the path (relative paths start at %s).", in.Addr, path, p.Dir),
+			Subject: subject.Ptr()})
+	}
+	return diags
+}
+
+func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
+	out := make([]*hcl.Attribute, 0, len(attrs))
+	for _, a := range attrs {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Range.Start.Byte < out[j].Range.Start.Byte })
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (p *Pipeline) sortedBlocks() []*stageBlock {
+	bs := make([]*stageBlock, 0, len(p.blocks))
+	for _, b := range p.blocks {
+		bs = append(bs, b)
+	}
+	sort.Slice(bs, func(i, j int) bool { return bs[i].index < bs[j].index })
+	return bs
+}
+
+// safeDecode calls the kind's Decode and turns a panic into a diagnostic.
+func safeDecode(in *Instance, ctx *hcl.EvalContext) (st Stage, diags hcl.Diagnostics) {
+	defer func() {
+		if r := recover(); r != nil {
+			st = nil
+			diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Stage Kind Failed",
+				Detail:  fmt.Sprintf("Kind %q panicked while decoding %s: %v. This is a bug in the kind; please report it.", in.Kind.Name, in.Addr, r),
+				Subject: in.DeclRange.Ptr()}}
+		}
+	}()
+	return in.Kind.Decode(in.block.remain, ctx)
+}

@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// A ref is one reference found in an expression: var.x, local.x, model.x,
+// dataset.x, each.key/each.value, or stage.<kind>.<name> with an optional
+// literal instance key.
+type ref struct {
+	root   string // var, local, model, dataset, each or stage
+	name   string // the variable, local, model or dataset name; "kind.name" for stages
+	key    string // stage instance key
+	hasKey bool
+	rng    hcl.Range
+}
+
+func (r ref) global() string { return r.root + "." + r.name }
+
+// refsOf parses the references of an expression. It reports references
+// whose shape is wrong; whether the named things exist is checkRefs's job.
+func refsOf(expr hcl.Expression) ([]ref, hcl.Diagnostics) {
+	if expr == nil {
+		return nil, nil
+	}
+	var refs []ref
+	var diags hcl.Diagnostics
+	for _, t := range expr.Variables() {
+		r, d := parseRef(t)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			refs = append(refs, r)
+		}
+	}
+	return refs, diags
+}
+
+func parseRef(t hcl.Traversal) (ref, hcl.Diagnostics) {
+	rng := t.SourceRange()
+	root := t.RootName()
+	r := ref{root: root, rng: rng}
+	attr := func(i int) (string, bool) {
+		if len(t) <= i {
+			return "", false
+		}
+		switch s := t[i].(type) {
+		case hcl.TraverseAttr:
+			return s.Name, true
+		case hcl.TraverseIndex:
+			if s.Key.Type() == cty.String && s.Key.IsKnown() && !s.Key.IsNull() {
+				return s.Key.AsString(), true
+			}
+		}
+		return "", false
+	}
+	bad := func(summary, detail string) (ref, hcl.Diagnostics) {
+		return r, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: rng.Ptr()}}
+	}
+	switch root {
+	case "var", "local", "model", "dataset":
+		name, ok := attr(1)
+		if !ok {
+			return bad("Invalid Reference", fmt.Sprintf("A reference to %s must name one, as in %s.NAME.", root, root))
+		}
+		r.name = name
+	case "each":
+		name, ok := attr(1)
+		if !ok || (name != "key" && name != "value") {
+			return bad("Invalid Reference", "Use each.key or each.value inside a stage block that has for_each.")
+		}
+		r.name = name
+	case "stage":
+		kind, ok1 := attr(1)
+		name, ok2 := attr(2)
+		if !ok1 || !ok2 {
+			return bad("Invalid Reference", "A reference to a stage names its kind and name, as in stage.exec.NAME.out.")
+		}
+		r.name = kind + "." + name
+		if len(t) > 3 {
+			if ix, ok := t[3].(hcl.TraverseIndex); ok {
+				if ix.Key.Type() != cty.String || !ix.Key.IsKnown() || ix.Key.IsNull() {
+					return bad("Invalid Reference", "A stage instance key is a string, as in stage.exec.NAME[\"key\"].out.")
+				}
+				r.key, r.hasKey = ix.Key.AsString(), true
+			}
+		}
+	default:
+		return bad("Unknown Reference", fmt.Sprintf("There is nothing called %q in a pipeline file. Expressions may refer to var.*, local.*, model.*, dataset.*, stage.<kind>.<name> and, in a stage with for_each, each.key and each.value.", root))
+	}
+	return r, nil
+}
+
+// checkRefs reports references to things that are not declared. inEach says
+// whether each.* is allowed; where names the place for the messages.
+func (p *Pipeline) checkRefs(refs []ref, inEach bool, where string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, r := range refs {
+		var summary, detail string
+		switch r.root {
+		case "var":
+			if _, ok := p.Vars[r.name]; !ok {
+				summary = "Reference To Undeclared Variable"
+				detail = fmt.Sprintf("There is no variable %q. Declare it with a variable %q block, or fix the name.", r.name, r.name)
+			}
+		case "local", "model", "dataset":
+			if _, ok := p.globals[r.global()]; !ok {
+				what := map[string]string{"local": "local value", "model": "model", "dataset": "dataset"}[r.root]
+				summary = "Reference To Undeclared " + strings.ToUpper(what[:1]) + what[1:]
+				if r.root == "local" {
+					summary = "Reference To Undeclared Local Value"
+				}
+				detail = fmt.Sprintf("There is no %s %q. Declare it, or fix the name.", what, r.name)
+			}
+		case "each":
+			if !inEach {
+				summary = "Invalid Reference To each"
+				detail = fmt.Sprintf("each.%s is only available inside a stage block that has for_each; %s has none.", r.name, where)
+			}
+		case "stage":
+			b, ok := p.blocks[r.name]
+			switch {
+			case !ok:
+				summary = "Reference To Undeclared Stage"
+				detail = fmt.Sprintf("There is no stage \"%s\" \"%s\" in this pipeline. Declare it, or fix the kind and name.", strings.Split(r.name, ".")[0], strings.SplitN(r.name, ".", 2)[1])
+			case r.hasKey && b.forEach == nil:
+				summary = "Unexpected Instance Key"
+				detail = fmt.Sprintf("stage.%s has no for_each, so it has no instance %q. Remove the [\"%s\"].", r.name, r.key, r.key)
+			}
+		}
+		if summary != "" {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: r.rng.Ptr()})
+		}
+	}
+	return diags
+}

@@ -1,0 +1,7 @@
+stage "fake" "a" {
+  text = "x"
+}
+
+stage "fake" "a" { # ERROR: Duplicate Stage
+  text = "y"
+}

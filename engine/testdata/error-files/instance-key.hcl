@@ -1,0 +1,8 @@
+stage "fake" "a" {
+  for_each = toset(["x", "y"])
+  text     = each.key
+}
+
+stage "fake" "b" {
+  text = stage.fake.a["z"].out # ERROR: Reference To Undeclared Stage Instance
+}

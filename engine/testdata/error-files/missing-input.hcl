@@ -1,0 +1,4 @@
+stage "fake" "a" {
+  text   = "x"
+  inputs = ["does-not-exist.txt"] # ERROR: Missing Input File
+}

@@ -1,0 +1,3 @@
+stage "fake" "a" { # ERROR: Missing required argument
+  n = 1
+}

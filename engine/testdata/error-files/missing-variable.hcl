@@ -1,0 +1,7 @@
+variable "beta" { # ERROR: Missing Variable Value
+  type = number
+}
+
+stage "fake" "a" {
+  text = "${var.beta}"
+}

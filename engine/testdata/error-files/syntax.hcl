@@ -1,0 +1,3 @@
+stage "fake" "a" {
+  text = "x" "y" # ERROR: Missing newline after argument
+}

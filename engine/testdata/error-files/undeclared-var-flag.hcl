@@ -1,0 +1,4 @@
+# ERROR@0: Undeclared Variable
+stage "fake" "a" {
+  text = "x"
+}

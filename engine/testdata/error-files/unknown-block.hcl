@@ -1,0 +1,6 @@
+stage "fake" "a" {
+  text = "x"
+}
+
+target "x" { # ERROR: Unsupported block type
+}

@@ -1,0 +1,3 @@
+stage "fakee" "a" { # ERROR: Unknown Stage Kind
+  text = "x"
+}

@@ -1,0 +1,4 @@
+stage "fake" "a" {
+  text = "x"
+  n    = "not a number" # ERROR: Incorrect Attribute Type
+}
