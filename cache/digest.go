@@ -1,0 +1,126 @@
+package cache
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/zeebo/blake3"
+)
+
+// Content digests.
+//
+// A file's content digest is a two-level BLAKE3 tree, so that one big file
+// is hashed by several cores at once:
+//
+//	leaf[i] = BLAKE3-256(bytes [i·segmentSize, (i+1)·segmentSize) of the file)
+//	digest  = BLAKE3-256(contentSalt || size as 8 little-endian bytes || leaf[0] || leaf[1] || …)
+//
+// An empty file has no leaves. The digest is therefore not what b3sum
+// prints; `refeval cache verify` is the tool that checks it. BLAKE3 rather
+// than SHA-256 because it is 2–4× faster per core without SHA extensions
+// (and on par with them), and its SIMD code in github.com/zeebo/blake3 is
+// pure Go assembly, no cgo. docs/cache.md has the measurements.
+
+// segmentSize is the leaf size of the content tree. 1 MiB keeps a worker's
+// buffer in L2 cache while making per-leaf overhead (one 32-byte leaf, one
+// pread) negligible; a 2 GB file has 2,048 leaves.
+const segmentSize = 1 << 20
+
+// contentSalt starts the root of every content digest. Changing it changes
+// every input digest, and so every ActionID.
+const contentSalt = "refeval content v1\n"
+
+// maxHashWorkers caps the goroutines that hash one file. Past 8, a single
+// file's hashing is bound by memory or disk bandwidth on the machines we
+// target.
+const maxHashWorkers = 8
+
+// readHook, when set by tests, is called once each time a file's content is
+// read for hashing. It proves that stat-cache hits do not reread files.
+var readHook func(path string)
+
+// bufPool holds segment buffers.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, segmentSize); return &b }}
+
+// digestReaderAt returns the content digest of the first size bytes of r,
+// hashing segments on up to maxHashWorkers goroutines. name is used in errors.
+func digestReaderAt(r io.ReaderAt, size int64, name string) (ID, error) {
+	if size < 0 {
+		return ID{}, fmt.Errorf("hashing %s: negative size %d", name, size)
+	}
+	n := int((size + segmentSize - 1) / segmentSize)
+	leaves := make([]byte, 32*n)
+	workers := min(runtime.GOMAXPROCS(0), maxHashWorkers, n)
+	var (
+		next    atomic.Int64
+		wg      sync.WaitGroup
+		errOnce sync.Once
+		first   error
+	)
+	work := func() {
+		defer wg.Done()
+		bp := bufPool.Get().(*[]byte)
+		defer bufPool.Put(bp)
+		for {
+			i := next.Add(1) - 1
+			if i >= int64(n) {
+				return
+			}
+			off := i * segmentSize
+			want := min(int64(segmentSize), size-off)
+			buf := (*bp)[:want]
+			got, err := r.ReadAt(buf, off)
+			if int64(got) < want {
+				if err == nil || err == io.EOF {
+					err = fmt.Errorf("hashing %s: file shrank while being hashed (read %d bytes at offset %d, want %d)", name, got, off, want)
+				} else {
+					err = fmt.Errorf("hashing %s: %w", name, err)
+				}
+				errOnce.Do(func() { first = err })
+				next.Store(int64(n)) // stop the other workers early
+				return
+			}
+			sum := blake3.Sum256(buf)
+			copy(leaves[32*i:], sum[:])
+		}
+	}
+	wg.Add(workers)
+	for range workers - 1 {
+		go work()
+	}
+	work()
+	wg.Wait()
+	if first != nil {
+		return ID{}, first
+	}
+	return rootDigest(size, leaves), nil
+}
+
+// rootDigest combines the leaves into the content digest.
+func rootDigest(size int64, leaves []byte) ID {
+	h := blake3.New()
+	h.WriteString(contentSalt)
+	var sz [8]byte
+	binary.LittleEndian.PutUint64(sz[:], uint64(size))
+	h.Write(sz[:])
+	h.Write(leaves)
+	var id ID
+	h.Sum(id[:0])
+	return id
+}
+
+// DigestBytes returns the content digest of b, the same value DigestPath
+// gives for a file holding b.
+func DigestBytes(b []byte) ID {
+	n := (len(b) + segmentSize - 1) / segmentSize
+	leaves := make([]byte, 0, 32*n)
+	for off := 0; off < len(b); off += segmentSize {
+		sum := blake3.Sum256(b[off:min(off+segmentSize, len(b))])
+		leaves = append(leaves, sum[:]...)
+	}
+	return rootDigest(int64(len(b)), leaves)
+}

@@ -1,0 +1,35 @@
+// Package cache holds refeval's content-addressed store, modelled on Go's
+// build cache (cmd/go/internal/cache): an ActionID (the hash of a complete
+// description of a stage run, built with Hash) maps to an index Entry whose
+// OutputID is the digest of the output manifest; output folders are stored
+// once per OutputID.
+//
+// On disk, a cache directory holds:
+//
+//	README        what the directory is, for a person who finds it
+//	lock          flock-ed by the process that has the cache open; holds its pid
+//	index/        a Badger database: ActionID → Entry, (pipeline, address) →
+//	              last ActionID, the stat cache (path → stat + digest),
+//	              per-item memos, and build records for GC
+//	out/<hex>/    an output folder, named by its OutputID; read-only files
+//	tmp/          output folders of running stages (NewOutputDir), renamed
+//	              into out/ by CommitOutput; leftovers are removed by GC
+//	log/<hex>.log the log of the stage run with that ActionID
+//
+// Outputs are committed in order: every file is hashed, made read-only and
+// fsynced, folders are fsynced, the temp folder is renamed into out/ and
+// out/ is fsynced; only then does Put write the index entry, so an entry
+// never names an output that is not durable. Only one process may use a
+// cache directory at a time (Badger's index cannot be shared,
+// dgraph-io/badger#1823); Open waits for the lock or, with NoWait, fails with
+// ErrLocked.
+//
+// Inputs are hashed through a stat cache (DigestPath): a file whose path,
+// size, mtime, ctime, inode and device are unchanged is not read again.
+// Content digests are BLAKE3 trees hashed on several cores (digest.go).
+//
+// The package knows nothing about pipelines, HCL or models: the engine
+// decides what goes into an ActionID and what the Config, Inputs and
+// Upstream maps of an Entry hold; cmd/refeval formats List, GC and Verify
+// results. docs/cache.md records the design decisions and measurements.
+package cache

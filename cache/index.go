@@ -1,0 +1,243 @@
+package cache
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// ErrNotFound is returned (unwrapped) by Get and LastFor when the index has
+// no entry.
+var ErrNotFound = errors.New("cache: no entry")
+
+// ErrCorrupt is wrapped by errors about cached outputs that are missing or
+// do not match their manifest. The engine treats such an entry as a miss.
+var ErrCorrupt = errors.New("cache: corrupt output")
+
+// A File is one file of an output folder.
+type File struct {
+	Name   string      // slash-separated path relative to the output folder; folders are implied
+	Size   int64       // bytes
+	Digest ID          // content digest (see digest.go)
+	Mode   fs.FileMode // only the executable bits matter; CommitOutput stores 0o444 or 0o555
+}
+
+// An Entry is what the index records for one ActionID.
+type Entry struct {
+	OutputID ID
+	Files    []File            // the manifest, sorted by Name
+	Config   map[string]string // the stage's canonical config attributes, to explain reruns
+	Inputs   map[string]string // input path → content digest hex
+	Upstream map[string]string // upstream stage address → OutputID hex
+
+	Kind, KindVersion, Addr, Pipeline string
+
+	Created, LastUsed time.Time
+	Duration          time.Duration // how long the stage ran
+}
+
+// touchInterval is how stale LastUsed may get before Touch rewrites it: it
+// only needs to be accurate enough for trimming by age (cmd/go's
+// mtimeInterval, cmd/go/internal/cache/cache.go, uses 1 hour for the same
+// reason: one write per entry per hour at most, not one per build).
+const touchInterval = 1 * time.Hour
+
+// Get returns the entry for action. It returns ErrNotFound if there is none,
+// and an error wrapping ErrCorrupt if the entry's output folder is missing or
+// a file in it is missing or has the wrong size (a cheap check; VerifyOutput
+// rehashes). With ErrCorrupt it also returns the entry, so that the caller can
+// say which stage's output was damaged.
+func (c *Cache) Get(action ID) (*Entry, error) {
+	e, err := c.getEntry(action)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkOutput(e.OutputID, e.Files); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+// getEntry reads the entry without checking its output.
+func (c *Cache) getEntry(action ID) (*Entry, error) {
+	var e Entry
+	err := c.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(actionKey(action))
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error { return json.Unmarshal(v, &e) })
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cache %s: reading entry %s: %w", c.dir, action, err)
+	}
+	return &e, nil
+}
+
+// checkOutput checks that every file of the manifest exists in the output
+// folder with the recorded size.
+func (c *Cache) checkOutput(id ID, files []File) error {
+	dir := c.OutputDir(id)
+	if _, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("output %s: folder missing: %w", dir, ErrCorrupt)
+	}
+	for _, f := range files {
+		if !cleanName(f.Name) {
+			return fmt.Errorf("output %s: manifest names %q, which is not a path inside the folder: %w", dir, f.Name, ErrCorrupt)
+		}
+		p := filepath.Join(dir, filepath.FromSlash(f.Name))
+		fi, err := os.Lstat(p)
+		switch {
+		case err != nil:
+			return fmt.Errorf("output %s: file %s missing: %w", dir, f.Name, ErrCorrupt)
+		case !fi.Mode().IsRegular():
+			return fmt.Errorf("output %s: %s is not a regular file: %w", dir, f.Name, ErrCorrupt)
+		case fi.Size() != f.Size:
+			return fmt.Errorf("output %s: file %s has %d bytes, want %d: %w", dir, f.Name, fi.Size(), f.Size, ErrCorrupt)
+		}
+	}
+	return nil
+}
+
+// Put records e as the entry for action and as the last entry of
+// (e.Pipeline, e.Addr) for LastFor. Call it after CommitOutput: the index
+// entry is written last, so that it never names an output that is not on
+// disk. Put fills e.Created and e.LastUsed if they are zero. The entry is
+// durable when Put returns.
+func (c *Cache) Put(action ID, e *Entry) error {
+	if e == nil {
+		return fmt.Errorf("cache: Put %s: nil entry", action)
+	}
+	if e.OutputID.IsZero() {
+		return fmt.Errorf("cache: Put %s: entry has no OutputID; commit the output folder first", action)
+	}
+	if _, err := os.Stat(c.OutputDir(e.OutputID)); err != nil {
+		return fmt.Errorf("cache: Put %s: output folder %s is missing; commit it with CommitOutput first", action, c.OutputDir(e.OutputID))
+	}
+	now := c.now()
+	if e.Created.IsZero() {
+		e.Created = now
+	}
+	if e.LastUsed.IsZero() {
+		e.LastUsed = now
+	}
+	v, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("cache: Put %s: %w", action, err)
+	}
+	err = c.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(actionKey(action), v); err != nil {
+			return err
+		}
+		if e.Addr != "" {
+			return txn.Set(lastKey(e.Pipeline, e.Addr), action[:])
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cache %s: writing entry %s: %w", c.dir, action, err)
+	}
+	return c.sync()
+}
+
+// Touch marks action's entry as used now, but writes only if the recorded
+// LastUsed is more than an hour old. It returns ErrNotFound if there is no
+// entry.
+func (c *Cache) Touch(action ID) error {
+	e, err := c.getEntry(action)
+	if err != nil {
+		return err
+	}
+	now := c.now()
+	if now.Sub(e.LastUsed) < touchInterval {
+		return nil
+	}
+	e.LastUsed = now
+	v, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if err := c.db.Update(func(txn *badger.Txn) error { return txn.Set(actionKey(action), v) }); err != nil {
+		return fmt.Errorf("cache %s: touching entry %s: %w", c.dir, action, err)
+	}
+	return nil
+}
+
+// LastFor returns the most recently Put entry for a stage address of a
+// pipeline, so that `plan` can say why an action is new (which config,
+// input or upstream changed). It returns ErrNotFound if there is none.
+func (c *Cache) LastFor(pipeline, addr string) (ID, *Entry, error) {
+	var action ID
+	err := c.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(lastKey(pipeline, addr))
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			if len(v) != len(action) {
+				return fmt.Errorf("malformed last-entry record for %s", addr)
+			}
+			copy(action[:], v)
+			return nil
+		})
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return ID{}, nil, ErrNotFound
+	}
+	if err != nil {
+		return ID{}, nil, fmt.Errorf("cache %s: reading last entry of %s: %w", c.dir, addr, err)
+	}
+	e, err := c.getEntry(action)
+	if err != nil {
+		return ID{}, nil, err
+	}
+	return action, e, nil
+}
+
+// A buildRecord lists the actions of one build of a pipeline.
+type buildRecord struct {
+	Time    time.Time
+	Actions []ID
+}
+
+// RecordBuild records that a build of pipeline used actions. GC keeps the
+// entries of the last GCOptions.KeepBuilds builds of each pipeline.
+func (c *Cache) RecordBuild(pipeline string, actions []ID) error {
+	now := c.now()
+	v, err := json.Marshal(buildRecord{Time: now, Actions: actions})
+	if err != nil {
+		return err
+	}
+	if err := c.db.Update(func(txn *badger.Txn) error { return txn.Set(buildKey(pipeline, now.UnixNano()), v) }); err != nil {
+		return fmt.Errorf("cache %s: recording build of %s: %w", c.dir, pipeline, err)
+	}
+	return c.sync()
+}
+
+// OutputDir returns the folder holding the output with the given OutputID:
+// <dir>/out/<hex>.
+func (c *Cache) OutputDir(id ID) string { return filepath.Join(c.dir, outDir, id.String()) }
+
+// LogPath returns where the log of action's run is kept: <dir>/log/<hex>.log.
+func (c *Cache) LogPath(action ID) string {
+	return filepath.Join(c.dir, logDir, action.String()+".log")
+}
+
+// cleanName reports whether name is a clean, relative, slash-separated path
+// inside a folder.
+func cleanName(name string) bool {
+	return name != "" && name != "." && path.Clean(name) == name && !path.IsAbs(name) &&
+		name != ".." && !hasDotDotPrefix(name)
+}
+
+func hasDotDotPrefix(name string) bool { return len(name) >= 3 && name[:3] == "../" }

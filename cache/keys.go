@@ -1,0 +1,37 @@
+package cache
+
+import (
+	"encoding/binary"
+)
+
+// Key spaces in the Badger index. Each key starts with one letter and a
+// slash, so that a prefix scan visits one kind of record.
+const (
+	prefixAction = "a/" // a/<ActionID 32 bytes> → Entry (JSON)
+	prefixLast   = "l/" // l/<pipeline>\x00<addr> → ActionID (32 bytes)
+	prefixStat   = "s/" // s/<absolute path> → statRecord
+	prefixMemo   = "m/" // m/<uvarint len(namespace)><namespace><key> → value
+	prefixBuild  = "b/" // b/<pipeline>\x00<unix ns, 8 bytes big-endian> → buildRecord (JSON)
+	keyTrimmed   = "t"  // time of the last automatic trim (unix ns, 8 bytes)
+)
+
+func actionKey(id ID) []byte { return append([]byte(prefixAction), id[:]...) }
+
+func lastKey(pipeline, addr string) []byte {
+	return []byte(prefixLast + pipeline + "\x00" + addr)
+}
+
+func statDBKey(path string) []byte { return []byte(prefixStat + path) }
+
+func memoKey(namespace, key string) []byte {
+	b := []byte(prefixMemo)
+	b = binary.AppendUvarint(b, uint64(len(namespace)))
+	b = append(b, namespace...)
+	return append(b, key...)
+}
+
+func buildPrefix(pipeline string) []byte { return []byte(prefixBuild + pipeline + "\x00") }
+
+func buildKey(pipeline string, ns int64) []byte {
+	return binary.BigEndian.AppendUint64(buildPrefix(pipeline), uint64(ns))
+}

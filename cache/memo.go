@@ -1,0 +1,50 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// A Memo stores per-item results of long stages (one sampled prompt, one
+// judged pair) under keys the stage computes, so that an interrupted stage
+// resumes and a grown dataset costs only its new items. It satisfies
+// engine.Memo.
+type Memo struct {
+	c  *Cache
+	ns string
+}
+
+// Memo returns the memo store of a namespace (for example a stage kind and
+// version). Keys of different namespaces never collide.
+func (c *Cache) Memo(namespace string) *Memo { return &Memo{c: c, ns: namespace} }
+
+// Get returns the value stored under key, and whether there was one.
+func (m *Memo) Get(key string) ([]byte, bool, error) {
+	var val []byte
+	err := m.c.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(memoKey(m.ns, key))
+		if err != nil {
+			return err
+		}
+		val, err = item.ValueCopy(nil)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("cache %s: reading memo %s/%q: %w", m.c.dir, m.ns, key, err)
+	}
+	return val, true, nil
+}
+
+// Put stores val under key. It is durable when Put returns.
+func (m *Memo) Put(key string, val []byte) error {
+	err := m.c.db.Update(func(txn *badger.Txn) error { return txn.Set(memoKey(m.ns, key), val) })
+	if err != nil {
+		return fmt.Errorf("cache %s: writing memo %s/%q: %w", m.c.dir, m.ns, key, err)
+	}
+	return m.c.sync()
+}

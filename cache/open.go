@@ -1,0 +1,177 @@
+package cache
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Options control Open.
+type Options struct {
+	// NoWait makes Open fail at once, with an error wrapping ErrLocked, if
+	// another process holds the cache directory, instead of waiting for it.
+	NoWait bool
+	// Waiting, if set, is called once when Open starts waiting for the lock,
+	// with a message such as "waiting for another refeval using DIR (pid N)".
+	Waiting func(msg string)
+}
+
+// A Cache is an open cache directory. Its methods are safe for concurrent
+// use by the goroutines of one process; only one process can have the
+// directory open at a time.
+type Cache struct {
+	dir     string
+	db      *badger.DB
+	release func()
+
+	// racyWindow is how recent a file's mtime or ctime may be for its
+	// digest to be remembered in the stat cache (see statcache.go).
+	racyWindow time.Duration
+	// now is the clock, replaceable by tests.
+	now func() time.Time
+
+	mu   sync.Mutex
+	temp map[string]bool // temp folders handed out by this Cache, not stale
+}
+
+// Subfolders of the cache directory.
+const (
+	outDir   = "out"
+	tmpDir   = "tmp"
+	logDir   = "log"
+	indexDir = "index"
+)
+
+// Open opens the cache directory dir, creating it if needed, writes its
+// README and takes its lock. If another process holds the lock, Open waits
+// for it (calling opt.Waiting once) or, with opt.NoWait, returns an error
+// wrapping ErrLocked that names the directory and the holder's pid.
+func Open(dir string, opt Options) (*Cache, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cache %s: %w", dir, err)
+	}
+	for _, sub := range []string{"", outDir, tmpDir, logDir, indexDir} {
+		if err := os.MkdirAll(filepath.Join(abs, sub), 0o777); err != nil {
+			return nil, fmt.Errorf("cache: cannot create cache directory: %w", err)
+		}
+	}
+	if err := writeREADME(abs); err != nil {
+		return nil, err
+	}
+	c := &Cache{
+		dir:        abs,
+		racyWindow: modTimeCutoff,
+		now:        time.Now,
+		temp:       map[string]bool{},
+	}
+	c.release, err = acquire(abs, opt, func() error {
+		db, err := badger.Open(badgerOptions(filepath.Join(abs, indexDir)))
+		if err != nil {
+			if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+				return errBusy
+			}
+			return fmt.Errorf("cache %s: cannot open index: %v; if it is damaged, remove %s (the cache then starts empty)",
+				abs, err, filepath.Join(abs, indexDir))
+		}
+		c.db = db
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Close closes the index and releases the lock.
+func (c *Cache) Close() error {
+	if c.db == nil {
+		return nil
+	}
+	err := c.db.Close()
+	c.db = nil
+	c.release()
+	if err != nil {
+		return fmt.Errorf("cache %s: closing index: %w", c.dir, err)
+	}
+	return nil
+}
+
+// Dir returns the absolute path of the cache directory.
+func (c *Cache) Dir() string { return c.dir }
+
+// badgerOptions sizes Badger for an index of at most a few hundred MB of
+// small values: Badger's defaults (64 MB memtables ×5, a 1 GB value log
+// preallocated at twice that, a 256 MB block cache) are tuned for
+// databases of hundreds of GB. docs/cache.md records the resulting disk use.
+func badgerOptions(dir string) badger.Options {
+	return badger.DefaultOptions(dir).
+		WithLogger(quietLogger{}).
+		WithMetricsEnabled(false).
+		WithDetectConflicts(false).
+		WithMemTableSize(8 << 20).      // WAL file is 2× this, sparse
+		WithNumMemtables(2).            // at most one flushing while one fills
+		WithNumLevelZeroTables(2).      // flush to L1 early; keeps open files few
+		WithNumCompactors(2).           // the minimum Badger accepts
+		WithBaseTableSize(1 << 20).     // small SSTs for a small index
+		WithValueLogFileSize(64 << 20). // holds memo values > ValueThreshold; caps one value at 64 MB
+		WithValueThreshold(64 << 10).   // bigger memo values go to the value log
+		WithBlockCacheSize(8 << 20).
+		WithIndexCacheSize(0).
+		WithSyncWrites(false) // commits that must be durable call Sync (see sync)
+}
+
+// sync makes every committed write durable.
+func (c *Cache) sync() error {
+	if err := c.db.Sync(); err != nil {
+		return fmt.Errorf("cache %s: syncing index: %w", c.dir, err)
+	}
+	return nil
+}
+
+// quietLogger drops Badger's info, debug and warning chatter (compaction,
+// replay, …) and keeps errors, which go to stderr.
+type quietLogger struct{}
+
+func (quietLogger) Errorf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "refeval: cache index: "+strings.TrimRight(format, "\n")+"\n", args...)
+}
+func (quietLogger) Warningf(string, ...any) {}
+func (quietLogger) Infof(string, ...any)    {}
+func (quietLogger) Debugf(string, ...any)   {}
+
+// writeREADME writes the README that tells a person what the directory is,
+// unless it is already there with the same text.
+func writeREADME(dir string) error {
+	path := filepath.Join(dir, "README")
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, []byte(readme)) {
+		return nil
+	}
+	if err := os.WriteFile(path, []byte(readme), 0o666); err != nil {
+		return fmt.Errorf("cache: cannot write %s: %w", path, err)
+	}
+	return nil
+}
+
+const readme = `This directory holds refeval's cache: the results of pipeline stages,
+stored by content so that "refeval build" reruns only what changed.
+
+  out/<id>/        one folder per distinct stage output, named by its OutputID;
+                   files are read-only, shared by every stage that produced them
+  index/           a Badger database: ActionID -> output manifest, the stat cache
+                   of input digests, per-item memos and build history
+  log/<id>.log     the log of the stage run with that ActionID
+  tmp/             output folders of running stages; leftovers are removed by gc
+  lock             held by the refeval process using this directory (its pid)
+
+Only one refeval process can use the directory at a time. Use
+"refeval cache ls", "refeval cache gc" and "refeval cache verify" to inspect,
+trim and check it. It is safe to delete the whole directory when no refeval
+is running: everything in it can be rebuilt.
+`

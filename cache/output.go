@@ -1,0 +1,252 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/zeebo/blake3"
+)
+
+// manifestSalt starts the text whose digest is an OutputID.
+const manifestSalt = "refeval output v1\n"
+
+// NewOutputDir creates a fresh, empty folder under <dir>/tmp, on the same
+// file system as out/ so that CommitOutput can rename it into place. A stage
+// writes its output there ($OUT). Temp folders not committed are removed by
+// GC once the Cache that made them is closed.
+func (c *Cache) NewOutputDir() (string, error) {
+	dir, err := os.MkdirTemp(filepath.Join(c.dir, tmpDir), "out-")
+	if err != nil {
+		return "", fmt.Errorf("cache: cannot create output folder: %w", err)
+	}
+	c.mu.Lock()
+	c.temp[filepath.Base(dir)] = true
+	c.mu.Unlock()
+	return dir, nil
+}
+
+// OutputIDOf returns the OutputID of a manifest: the digest of one line per
+// file (digest, executable or not, size, quoted name), in the given order,
+// which must be sorted by Name.
+func OutputIDOf(files []File) ID {
+	h := blake3.New()
+	h.WriteString(manifestSalt)
+	for _, f := range files {
+		x := "-"
+		if f.Mode&0o111 != 0 {
+			x = "x"
+		}
+		fmt.Fprintf(h, "%s %s %d %s\n", f.Digest, x, f.Size, strconv.Quote(f.Name))
+	}
+	var id ID
+	h.Sum(id[:0])
+	return id
+}
+
+// CommitOutput turns the folder tmp (from NewOutputDir) into a cached
+// output: it hashes every file, makes it read-only and fsyncs it, fsyncs
+// every folder, computes the manifest and OutputID, and renames tmp to
+// OutputDir(id), fsyncing out/ afterwards. If that folder already exists
+// (another action produced the same output) and is intact, tmp is dropped.
+// Symbolic links and other non-regular files are errors: outputs must be
+// plain files so that they can be hashed and copied.
+func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
+	var files []File
+	var dirs []string
+	err := filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(tmp, p)
+		if err != nil {
+			return err
+		}
+		name := filepath.ToSlash(rel)
+		switch {
+		case d.IsDir():
+			dirs = append(dirs, p)
+			return nil
+		case d.Type()&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s is a symbolic link; a stage must write regular files (copy the target instead)", name)
+		case !d.Type().IsRegular():
+			return fmt.Errorf("%s is not a regular file (%v); a stage must write regular files", name, d.Type())
+		}
+		f, err := commitFile(p, name)
+		if err != nil {
+			return err
+		}
+		files = append(files, f)
+		return nil
+	})
+	if err != nil {
+		return ID{}, nil, fmt.Errorf("cache: committing output %s: %w", tmp, err)
+	}
+	for _, d := range slices.Backward(dirs) {
+		if err := syncDir(d); err != nil {
+			return ID{}, nil, fmt.Errorf("cache: committing output %s: %w", tmp, err)
+		}
+	}
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
+	id := OutputIDOf(files)
+	dest := c.OutputDir(id)
+	if _, err := os.Stat(dest); err == nil {
+		if c.checkOutput(id, files) == nil {
+			if err := os.RemoveAll(tmp); err != nil {
+				return ID{}, nil, fmt.Errorf("cache: removing duplicate output %s: %w", tmp, err)
+			}
+			c.forgetTemp(tmp)
+			return id, files, nil
+		}
+		// The existing folder is damaged: move it aside and replace it.
+		trash, err := os.MkdirTemp(filepath.Join(c.dir, tmpDir), "corrupt-")
+		if err == nil {
+			err = os.Rename(dest, filepath.Join(trash, "out"))
+		}
+		if err != nil {
+			return ID{}, nil, fmt.Errorf("cache: replacing damaged output %s: %w", dest, err)
+		}
+		os.RemoveAll(trash)
+	}
+	if err := os.Rename(tmp, dest); err != nil {
+		return ID{}, nil, fmt.Errorf("cache: committing output %s: %w (the temp folder must be on the cache's file system; use NewOutputDir)", tmp, err)
+	}
+	c.forgetTemp(tmp)
+	if err := syncDir(filepath.Join(c.dir, outDir)); err != nil {
+		return ID{}, nil, fmt.Errorf("cache: committing output %s: %w", dest, err)
+	}
+	return id, files, nil
+}
+
+// commitFile hashes, fsyncs and write-protects one output file.
+func commitFile(p, name string) (File, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return File{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return File{}, err
+	}
+	if readHook != nil {
+		readHook(p)
+	}
+	digest, err := digestReaderAt(f, fi.Size(), name)
+	if err != nil {
+		return File{}, err
+	}
+	mode := fs.FileMode(0o444)
+	if fi.Mode()&0o111 != 0 {
+		mode = 0o555
+	}
+	if err := f.Chmod(mode); err != nil {
+		return File{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := f.Sync(); err != nil {
+		return File{}, fmt.Errorf("%s: fsync: %w", name, err)
+	}
+	return File{Name: name, Size: fi.Size(), Digest: digest, Mode: mode}, nil
+}
+
+func (c *Cache) forgetTemp(tmp string) {
+	c.mu.Lock()
+	delete(c.temp, filepath.Base(tmp))
+	c.mu.Unlock()
+}
+
+// syncDir fsyncs a folder, making the names created in it durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && (errors.Is(err, fs.ErrInvalid) || isSyncUnsupported(err)) {
+		return nil // some file systems and platforms cannot fsync folders
+	}
+	return err
+}
+
+// VerifyOutput rehashes every file of the output folder id and compares it
+// with the manifest. The error wraps ErrCorrupt and names every file that
+// is missing, changed or unexpected.
+func (c *Cache) VerifyOutput(id ID, files []File) error {
+	dir := c.OutputDir(id)
+	if _, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("output %s: folder missing: %w", dir, ErrCorrupt)
+	}
+	var bad []string
+	if OutputIDOf(files) != id {
+		bad = append(bad, "(manifest does not match the OutputID)")
+	}
+	want := map[string]bool{}
+	for _, f := range files {
+		want[f.Name] = true
+		if !cleanName(f.Name) {
+			bad = append(bad, fmt.Sprintf("%q (not a path inside the folder)", f.Name))
+			continue
+		}
+		if problem := verifyFile(filepath.Join(dir, filepath.FromSlash(f.Name)), f); problem != "" {
+			bad = append(bad, f.Name+" ("+problem+")")
+		}
+	}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if name := filepath.ToSlash(rel); !want[name] {
+			bad = append(bad, name+" (not in the manifest)")
+		}
+		return nil
+	})
+	if len(bad) > 0 {
+		return fmt.Errorf("output %s: %s: %w", dir, strings.Join(bad, ", "), ErrCorrupt)
+	}
+	return nil
+}
+
+// verifyFile rehashes one file; it returns what is wrong, or "".
+func verifyFile(p string, want File) string {
+	f, err := os.Open(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "missing"
+		}
+		return err.Error()
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err.Error()
+	}
+	if !fi.Mode().IsRegular() {
+		return "not a regular file"
+	}
+	if fi.Size() != want.Size {
+		return fmt.Sprintf("%d bytes, want %d", fi.Size(), want.Size)
+	}
+	if (fi.Mode()&0o111 != 0) != (want.Mode&0o111 != 0) {
+		return "executable bit changed"
+	}
+	if readHook != nil {
+		readHook(p)
+	}
+	got, err := digestReaderAt(f, want.Size, p)
+	if err != nil {
+		return err.Error()
+	}
+	if got != want.Digest {
+		return "content changed"
+	}
+	return ""
+}

@@ -1,0 +1,90 @@
+package cache
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+)
+
+// A VerifyReport lists what Verify found.
+type VerifyReport struct {
+	Outputs int   // output folders rehashed
+	Bytes   int64 // bytes rehashed
+	Corrupt []CorruptOutput
+}
+
+// A CorruptOutput is an output folder that does not match its manifest, and
+// the index entries that name it.
+type CorruptOutput struct {
+	OutputID ID
+	Actions  []ID
+	Addrs    []string // stage addresses of those entries
+	Err      error    // wraps ErrCorrupt and names the damaged files
+}
+
+// Verify rehashes every output folder that an index entry names and checks
+// it against the manifest. It changes nothing; pass the report to Repair to
+// drop the damaged entries.
+func (c *Cache) Verify() (VerifyReport, error) {
+	var rep VerifyReport
+	entries, err := c.entries()
+	if err != nil {
+		return rep, err
+	}
+	byOutput := map[ID][]ID{}
+	for action, e := range entries {
+		byOutput[e.OutputID] = append(byOutput[e.OutputID], action)
+	}
+	ids := make([]ID, 0, len(byOutput))
+	for id := range byOutput {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b ID) int { return strings.Compare(a.String(), b.String()) })
+	for _, id := range ids {
+		actions := byOutput[id]
+		slices.SortFunc(actions, func(a, b ID) int { return strings.Compare(a.String(), b.String()) })
+		files := entries[actions[0]].Files
+		rep.Outputs++
+		for _, f := range files {
+			rep.Bytes += f.Size
+		}
+		if err := c.VerifyOutput(id, files); err != nil {
+			co := CorruptOutput{OutputID: id, Actions: actions, Err: err}
+			for _, a := range actions {
+				co.Addrs = append(co.Addrs, entries[a].Addr)
+			}
+			rep.Corrupt = append(rep.Corrupt, co)
+		}
+	}
+	return rep, nil
+}
+
+// Repair deletes the index entries and output folders of the corrupt
+// outputs in rep, so that the next build reruns those stages.
+func (c *Cache) Repair(rep VerifyReport) error {
+	var keys [][]byte
+	gone := map[ID]bool{}
+	for _, co := range rep.Corrupt {
+		for _, a := range co.Actions {
+			keys = append(keys, actionKey(a))
+			gone[a] = true
+		}
+	}
+	lasts, err := c.danglingLasts(func(a ID) bool { return gone[a] })
+	if err != nil {
+		return fmt.Errorf("cache %s: repair: %w", c.dir, err)
+	}
+	if err := c.deleteKeys(append(keys, lasts...)); err != nil {
+		return err
+	}
+	for _, co := range rep.Corrupt {
+		if err := removeTree(c.OutputDir(co.OutputID)); err != nil {
+			return fmt.Errorf("cache %s: repair: %w", c.dir, err)
+		}
+		for _, a := range co.Actions {
+			os.Remove(c.LogPath(a))
+		}
+	}
+	return nil
+}
