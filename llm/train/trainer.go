@@ -176,7 +176,7 @@ func run(ctx context.Context, m *Model, train, eval objective, cfg loopConfig, o
 			if d := time.Since(begin).Seconds(); d > 0 {
 				sm.TokensPerSec = float64(sm.Tokens) / d
 			}
-			if (cfg.EvalEvery > 0 && step%cfg.EvalEvery == 0) || step == total {
+			if evalExec != nil && ((cfg.EvalEvery > 0 && step%cfg.EvalEvery == 0) || step == total) {
 				if err := evaluate(step); err != nil {
 					return nil, err
 				}
