@@ -1,0 +1,224 @@
+package openai
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func f(x float64) *float64 { return &x }
+
+// tok builds a generated token with its alternatives, given as
+// token, log-prob pairs.
+func tok(text string, lp float64, alts ...any) TokenLogprob {
+	t := TokenLogprob{Token: text, Logprob: lp}
+	for i := 0; i+1 < len(alts); i += 2 {
+		t.TopLogprobs = append(t.TopLogprobs, TopLogprob{Token: alts[i].(string), Logprob: alts[i+1].(float64)})
+	}
+	return t
+}
+
+func judged(content string, toks ...TokenLogprob) *ChatResponse {
+	ch := Choice{Message: Message{Role: "assistant", Content: content}}
+	if toks != nil {
+		ch.Logprobs = &Logprobs{Content: toks}
+	}
+	return &ChatResponse{Choices: []Choice{ch}}
+}
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+func TestJudgeLabels(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		resp *ChatResponse
+		want Verdict
+	}{
+		{
+			name: "exact labels at the label position",
+			resp: judged("Output (a)", tok("Output", -0.01, "Output", -0.01), tok(" (", -0.01), tok("a", -0.2, "a", -0.2, "b", -1.8, "c", -6.0), tok(")", 0)),
+			want: Verdict{LogprobA: f(-0.2), LogprobB: f(-1.8), PA: sigmoid(1.6), Label: "a", Position: 2},
+		},
+		{
+			name: "labels with a leading space",
+			resp: judged("Output (b)", tok("Output", 0), tok(" (", 0), tok("b", -0.5, " b", -0.5, " a", -1.0), tok(")", 0)),
+			want: Verdict{LogprobA: f(-1.0), LogprobB: f(-0.5), PA: sigmoid(-0.5), Label: "b", Position: 2},
+		},
+		{
+			name: "parenthesis and label in one token",
+			resp: judged("Output (a)", tok("Output", 0), tok(" (a", -0.1, " (a", -0.1, " (b", -2.4, "(b", -3.0), tok(")", 0)),
+			want: Verdict{LogprobA: f(-0.1), LogprobB: f(-2.4), PA: sigmoid(2.3), Label: "a", Position: 1},
+		},
+		{
+			name: "the exact spelling wins over a likelier variant",
+			resp: judged("Output (a)", tok("Output", 0), tok(" (", 0), tok("a", -2.0, " a", -0.1, "a", -2.0, "b", -3.0), tok(")", 0)),
+			want: Verdict{LogprobA: f(-2.0), LogprobB: f(-3.0), PA: sigmoid(1.0), Label: "a", Position: 2},
+		},
+		{
+			name: "the likeliest variant when no exact spelling",
+			resp: judged("Output (a)", tok("Output", 0), tok(" (", 0), tok("a", -0.3, " b", -2.0, "(b", -1.5), tok(")", 0)),
+			want: Verdict{LogprobA: f(-0.3), LogprobB: f(-1.5), PA: sigmoid(1.2), Label: "a", Position: 2},
+		},
+		{
+			name: "the generated token counts when the list leaves it out",
+			resp: judged("Output (b)", tok("Output", 0), tok(" (", 0), tok("b", -0.9, "a", -0.7, "x", -0.8), tok(")", 0)),
+			want: Verdict{LogprobA: f(-0.7), LogprobB: f(-0.9), PA: sigmoid(0.2), Label: "b", Position: 2},
+		},
+		{
+			name: "b missing gives 1",
+			resp: judged("Output (a)", tok("Output", 0), tok(" (", 0), tok("a", -0.01, "a", -0.01, "A", -5.0, "c", -6.0), tok(")", 0)),
+			want: Verdict{LogprobA: f(-0.01), PA: 1, Label: "a", Position: 2},
+		},
+		{
+			name: "a missing gives 0",
+			resp: judged("Output (b)", tok("Output", 0), tok(" (", 0), tok("b", -0.01, "B", -5.0, "a)", -6.0), tok(")", 0)),
+			want: Verdict{LogprobB: f(-0.01), PA: 0, Label: "b", Position: 2},
+		},
+		{
+			name: "both missing gives 0.5",
+			resp: judged("Output (c)", tok("Output", 0), tok(" (", 0), tok("c", -0.01, "d", -5.0), tok(")", 0)),
+			want: Verdict{PA: 0.5, Position: 2},
+		},
+		{
+			name: "no pattern: the first token is read",
+			resp: judged("a is better", tok("a", -0.4, "a", -0.4, "b", -1.2), tok(" is", 0), tok(" better", 0)),
+			want: Verdict{LogprobA: f(-0.4), LogprobB: f(-1.2), PA: sigmoid(0.8), Position: 0},
+		},
+		{
+			name: "label over two tokens: the first token is read",
+			resp: judged("Output (ab)", tok("Output", -0.1, "Output", -0.1, "The", -3.0), tok(" (", 0), tok("a", 0), tok("b", 0), tok(")", 0)),
+			want: Verdict{PA: 0.5, Position: 0},
+		},
+		{
+			name: "answer cut before the closing parenthesis: the first token is read",
+			resp: judged("Output (a", tok("Output", 0, "Output", 0.0), tok(" (", 0), tok("a", -0.1, "a", -0.1, "b", -2.0)),
+			want: Verdict{PA: 0.5, Position: 0},
+		},
+		{
+			name: "pattern after some reasoning",
+			resp: judged("Both are fine. Output (b)", tok("Both", 0), tok(" are", 0), tok(" fine.", 0), tok(" Output", 0), tok(" (", 0), tok("b", -0.05, "b", -0.05, "a", -3.05), tok(")", 0)),
+			want: Verdict{LogprobA: f(-3.05), LogprobB: f(-0.05), PA: sigmoid(-3), Label: "b", Position: 5},
+		},
+		{
+			name: "impossible labels",
+			resp: judged("Output (a)", tok("Output", 0), tok(" (", 0), tok("a", 0, "a", 0.0, "b", math.Inf(-1)), tok(")", 0)),
+			want: Verdict{LogprobA: f(0), LogprobB: f(math.Inf(-1)), PA: 1, Label: "a", Position: 2},
+		},
+		{
+			name: "no log-probs: text a",
+			resp: judged("Reasoning… Output (a)"),
+			want: Verdict{PA: 1, Label: "a", FromText: true, Position: -1},
+		},
+		{
+			name: "no log-probs: text b",
+			resp: judged("Output (b)"),
+			want: Verdict{PA: 0, Label: "b", FromText: true, Position: -1},
+		},
+		{
+			name: "no log-probs: neither",
+			resp: judged("Output (c)"),
+			want: Verdict{PA: 0.5, FromText: true, Position: -1},
+		},
+		{
+			name: "empty log-probs: text",
+			resp: &ChatResponse{Choices: []Choice{{Message: Message{Content: "Output (b)"}, Logprobs: &Logprobs{}}}},
+			want: Verdict{PA: 0, Label: "b", FromText: true, Position: -1},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := JudgeLabels(tc.resp, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameVerdict(got, tc.want) {
+				t.Errorf("wrong verdict\ngot:  %s\nwant: %s", showVerdict(got), showVerdict(tc.want))
+			}
+		})
+	}
+}
+
+func sameVerdict(a, b Verdict) bool {
+	samePtr := func(x, y *float64) bool {
+		return x == nil && y == nil || x != nil && y != nil && (*x == *y || math.Abs(*x-*y) < 1e-12)
+	}
+	return samePtr(a.LogprobA, b.LogprobA) && samePtr(a.LogprobB, b.LogprobB) && math.Abs(a.PA-b.PA) < 1e-12 &&
+		a.Label == b.Label && a.FromText == b.FromText && a.Position == b.Position
+}
+
+func showVerdict(v Verdict) string {
+	p := func(x *float64) string {
+		if x == nil {
+			return "nil"
+		}
+		return fmt.Sprint(*x)
+	}
+	return fmt.Sprintf("la=%s lb=%s pA=%v label=%q fromText=%v pos=%d", p(v.LogprobA), p(v.LogprobB), v.PA, v.Label, v.FromText, v.Position)
+}
+
+func TestJudgeLabelsErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		resp    *ChatResponse
+		choice  int
+		wantErr string
+	}{
+		{"nil answer", nil, 0, "no answer"},
+		{"choice past the end", judged("Output (a)"), 1, "choice 1 out of range; the answer has 1 choices"},
+		{"negative choice", judged("Output (a)"), -1, "choice -1 out of range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := JudgeLabels(tc.resp, tc.choice)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("wrong error\ngot:  %v\nwant: …%s…", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestJudgeThroughServer asks a vLLM-like server for a judgement with
+// top_logprobs = 5, with and without log-probs in the answer.
+func TestJudgeThroughServer(t *testing.T) {
+	tops := map[string][]TopLogprob{
+		"Output": {{Token: "Output", Logprob: -0.001}},
+		" (":     {{Token: " (", Logprob: -0.001}},
+		"b":      {{Token: "b", Logprob: -0.25}, {Token: "a", Logprob: -1.6}, {Token: " b", Logprob: -4}, {Token: "c", Logprob: -7}, {Token: "d", Logprob: -8}, {Token: "e", Logprob: -9}},
+		")":      {{Token: ")", Logprob: -0.001}},
+	}
+	for _, tc := range []struct {
+		name         string
+		withLogprobs bool
+		want         Verdict
+	}{
+		{"log-probs", true, Verdict{LogprobA: f(-1.6), LogprobB: f(-0.25), PA: sigmoid(-1.35), Label: "b", Position: 2}},
+		{"server drops log-probs", false, Verdict{PA: 0, Label: "b", FromText: true, Position: -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var gotTop int
+			s := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, req *wireRequest, call int64) {
+				gotTop = req.TopLogprobs
+				if !tc.withLogprobs {
+					req.Logprobs = false
+				}
+				answer(w, req, []string{"Output (b)"}, tops, [2]int64{300, 4})
+			})
+			c := newTestClient(t, Config{Endpoint: s.endpoint()})
+			resp, err := c.Chat(context.Background(), "pair 0 vs 1", ChatRequest{Messages: userMsg("judge this"), MaxTokens: 16, Logprobs: true, TopLogprobs: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gotTop != 5 {
+				t.Errorf("wrong top_logprobs sent\ngot:  %d\nwant: 5", gotTop)
+			}
+			got, err := JudgeLabels(resp, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameVerdict(got, tc.want) {
+				t.Errorf("wrong verdict\ngot:  %s\nwant: %s", showVerdict(got), showVerdict(tc.want))
+			}
+		})
+	}
+}
