@@ -149,7 +149,7 @@ func TestDataParallelMatchesSingle(t *testing.T) {
 	}
 	want, wantSteps := run(1, 4, 1)
 	tests := []struct {
-		name                     string
+		name                   string
 		micro, accum, replicas int
 	}{
 		{"one replica, one micro-batch", 4, 1, 1},
