@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph code reads as math.
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -134,20 +136,30 @@ func (o *dpoObjective) weights(idx []int) []float64 {
 func (o *dpoObjective) pack(idx []int, w []float64, rows, seq int) []any {
 	tokens := make([]int32, 2*rows*seq)
 	mask := make([]float32, 2*rows*seq)
+	lengths := make([]int32, 2*rows)
 	refC, refR, weight := make([]float32, rows), make([]float32, rows), make([]float32, rows)
 	for k, i := range idx {
 		p := o.pairs[i]
 		fillRow(tokens[k*seq:(k+1)*seq], mask[k*seq:(k+1)*seq], p.Prompt, p.Chosen)
 		fillRow(tokens[(rows+k)*seq:(rows+k+1)*seq], mask[(rows+k)*seq:(rows+k+1)*seq], p.Prompt, p.Rejected)
+		lengths[k], lengths[rows+k] = int32(len(p.Prompt)+len(p.Chosen)), int32(len(p.Prompt)+len(p.Rejected))
 		refC[k], refR[k], weight[k] = float32(p.RefChosen), float32(p.RefRejected), float32(w[k])
 	}
 	return []any{
 		tensors.FromFlatDataAndDimensions(tokens, 2*rows, seq),
 		tensors.FromFlatDataAndDimensions(mask, 2*rows, seq),
+		tensors.FromFlatDataAndDimensions(lengths, 2*rows),
 		tensors.FromFlatDataAndDimensions(refC, rows),
 		tensors.FromFlatDataAndDimensions(refR, rows),
 		tensors.FromFlatDataAndDimensions(weight, rows),
 	}
+}
+
+// validMask returns bool [batch, seq], true on the first lengths[i]
+// positions of row i.
+func validMask(tokens, lengths *Node) *Node {
+	pos := Iota(tokens.Graph(), shapes.Make(dtypes.Int32, tokens.Shape().Dimensions...), 1)
+	return LessThan(pos, ExpandAxes(ConvertDType(lengths, dtypes.Int32), -1))
 }
 
 // fillRow writes prompt+response into a right-padded row and marks the
@@ -163,9 +175,9 @@ func fillRow(row []int32, mask []float32, prompt, response []int) {
 }
 
 func (o *dpoObjective) graph(m *Model, scope *model.Scope, in []*Node) (*Node, []*Node) {
-	tokens, mask, refC, refR, weight := in[0], in[1], in[2], in[3], in[4]
+	tokens, mask, lengths, refC, refR, weight := in[0], in[1], in[2], in[3], in[4], in[5]
 	rows := refC.Shape().Dimensions[0]
-	logps := SequenceLogProbs(m.Logits(scope, tokens), tokens, mask)
+	logps := SequenceLogProbs(m.Logits(scope, tokens, validMask(tokens, lengths)), tokens, mask)
 	pc := Slice(logps, AxisRange(0, rows))
 	pr := Slice(logps, AxisRange(rows, 2*rows))
 	losses, rewC, rewR := PreferenceLoss(o.loss, pc, pr, refC, refR)

@@ -45,7 +45,7 @@ func bigramLM(vocab, dim int, seed uint64, b compute.Backend) (*Model, error) {
 			return nil, err
 		}
 	}
-	logits := func(scope *model.Scope, tokens *Node) *Node {
+	logits := func(scope *model.Scope, tokens, _ *Node) *Node {
 		g := tokens.Graph()
 		embed := store.GetVariable("/embed").NodeValue(g)
 		head := store.GetVariable("/lm_head").NodeValue(g)

@@ -9,10 +9,12 @@ import (
 )
 
 // LogitsFn builds a causal language model's forward pass. tokens is int32
-// [batch, seq], right-padded (padding only ever follows the real tokens, so a
-// causal model needs no attention mask); the result is float32 logits
-// [batch, seq, vocab] where position t predicts token t+1.
-type LogitsFn func(scope *model.Scope, tokens *graph.Node) *graph.Node
+// [batch, seq], right-padded; valid is bool [batch, seq], true on real
+// tokens (a padding row has none). The result is float32 logits
+// [batch, seq, vocab] where position t predicts token t+1; logits at
+// padding positions are ignored. transformer.Transformer.Logits with
+// transformer.VariableWeights(scope) has this form (see TransformerModel).
+type LogitsFn func(scope *model.Scope, tokens, valid *graph.Node) *graph.Node
 
 // Model is the policy being trained.
 type Model struct {

@@ -66,7 +66,7 @@ func TestAdamWMatchesTorchFormula(t *testing.T) {
 	if _, err := store.CreateVariable("/b", tensors.FromFlatDataAndDimensions(f32(b0), 3)); err != nil {
 		t.Fatal(err)
 	}
-	m := &Model{Backend: b, Store: store, Logits: func(*model.Scope, *Node) *Node { return nil }}
+	m := &Model{Backend: b, Store: store, Logits: func(*model.Scope, *Node, *Node) *Node { return nil }}
 	const lr, wd, maxNorm = 0.01, 0.1, 1.0
 	opt, err := newOptimizer(m, 2, wd, maxNorm)
 	if err != nil {

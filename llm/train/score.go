@@ -21,8 +21,8 @@ func ResponseLogProbs(ctx context.Context, m *Model, examples []SFTExample, batc
 		batch = 1
 	}
 	obj := &sftObjective{examples: examples}
-	exec, err := model.NewExec(m.Backend, m.Store, func(scope *model.Scope, tokens, mask *Node) *Node {
-		return SequenceLogProbs(m.Logits(scope, tokens), tokens, mask)
+	exec, err := model.NewExec(m.Backend, m.Store, func(scope *model.Scope, tokens, mask, lengths *Node) *Node {
+		return SequenceLogProbs(m.Logits(scope, tokens, validMask(tokens, lengths)), tokens, mask)
 	})
 	if err != nil {
 		return nil, err
@@ -43,7 +43,7 @@ func ResponseLogProbs(ctx context.Context, m *Model, examples []SFTExample, batc
 			seq = max(seq, obj.seqLen(i))
 		}
 		in := obj.pack(idx, make([]float64, len(idx)), batch, seqBucket(seq))
-		res, err := exec.Exec(in[0], in[1])
+		res, err := exec.Exec(in[0], in[1], in[2])
 		if err != nil {
 			return nil, fmt.Errorf("train: scoring examples %d–%d: %w", start, end-1, err)
 		}

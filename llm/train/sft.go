@@ -90,21 +90,24 @@ func (o *sftObjective) pack(idx []int, w []float64, rows, seq int) []any {
 	tokens := make([]int32, rows*seq)
 	mask := make([]float32, rows*seq)
 	weight := make([]float32, rows)
+	lengths := make([]int32, rows)
 	for k, i := range idx {
 		e := o.examples[i]
 		fillRow(tokens[k*seq:(k+1)*seq], mask[k*seq:(k+1)*seq], e.Prompt, e.Response)
+		lengths[k] = int32(len(e.Prompt) + len(e.Response))
 		weight[k] = float32(w[k])
 	}
 	return []any{
 		tensors.FromFlatDataAndDimensions(tokens, rows, seq),
 		tensors.FromFlatDataAndDimensions(mask, rows, seq),
+		tensors.FromFlatDataAndDimensions(lengths, rows),
 		tensors.FromFlatDataAndDimensions(weight, rows),
 	}
 }
 
 func (o *sftObjective) graph(m *Model, scope *model.Scope, in []*Node) (*Node, []*Node) {
-	tokens, mask, weight := in[0], in[1], in[2]
-	nll := TokenCrossEntropy(m.Logits(scope, tokens), tokens, mask)
+	tokens, mask, lengths, weight := in[0], in[1], in[2], in[3]
+	nll := TokenCrossEntropy(m.Logits(scope, tokens, validMask(tokens, lengths)), tokens, mask)
 	return ReduceAllSum(Mul(nll, weight)), []*Node{StopGradient(nll)}
 }
 

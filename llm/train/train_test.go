@@ -82,6 +82,7 @@ func TestDPORaisesHeldOutLogRatio(t *testing.T) {
 			if !(after.LogRatio > before.LogRatio+1) {
 				t.Errorf("held-out chosen-minus-rejected log-ratio did not rise\ngot:  %#v\nwant: > %#v", after.LogRatio, before.LogRatio+1)
 			}
+			t.Logf("held-out: loss %.4f -> %.4f, log-ratio %.3f -> %.3f, accuracy %.2f -> %.2f", before.Loss, after.Loss, before.LogRatio, after.LogRatio, before.Accuracy, after.Accuracy)
 			if !(after.Loss < before.Loss) || !(after.Accuracy > 0.9) {
 				t.Errorf("held-out loss and accuracy did not improve\ngot:  %#v, %#v\nwant: < %#v, > 0.9", after.Loss, after.Accuracy, before.Loss)
 			}
