@@ -39,9 +39,9 @@ type hfConfig struct {
 	UseCache              bool            `json:"use_cache"`
 	TransformersVersion   string          `json:"transformers_version,omitempty"`
 	// Qwen2-only keys that transformers and vLLM expect to find.
-	UseSlidingWindow *bool `json:"use_sliding_window,omitempty"`
-	SlidingWindow    *int  `json:"sliding_window,omitempty"`
-	MaxWindowLayers  *int  `json:"max_window_layers,omitempty"`
+	UseSlidingWindow *bool    `json:"use_sliding_window,omitempty"`
+	SlidingWindow    *int     `json:"sliding_window,omitempty"`
+	MaxWindowLayers  *int     `json:"max_window_layers,omitempty"`
 	AttentionDropout *float64 `json:"attention_dropout,omitempty"`
 	// Llama-only keys.
 	MLPBias       *bool `json:"mlp_bias,omitempty"`

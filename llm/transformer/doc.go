@@ -1,0 +1,13 @@
+// Package transformer builds the GoMLX computation graph of the Qwen2 and
+// Llama decoders: embeddings, RMSNorm, RoPE (Hugging Face's rotate-half,
+// with Llama-3 frequency scaling), grouped-query attention with optional
+// q/k/v biases, SwiGLU and a tied or untied lm_head. Weights keep the
+// Hugging Face names and [out, in] layout and are read through a
+// [Weights] function, so the same graph serves inference (weights from a
+// model.Store) and training (gradients flow into the store's variables).
+//
+// It also holds the pieces of incremental decoding (Prefill and
+// DecodeStep over a key/value cache) and of scoring (TokenLogProbs).
+// Loading checkpoints is left to package checkpoint; sampling, batching and
+// compiled-graph reuse are left to package llm.
+package transformer

@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""Independent reference forward pass of Qwen2/Llama decoders in plain torch.
+
+Re-implements the math of Hugging Face's modeling_qwen2.py / modeling_llama.py
+(RMSNorm, rotate-half RoPE with llama3 scaling, grouped-query attention with
+optional q/k/v bias, SwiGLU, tied or untied lm_head) without the transformers
+library. Reads a checkpoint folder written by refeval (config.json +
+model.safetensors, header parsed here) and sequences.json next to it, and
+writes the logits of every sequence as JSON.
+
+Usage: /usr/bin/python3 reference.py CHECKPOINT_DIR OUT.json
+(see golden_test.go: go test ./llm/transformer -run TestGolden -write-checkpoints DIR)
+"""
+import json, math, struct, sys
+
+import numpy as np
+import torch
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", info["dtype"]
+        a, b = info["data_offsets"]
+        out[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype="<f4").copy()).reshape(info["shape"])
+    return out
+
+
+def inv_freq(cfg, head_dim):
+    inv = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim))
+    rs = cfg.get("rope_scaling")
+    if rs:
+        assert rs.get("rope_type", rs.get("type")) == "llama3"
+        factor, low, high, old = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"], rs["original_max_position_embeddings"]
+        low_wl, high_wl = old / low, old / high
+        wl = 2 * math.pi / inv
+        scaled = torch.where(wl > low_wl, inv / factor, inv)
+        smooth = (old / wl - low) / (high - low)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = (wl >= high_wl) & (wl <= low_wl)
+        inv = torch.where(medium, smoothed, scaled)
+    return inv
+
+
+def rms_norm(x, w, eps):
+    var = x.pow(2).mean(-1, keepdim=True)
+    return w * (x * torch.rsqrt(var + eps))
+
+
+def rotate_half(x):
+    h = x.shape[-1] // 2
+    return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
+
+
+def forward(cfg, W, tokens):
+    """tokens: list of ints (one unpadded sequence) -> logits [seq, vocab] (float64)."""
+    H = cfg["hidden_size"]
+    nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd = cfg.get("head_dim") or H // nh
+    eps = cfg["rms_norm_eps"]
+    bias = cfg["architectures"][0] == "Qwen2ForCausalLM" or cfg.get("attention_bias", False)
+    # Compute in float64 so the reference is more precise than the code under test.
+    W = {k: v.double() for k, v in W.items()}
+    ids = torch.tensor(tokens)
+    S = len(tokens)
+    x = W["model.embed_tokens.weight"][ids]
+    pos = torch.arange(S, dtype=torch.float64)
+    freqs = torch.outer(pos, inv_freq(cfg, hd))
+    emb = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = emb.cos()[None], emb.sin()[None]  # [1, S, hd]
+    causal = torch.tril(torch.ones(S, S, dtype=torch.bool))
+    for l in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        h = rms_norm(x, W[p + "input_layernorm.weight"], eps)
+        def proj(name):
+            y = h @ W[p + f"self_attn.{name}.weight"].T
+            if bias:
+                y = y + W[p + f"self_attn.{name}.bias"]
+            return y
+        q = proj("q_proj").view(S, nh, hd).transpose(0, 1)
+        k = proj("k_proj").view(S, nkv, hd).transpose(0, 1)
+        v = proj("v_proj").view(S, nkv, hd).transpose(0, 1)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        rep = nh // nkv
+        k = k.repeat_interleave(rep, dim=0)
+        v = v.repeat_interleave(rep, dim=0)
+        scores = (q @ k.transpose(1, 2)) / math.sqrt(hd)
+        scores = scores.masked_fill(~causal, float("-inf"))
+        attn = torch.softmax(scores, dim=-1) @ v  # [nh, S, hd]
+        attn = attn.transpose(0, 1).reshape(S, nh * hd)
+        x = x + attn @ W[p + "self_attn.o_proj.weight"].T
+        h = rms_norm(x, W[p + "post_attention_layernorm.weight"], eps)
+        gate = h @ W[p + "mlp.gate_proj.weight"].T
+        up = h @ W[p + "mlp.up_proj.weight"].T
+        x = x + (torch.nn.functional.silu(gate) * up) @ W[p + "mlp.down_proj.weight"].T
+    x = rms_norm(x, W["model.norm.weight"], eps)
+    head = W["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings") else W["lm_head.weight"]
+    return x @ head.T
+
+
+def main():
+    ckpt, out = sys.argv[1], sys.argv[2]
+    cfg = json.load(open(f"{ckpt}/config.json"))
+    W = read_safetensors(f"{ckpt}/model.safetensors")
+    seqs = json.load(open(f"{ckpt}/sequences.json"))
+    res = {"sequences": seqs, "logits": []}
+    for s in seqs:
+        logits = forward(cfg, W, s)
+        res["logits"].append([[float("%.7g" % v) for v in row] for row in logits.tolist()])
+    with open(out, "w") as f:
+        json.dump(res, f)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
