@@ -203,7 +203,7 @@ func (t *Transformer) rmsNorm(x, weight *Node) *Node {
 // [batch, seq] (Int32), duplicated over both halves as Hugging Face does.
 func (t *Transformer) rope(positions *Node) (cos, sin *Node) {
 	g := positions.Graph()
-	inv := Const(g, t.invFreq)                                                  // [d/2]
+	inv := Const(g, t.invFreq)                                                                       // [d/2]
 	angles := Mul(InsertAxes(ConvertDType(positions, dtypes.Float32), -1), ExpandLeftToRank(inv, 3)) // [b, s, d/2]
 	angles = Concatenate([]*Node{angles, angles}, -1)
 	return InsertAxes(Cos(angles), 2), InsertAxes(Sin(angles), 2)
