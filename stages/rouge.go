@@ -76,3 +76,15 @@ func RougeJudge(reference, outA, outB string) (logprobA, logprobB *float64) {
 	}
 	return zero(), zero()
 }
+
+// RougeScoreLine judges every ordered pair of candidates with RougeJudge
+// against the reference: the score stage's work when its judge is
+// RougeJudgeName.
+func RougeScoreLine(prompt, reference string, candidates []TextLine) ScoreLine {
+	line := ScoreLine{Prompt: prompt, Reference: reference, Candidates: candidates, Comparisons: []Comparison{}}
+	for _, p := range OrderedPairs(len(candidates)) {
+		la, lb := RougeJudge(reference, candidates[p[0]].Text, candidates[p[1]].Text)
+		line.Comparisons = append(line.Comparisons, NewComparison(p[0], p[1], la, lb))
+	}
+	return line
+}

@@ -84,3 +84,30 @@ func BenchmarkRougeL(b *testing.B) {
 		RougeL(cand, ref)
 	}
 }
+
+// TestRougeScoreLine scores three candidates against "The capital is
+// Paris.": ROUGE-L 1 for the same text, 0.4 for "Paris" (LCS 1 of 1 and 4
+// tokens: P = 1, R = 1/4) and 0 for "London".
+func TestRougeScoreLine(t *testing.T) {
+	ref := "The capital is Paris."
+	cands := textLines("The capital is Paris.", "Paris", "London")
+	line := RougeScoreLine("q", ref, cands)
+	if len(line.Comparisons) != 6 {
+		t.Fatalf("wrong comparison count\ngot:  %#v\nwant: %#v", len(line.Comparisons), 6)
+	}
+	scores, err := CandidateScores(3, line.Comparisons, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Candidate 0 wins all four of its comparisons, 1 wins two of four, 2 none.
+	if want := []float64{1, 0.5, 0}; !scoresEqual(scores, want, 0) {
+		t.Errorf("wrong scores\ngot:  %#v\nwant: %#v", scores, want)
+	}
+	pairs, _, err := BuildPairs([]ScoreLine{line}, DefaultMaxLen, ChatMLLength(CountWords))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pairs) != 1 || pairs[0].Chosen[1].Content != "The capital is Paris." || pairs[0].Rejected[1].Content != "London" {
+		t.Errorf("wrong pair\ngot:  %#v", pairs)
+	}
+}

@@ -170,3 +170,34 @@ func ChooseExtremes(scores []float64, keep []bool) (chosen, rejected int, ok boo
 	}
 	return chosen, rejected, true
 }
+
+// JudgePrompt returns the full text a judge model continues: the rendered
+// template followed by JudgeAnswerPrefix. The judge's next-token log-probs
+// of LabelA and LabelB give the comparison.
+func JudgePrompt(tmpl string, instruction, reference, out1, out2 string) (string, error) {
+	s, err := RenderJudge(tmpl, instruction, reference, out1, out2)
+	if err != nil {
+		return "", err
+	}
+	return s + JudgeAnswerPrefix, nil
+}
+
+// OrderedPairs lists the ordered pairs (i, j), i ≠ j, of n candidates in the
+// order the score stage judges them: i ascending, then j ascending.
+func OrderedPairs(n int) [][2]int {
+	var out [][2]int
+	for i := range n {
+		for j := range n {
+			if i != j {
+				out = append(out, [2]int{i, j})
+			}
+		}
+	}
+	return out
+}
+
+// NewComparison returns the comparison of candidates i (as output (a)) and
+// j (as output (b)) with the judge's label log-probs and their p(a).
+func NewComparison(i, j int, logprobA, logprobB *float64) Comparison {
+	return Comparison{I: i, J: j, LogprobA: logprobA, LogprobB: logprobB, PA: LabelProb(logprobA, logprobB)}
+}

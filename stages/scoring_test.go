@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -38,9 +39,7 @@ func TestLabelProb(t *testing.T) {
 func f64ptr(v float64) *float64 { return &v }
 
 // cmp builds a comparison whose p_a is consistent with its log-probs.
-func judged(i, j int, a, b *float64) Comparison {
-	return Comparison{I: i, J: j, LogprobA: a, LogprobB: b, PA: LabelProb(a, b)}
-}
+func judged(i, j int, a, b *float64) Comparison { return NewComparison(i, j, a, b) }
 
 // handWorked is three candidates judged in all six orders. By hand:
 // c0 = (0.8 + 0.6 + 0 + 0)/4 = 0.35, c1 = (0.2 + 0.4 + 0.5 + 0.7)/4 = 0.45,
@@ -262,4 +261,35 @@ func scoresEqual(a, b []float64, tol float64) bool {
 		}
 	}
 	return true
+}
+
+func TestOrderedPairs(t *testing.T) {
+	tests := []struct {
+		n    int
+		want [][2]int
+	}{
+		{0, nil},
+		{1, nil},
+		{2, [][2]int{{0, 1}, {1, 0}}},
+		{3, [][2]int{{0, 1}, {0, 2}, {1, 0}, {1, 2}, {2, 0}, {2, 1}}},
+	}
+	for _, tt := range tests {
+		got := OrderedPairs(tt.n)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("wrong pairs of %d\ngot:  %#v\nwant: %#v", tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestJudgePrompt(t *testing.T) {
+	got, err := JudgePrompt("<|im_start|>user\n{INSTRUCTION} {OUTPUT_1} {OUTPUT_2}<|im_end|>\n", "i", "", "x", "y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "<|im_start|>user\ni x y<|im_end|>\n<|im_start|>assistant\nOutput ("; got != want {
+		t.Errorf("wrong prompt\ngot:  %#v\nwant: %#v", got, want)
+	}
+	if _, err := JudgePrompt("{INSTRUCTION}", "i", "", "x", "y"); err == nil {
+		t.Error("no error for a template without outputs")
+	}
 }
