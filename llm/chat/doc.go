@@ -1,0 +1,13 @@
+// Package chat holds chat templates: it renders the Jinja chat_template of a Hugging Face
+// tokenizer_config.json over a list of messages, byte for byte as @huggingface/jinja 0.5.11
+// (the renderer of transformers.js) does, and provides a built-in ChatML template for
+// checkpoints that ship none.
+//
+// The Jinja engine here is a port of that renderer's lexer, parser and interpreter, with its
+// quirks kept (string methods such as strip('\n') ignore their argument and trim all
+// whitespace, as JavaScript's trim does; lstrip_blocks and trim_blocks are always on).
+// The goldens under testdata/ were rendered by it under node (see scripts/goldens.cjs).
+//
+// Tokenizing the rendered text, and choosing which template a model uses, are left to
+// others (llm/tokenizer, the stage kinds).
+package chat
