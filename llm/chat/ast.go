@@ -71,8 +71,8 @@ type (
 		op  string
 		arg node
 	}
-	sliceExpr    struct{ start, stop, step node }
-	kwargExpr    struct {
+	sliceExpr struct{ start, stop, step node }
+	kwargExpr struct {
 		key string
 		val node
 	}
