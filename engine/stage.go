@@ -29,6 +29,10 @@ type Kind struct {
 	// between two runs of the same action (sampling, GPU numerics);
 	// REFEVAL_DEBUG=cacheverify=1 skips them, as cmd/go's PutNoVerify does.
 	NonDeterministic bool
+	// UsesBackend marks kinds that compute with GoMLX: the GOMLX_BACKEND
+	// environment variable enters their ActionIDs (it always does for
+	// stages with gpus > 0).
+	UsesBackend bool
 }
 
 // A Stage is one decoded stage instance, ready to run.

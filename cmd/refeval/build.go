@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/refeval/refeval/cache"
+	"github.com/refeval/refeval/engine"
+	"github.com/refeval/refeval/stages"
+)
+
+var cmdBuild = &Command{
+	UsageLine: "build [-j N] [-k] [--json] [--var name=value]... [--gpus N] [--cache DIR] [--no-wait] FILE [TARGET...]",
+	Short:     "build a pipeline's stages",
+	Long: `
+Build runs every stage of the pipeline FILE, or the TARGET stages and the
+stages they need, skipping stages whose result is in the cache.
+
+Targets are stage addresses: stage.<kind>.<name>, or
+stage.<kind>.<name>["<key>"] for one instance of a for_each stage.
+
+The -j flag sets how many stages run at once (default: the number of CPUs).
+The -k flag keeps going after a failure, running every stage that does not
+depend on the failed one. The --json flag prints, at the end, one JSON object
+on stdout: {"ran": [...], "cached": [...], "failed": [...], "skipped": [...]}.
+The --var flag sets a pipeline variable. The --gpus flag sets how many GPUs
+exist (default: as many as nvidia-smi -L lists).
+
+The cache folder is --cache DIR, else $REFEVAL_CACHE, else .refeval next to
+FILE. One refeval at a time uses a cache folder: a second one waits, or with
+--no-wait fails at once.
+`,
+}
+
+func init() {
+	cmdBuild.Run = runBuild
+	addBuildFlags(&cmdBuild.Flag, &buildFlags)
+	register(cmdBuild)
+}
+
+// commonFlags are the flags shared by the commands that load a pipeline.
+type commonFlags struct {
+	vars     varFlag
+	cacheDir string
+	noWait   bool
+	gpus     int
+	jobs     int
+	keep     bool
+	json     bool
+}
+
+var buildFlags commonFlags
+
+func addLoadFlags(fs *flag.FlagSet, f *commonFlags) {
+	fs.Var(&f.vars, "var", "set a pipeline variable: name=value (repeatable)")
+	fs.StringVar(&f.cacheDir, "cache", "", "cache folder (default $REFEVAL_CACHE, else .refeval next to FILE)")
+	fs.BoolVar(&f.noWait, "no-wait", false, "fail at once if another refeval uses the cache folder")
+}
+
+func addBuildFlags(fs *flag.FlagSet, f *commonFlags) {
+	addLoadFlags(fs, f)
+	fs.IntVar(&f.jobs, "j", 0, "stages to run at once (default: number of CPUs)")
+	fs.BoolVar(&f.keep, "k", false, "keep going past failures where the DAG allows")
+	fs.BoolVar(&f.json, "json", false, "print the outcome as JSON on stdout")
+	fs.IntVar(&f.gpus, "gpus", -1, "number of GPUs (default: detected with nvidia-smi -L)")
+}
+
+// varFlag collects --var name=value flags.
+type varFlag []string
+
+func (v *varFlag) String() string { return strings.Join(*v, " ") }
+
+func (v *varFlag) Set(s string) error {
+	if name, _, ok := strings.Cut(s, "="); !ok || name == "" {
+		return fmt.Errorf("want name=value, got %q", s)
+	}
+	*v = append(*v, s)
+	return nil
+}
+
+// values returns the variables as a map; later flags win.
+func (v varFlag) values() map[string]string {
+	m := map[string]string{}
+	for _, s := range v {
+		name, val, _ := strings.Cut(s, "=")
+		m[name] = val
+	}
+	return m
+}
+
+// loadPipeline loads a pipeline file with the registered stage kinds and
+// prints its diagnostics. It returns errReported if there are errors.
+func loadPipeline(file string, vars map[string]string) (*engine.Pipeline, error) {
+	p, diags := engine.Load(file, engine.LoadOptions{Lookup: stages.Lookup, Kinds: stages.Names, Vars: vars})
+	if err := printDiags(p, diags); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// printDiags prints diagnostics to stderr and returns errReported if any is an error.
+func printDiags(p *engine.Pipeline, diags hcl.Diagnostics) error {
+	if len(diags) == 0 {
+		return nil
+	}
+	w := hcl.NewDiagnosticTextWriter(os.Stderr, p.Files, 100, false)
+	w.WriteDiagnostics(diags)
+	if diags.HasErrors() {
+		return errReported
+	}
+	return nil
+}
+
+// cacheDir returns the cache folder for a pipeline.
+func cacheDir(f *commonFlags, p *engine.Pipeline) string {
+	if f.cacheDir != "" {
+		return f.cacheDir
+	}
+	if d := os.Getenv("REFEVAL_CACHE"); d != "" {
+		return d
+	}
+	return filepath.Join(p.Dir, ".refeval")
+}
+
+// openCache opens the cache folder, waiting for another refeval unless --no-wait.
+func openCache(f *commonFlags, dir string) (*cache.Cache, error) {
+	c, err := cache.Open(dir, cache.Options{
+		NoWait:  f.noWait,
+		Waiting: func(msg string) { fmt.Fprintf(os.Stderr, "refeval: %s\n", msg) },
+	})
+	if errors.Is(err, cache.ErrLocked) {
+		return nil, fmt.Errorf("%w\n(another refeval is using the cache folder; wait for it to finish, drop --no-wait to wait, or pass --cache DIR)", err)
+	}
+	return c, err
+}
+
+func gpusAvailable(f *commonFlags) int {
+	if f.gpus >= 0 {
+		return f.gpus
+	}
+	return engine.DetectGPUs()
+}
+
+func runBuild(ctx context.Context, cmd *Command, args []string) error {
+	if len(args) < 1 {
+		return usageErrorf("missing pipeline FILE")
+	}
+	f := &buildFlags
+	p, err := loadPipeline(args[0], f.vars.values())
+	if err != nil {
+		return err
+	}
+	sel, err := p.Select(args[1:])
+	if err != nil {
+		return err
+	}
+	gpus := gpusAvailable(f)
+	if err := printDiags(p, engine.CheckDevices(sel, gpus)); err != nil {
+		return err
+	}
+	c, err := openCache(f, cacheDir(f, p))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	rep := build(ctx, c, f, gpus, []engine.Selection{{Pipeline: p, Stages: sel}})
+	return finishBuild(ctx, rep, f)
+}
+
+// build runs a build with the flags' settings.
+func build(ctx context.Context, c *cache.Cache, f *commonFlags, gpus int, sels []engine.Selection) *engine.Report {
+	return engine.Build(ctx, sels, engine.BuildOptions{
+		Cache: c, Jobs: f.jobs, GPUs: gpus, KeepGoing: f.keep, Console: os.Stderr,
+		Debug: engine.ParseDebug(os.Getenv("REFEVAL_DEBUG")),
+	})
+}
+
+// finishBuild prints the summary (and JSON) and returns the build's error.
+func finishBuild(ctx context.Context, rep *engine.Report, f *commonFlags) error {
+	s := rep.Summary()
+	var total time.Duration
+	for _, r := range rep.Results {
+		total += r.Duration
+	}
+	fmt.Fprintf(os.Stderr, "refeval: %d ran, %d cached, %d failed, %d skipped\n", len(s.Ran), len(s.Cached), len(s.Failed), len(s.Skipped))
+	if f.json {
+		out, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stdout, "%s\n", out)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted")
+	}
+	return rep.Err()
+}

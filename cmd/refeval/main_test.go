@@ -1,0 +1,26 @@
+package main
+
+import (
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"refeval": func() { os.Exit(run(os.Args[1:], os.Stderr)) },
+	})
+}
+
+// TestScript runs the CLI scripts in testdata/script.
+func TestScript(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("REFEVAL_CACHE", "")
+			env.Setenv("REFEVAL_DEBUG", "")
+			return nil
+		},
+	})
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/refeval/refeval/cache"
+	"github.com/refeval/refeval/engine"
+)
+
+var cmdPlan = &Command{
+	UsageLine: "plan [--json] [--var name=value]... [--cache DIR] [--no-wait] FILE [TARGET...]",
+	Short:     "say what a build would run, and why",
+	Long: `
+Plan says, for each stage a build of FILE (or of the TARGET stages) would
+visit, whether it would run or come from the cache, and why it would run:
+not in the cache, a configuration attribute changed (old → new), an input
+file changed, an upstream output changed, or the stage kind's version
+changed. Nothing runs. A stage below one that will run is reported as
+running, since its inputs are not known yet.
+
+The --json flag prints a JSON array of
+{"stage", "action": "run"|"cached", "reasons": [...], "out"}.
+`,
+}
+
+var planFlags commonFlags
+
+func init() {
+	cmdPlan.Run = runPlan
+	addLoadFlags(&cmdPlan.Flag, &planFlags)
+	cmdPlan.Flag.BoolVar(&planFlags.json, "json", false, "print the plan as JSON on stdout")
+	register(cmdPlan)
+}
+
+func runPlan(ctx context.Context, cmd *Command, args []string) error {
+	if len(args) < 1 {
+		return usageErrorf("missing pipeline FILE")
+	}
+	f := &planFlags
+	p, err := loadPipeline(args[0], f.vars.values())
+	if err != nil {
+		return err
+	}
+	sel, err := p.Select(args[1:])
+	if err != nil {
+		return err
+	}
+	var c *cache.Cache
+	dir := cacheDir(f, p)
+	if _, err := os.Stat(dir); err == nil { // plan never creates the cache folder
+		c, err = openCache(f, dir)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+	}
+	var debug io.Writer
+	if engine.ParseDebug(os.Getenv("REFEVAL_DEBUG")).CacheHash {
+		debug = os.Stderr
+	}
+	items, err := engine.Plan(p, sel, c, debug)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		out, err := json.MarshalIndent(items, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stdout, "%s\n", out)
+		return nil
+	}
+	run := 0
+	for _, it := range items {
+		if it.Action == "run" {
+			run++
+			fmt.Printf("run    %s\n", it.Stage)
+			for _, r := range it.Reasons {
+				fmt.Printf("         %s\n", r)
+			}
+		} else {
+			fmt.Printf("cached %s\n", it.Stage)
+		}
+	}
+	fmt.Printf("%d to run, %d cached\n", run, len(items)-run)
+	return nil
+}

@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/refeval/refeval/cache"
+)
+
+// hashOut is what an upstream output folder reads as in the configuration
+// lines of an ActionID: the OutputID, not the folder's path, so that moving
+// the cache folder keeps every ActionID.
+func hashOut(id cache.ID) string { return "@out:" + id.String() }
+
+// An action is a stage instance ready to run or to be found in the cache:
+// its decoded Stage (with real upstream folders), its ActionID and the
+// pieces the ActionID was made of, kept in the cache entry so that plan can
+// explain a later rerun.
+type action struct {
+	id       cache.ID
+	stage    Stage
+	config   map[string]string // attribute → canonical JSON
+	inputs   map[string]string // input path → digest hex
+	upstream map[string]string // upstream address → OutputID hex
+}
+
+// upstreamOut is what the engine knows about a finished upstream instance.
+type upstreamOut struct {
+	id  cache.ID
+	dir string
+}
+
+// computeAction decodes an instance with its upstream outputs and hashes
+// its ActionID. ups holds every dependency of in. debug, when non-nil,
+// receives the hashed lines (REFEVAL_DEBUG=cachehash=1).
+func (p *Pipeline) computeAction(c *cache.Cache, in *Instance, ups map[*Instance]upstreamOut, debug io.Writer) (*action, error) {
+	realOut := func(u *Instance) string {
+		if o, ok := ups[u]; ok {
+			return o.dir
+		}
+		return pendingOut(u)
+	}
+	hashed := func(u *Instance) string {
+		if o, ok := ups[u]; ok {
+			return hashOut(o.id)
+		}
+		return pendingOut(u)
+	}
+	st, diags := p.decode(in, realOut)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s: %s", in.Addr, diagText(diags))
+	}
+	a := &action{stage: st, config: map[string]string{}, inputs: map[string]string{}, upstream: map[string]string{}}
+
+	h := cache.NewHash(in.Addr, debug)
+	h.Line("kind %s %s", in.Kind.Name, in.Kind.Version)
+
+	// Canonical configuration: every attribute of the kind, evaluated with
+	// upstream folders named by OutputID, as JSON (object keys sorted).
+	ctx, diags := p.evalContext(hashed, in.each)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s: %s", in.Addr, diagText(diags))
+	}
+	for _, name := range sortedKeys(in.block.attrs) {
+		v, diags := in.block.attrs[name].Expr.Value(ctx)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("%s: %s", in.Addr, diagText(diags))
+		}
+		js, err := ctyjson.Marshal(v, v.Type())
+		if err != nil {
+			return nil, fmt.Errorf("%s: attribute %s: %w", in.Addr, name, err)
+		}
+		a.config[name] = string(js)
+		h.Line("config %s %s", name, js)
+	}
+	if in.GPUs > 0 {
+		h.Line("gpus %d", in.GPUs)
+	}
+	if in.Kind.UsesBackend || in.GPUs > 0 {
+		h.Line("env GOMLX_BACKEND=%s", os.Getenv("GOMLX_BACKEND"))
+	}
+
+	// Input files through the stat cache. Inputs inside an upstream output
+	// folder are covered by that upstream's OutputID.
+	var upDirs []string
+	for _, o := range ups {
+		upDirs = append(upDirs, o.dir+string(filepath.Separator))
+	}
+	inputs := append([]string(nil), st.Inputs()...)
+	sort.Strings(inputs)
+	for _, path := range inputs {
+		if isPending(path) || inside(path, upDirs) {
+			continue
+		}
+		full := path
+		if !filepath.IsAbs(full) {
+			full = filepath.Join(p.Dir, full)
+		}
+		if inside(full+string(filepath.Separator), upDirs) {
+			continue
+		}
+		d, err := c.DigestPath(full)
+		if err != nil {
+			return nil, fmt.Errorf("%s: input %s: %w", in.Addr, path, err)
+		}
+		a.inputs[path] = d.String()
+		h.Line("input %s %s", path, d)
+	}
+
+	// Upstream OutputIDs (also present in the configuration lines when the
+	// stage refers to their folders; listed for depends_on and clarity).
+	for _, u := range in.Deps {
+		o, ok := ups[u]
+		if !ok {
+			return nil, fmt.Errorf("%s: upstream %s has no output", in.Addr, u.Addr)
+		}
+		a.upstream[u.Addr] = o.id.String()
+		h.Line("upstream %s %s", u.Addr, o.id)
+	}
+	a.id = h.Sum()
+	return a, nil
+}
+
+func inside(path string, dirs []string) bool {
+	for _, d := range dirs {
+		if strings.HasPrefix(path, d) || path+string(filepath.Separator) == d {
+			return true
+		}
+	}
+	return false
+}
+
+// diagText renders diagnostics without source snippets, for run-time errors.
+func diagText(diags hcl.Diagnostics) string {
+	var parts []string
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		s := d.Summary
+		if d.Detail != "" {
+			s += ": " + d.Detail
+		}
+		if d.Subject != nil {
+			s = d.Subject.String() + ": " + s
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}

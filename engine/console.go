@@ -1,0 +1,131 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// console prints a build's progress: one line when a stage starts and one
+// when it finishes, and, on a terminal, a live line of progress bars for
+// the running stages that report progress.
+type console struct {
+	mu       sync.Mutex
+	w        io.Writer
+	tty      bool
+	bars     map[string][2]int64
+	barShown bool
+	lastDraw time.Time
+}
+
+func newConsole(w io.Writer) *console {
+	if w == nil {
+		w = io.Discard
+	}
+	c := &console{w: w, bars: map[string][2]int64{}}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 && os.Getenv("TERM") != "dumb" {
+			c.tty = true
+		}
+	}
+	return c
+}
+
+// printf prints one line above the progress bars.
+func (c *console) printf(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clearBars()
+	fmt.Fprintf(c.w, format, args...)
+	c.drawBars()
+}
+
+// progress records a stage's progress and redraws the bars (at most ten
+// times a second).
+func (c *console) progress(addr string, done, total int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.bars[addr] = [2]int64{done, total}
+	if !c.tty || time.Since(c.lastDraw) < 100*time.Millisecond {
+		return
+	}
+	c.clearBars()
+	c.drawBars()
+}
+
+// finish forgets a stage's bar.
+func (c *console) finish(addr string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.bars, addr)
+}
+
+func (c *console) clearBars() {
+	if c.barShown {
+		fmt.Fprint(c.w, "\r\033[K")
+		c.barShown = false
+	}
+}
+
+func (c *console) drawBars() {
+	if !c.tty || len(c.bars) == 0 {
+		return
+	}
+	addrs := make([]string, 0, len(c.bars))
+	for a := range c.bars {
+		addrs = append(addrs, a)
+	}
+	sort.Strings(addrs)
+	var parts []string
+	for _, a := range addrs {
+		parts = append(parts, bar(a, c.bars[a][0], c.bars[a][1]))
+	}
+	line := strings.Join(parts, "  ")
+	if len(line) > 160 {
+		line = line[:157] + "..."
+	}
+	fmt.Fprint(c.w, line)
+	c.barShown = true
+	c.lastDraw = time.Now()
+}
+
+// bar renders "addr [#####     ] 50/100".
+func bar(addr string, done, total int64) string {
+	const width = 20
+	if total <= 0 {
+		return fmt.Sprintf("%s %d", addr, done)
+	}
+	n := int(done * width / total)
+	n = max(0, min(width, n))
+	return fmt.Sprintf("%s [%s%s] %d/%d", addr, strings.Repeat("#", n), strings.Repeat(" ", width-n), done, total)
+}
+
+// logTail returns the last n lines of a log file.
+func logTail(path string, n int) []string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	const maxBytes = 64 << 10
+	if len(data) > maxBytes {
+		data = data[len(data)-maxBytes:]
+	}
+	var lines []string
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64<<10), maxBytes)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }

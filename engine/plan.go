@@ -1,0 +1,164 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/refeval/refeval/cache"
+)
+
+// A PlanItem says whether a stage instance would run and why; `plan --json`
+// prints a list of them.
+type PlanItem struct {
+	Stage   string   `json:"stage"`
+	Action  string   `json:"action"` // "run" or "cached"
+	Reasons []string `json:"reasons"`
+	Out     string   `json:"out"` // the output folder, for cached stages
+}
+
+// Plan says, for each selected instance in dependency order, whether a build
+// would run it and why: not in the cache, which configuration attribute
+// changed (old → new), which input file changed, which upstream output
+// changed, or that the kind's version changed. It runs nothing. c may be nil
+// (no cache folder yet): then everything runs.
+func Plan(p *Pipeline, stages []*Instance, c *cache.Cache, debug io.Writer) ([]PlanItem, error) {
+	order := topoOrder(stages)
+	items := make([]PlanItem, 0, len(order))
+	outs := map[*Instance]upstreamOut{}
+	willRun := map[*Instance]bool{}
+	for _, in := range order {
+		item := PlanItem{Stage: in.Addr, Action: "run", Reasons: []string{}}
+		var pending []string
+		for _, d := range in.Deps {
+			if willRun[d] {
+				pending = append(pending, d.Addr)
+			}
+		}
+		switch {
+		case c == nil:
+			item.Reasons = append(item.Reasons, "not in cache (no cache folder yet)")
+		case len(pending) > 0:
+			for _, d := range pending {
+				item.Reasons = append(item.Reasons, fmt.Sprintf("upstream %s will run", d))
+			}
+		default:
+			a, err := p.computeAction(c, in, outs, debug)
+			if err != nil {
+				return nil, err
+			}
+			e, err := c.Get(a.id)
+			switch {
+			case err == nil:
+				item.Action = "cached"
+				item.Out = c.OutputDir(e.OutputID)
+				outs[in] = upstreamOut{id: e.OutputID, dir: item.Out}
+			case errors.Is(err, cache.ErrCorrupt):
+				item.Reasons = append(item.Reasons, fmt.Sprintf("cached output is damaged: %v", err))
+			case errors.Is(err, cache.ErrNotFound):
+				r, err := whyNew(c, p, in, a)
+				if err != nil {
+					return nil, err
+				}
+				item.Reasons = r
+			default:
+				return nil, err
+			}
+		}
+		if item.Action == "run" {
+			willRun[in] = true
+		}
+		items = append(items, item)
+	}
+	return items, nil
+}
+
+// whyNew compares a new action with the last one recorded for the same
+// stage address and names what changed.
+func whyNew(c *cache.Cache, p *Pipeline, in *Instance, a *action) ([]string, error) {
+	_, last, err := c.LastFor(p.File, in.Addr)
+	if errors.Is(err, cache.ErrNotFound) || errors.Is(err, cache.ErrCorrupt) && last == nil {
+		return []string{"not in cache (never built)"}, nil
+	}
+	if err != nil && !errors.Is(err, cache.ErrCorrupt) {
+		return nil, err
+	}
+	var reasons []string
+	if last.Kind != in.Kind.Name || last.KindVersion != in.Kind.Version {
+		reasons = append(reasons, fmt.Sprintf("kind version changed: %s %s → %s %s", last.Kind, last.KindVersion, in.Kind.Name, in.Kind.Version))
+	}
+	reasons = append(reasons, diffMaps(last.Config, a.config,
+		func(k, old, new string) string { return fmt.Sprintf("attribute %s changed: %s → %s", k, old, new) },
+		func(k, new string) string { return fmt.Sprintf("attribute %s added: %s", k, new) },
+		func(k, old string) string { return fmt.Sprintf("attribute %s removed (was %s)", k, old) })...)
+	reasons = append(reasons, diffMaps(last.Inputs, a.inputs,
+		func(k, _, _ string) string { return fmt.Sprintf("input %s changed", k) },
+		func(k, _ string) string { return fmt.Sprintf("input %s added", k) },
+		func(k, _ string) string { return fmt.Sprintf("input %s removed", k) })...)
+	reasons = append(reasons, diffMaps(last.Upstream, a.upstream,
+		func(k, _, _ string) string { return fmt.Sprintf("upstream %s output changed", k) },
+		func(k, _ string) string { return fmt.Sprintf("upstream %s added", k) },
+		func(k, _ string) string { return fmt.Sprintf("upstream %s removed", k) })...)
+	if len(reasons) == 0 {
+		reasons = append(reasons, "not in cache (removed, or the environment changed)")
+	}
+	return reasons, nil
+}
+
+func diffMaps(old, new map[string]string, changed func(k, o, n string) string, added func(k, n string) string, removed func(k, o string) string) []string {
+	var out []string
+	keys := map[string]bool{}
+	for k := range old {
+		keys[k] = true
+	}
+	for k := range new {
+		keys[k] = true
+	}
+	sorted := make([]string, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Strings(sorted)
+	for _, k := range sorted {
+		o, inOld := old[k]
+		n, inNew := new[k]
+		switch {
+		case inOld && inNew && o != n:
+			out = append(out, changed(k, o, n))
+		case !inOld && inNew:
+			out = append(out, added(k, n))
+		case inOld && !inNew:
+			out = append(out, removed(k, o))
+		}
+	}
+	return out
+}
+
+// topoOrder sorts instances so that each comes after its dependencies,
+// keeping file order otherwise.
+func topoOrder(stages []*Instance) []*Instance {
+	in := map[*Instance]bool{}
+	for _, s := range stages {
+		in[s] = true
+	}
+	seen := map[*Instance]bool{}
+	var out []*Instance
+	var visit func(s *Instance)
+	visit = func(s *Instance) {
+		if seen[s] {
+			return
+		}
+		seen[s] = true
+		for _, d := range s.Deps {
+			if in[d] {
+				visit(d)
+			}
+		}
+		out = append(out, s)
+	}
+	for _, s := range stages {
+		visit(s)
+	}
+	return out
+}

@@ -1,0 +1,556 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/refeval/refeval/cache"
+)
+
+// BuildOptions says how to run a build.
+type BuildOptions struct {
+	// Cache is the open cache folder.
+	Cache *cache.Cache
+	// Jobs is how many stages run at once; 0 means the number of CPUs.
+	Jobs int
+	// GPUs is how many devices exist; stages with gpus = N get N distinct ids.
+	GPUs int
+	// KeepGoing runs every stage that does not depend on a failed one,
+	// instead of stopping at the first failure (make -k).
+	KeepGoing bool
+	// Console receives progress lines (os.Stderr); nil discards them.
+	Console io.Writer
+	// Debug holds the REFEVAL_DEBUG switches.
+	Debug Debug
+}
+
+// Debug holds the REFEVAL_DEBUG switches (cmd/go's GODEBUG-like flags).
+type Debug struct {
+	// CacheHash prints every line hashed into an ActionID.
+	CacheHash bool
+	// CacheVerify reruns deterministic stages found in the cache and fails
+	// if their output changed.
+	CacheVerify bool
+}
+
+// ParseDebug reads a REFEVAL_DEBUG value such as "cachehash=1,cacheverify=1".
+func ParseDebug(s string) Debug {
+	var d Debug
+	for _, f := range strings.Split(s, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(f), "=")
+		on := v == "1" || v == "true"
+		switch k {
+		case "cachehash":
+			d.CacheHash = on
+		case "cacheverify":
+			d.CacheVerify = on
+		}
+	}
+	return d
+}
+
+// Status is what happened to a stage instance in a build.
+type Status string
+
+// The statuses of a stage instance after a build.
+const (
+	StatusRan     Status = "ran"     // it ran and its output was committed
+	StatusCached  Status = "cached"  // its output was in the cache
+	StatusFailed  Status = "failed"  // it failed, or was interrupted
+	StatusSkipped Status = "skipped" // it did not run because an upstream stage failed or the build stopped
+)
+
+// A Result is the outcome of one stage instance.
+type Result struct {
+	Pipeline *Pipeline
+	Instance *Instance
+	Status   Status
+	Action   cache.ID      // zero if the ActionID was never computed
+	OutputID cache.ID      // for ran and cached stages
+	Out      string        // the output folder, for ran and cached stages
+	Duration time.Duration // how long it ran
+	Err      error         // for failed stages
+}
+
+// A Selection is the instances of one pipeline to build (Pipeline.Select).
+type Selection struct {
+	Pipeline *Pipeline
+	Stages   []*Instance
+}
+
+// A Report is the outcome of a build.
+type Report struct {
+	// Results holds one result per selected instance, in selection order.
+	Results []*Result
+}
+
+// Summary lists addresses by status; it is what `build --json` prints.
+type Summary struct {
+	Ran     []string `json:"ran"`
+	Cached  []string `json:"cached"`
+	Failed  []string `json:"failed"`
+	Skipped []string `json:"skipped"`
+}
+
+// Summary returns the addresses of the report's stages by status, sorted,
+// each address once.
+func (r *Report) Summary() Summary {
+	s := Summary{Ran: []string{}, Cached: []string{}, Failed: []string{}, Skipped: []string{}}
+	seen := map[string]bool{}
+	for _, res := range r.Results {
+		key := string(res.Status) + " " + res.Instance.Addr
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		switch res.Status {
+		case StatusRan:
+			s.Ran = append(s.Ran, res.Instance.Addr)
+		case StatusCached:
+			s.Cached = append(s.Cached, res.Instance.Addr)
+		case StatusFailed:
+			s.Failed = append(s.Failed, res.Instance.Addr)
+		default:
+			s.Skipped = append(s.Skipped, res.Instance.Addr)
+		}
+	}
+	for _, l := range [][]string{s.Ran, s.Cached, s.Failed, s.Skipped} {
+		sort.Strings(l)
+	}
+	return s
+}
+
+// Err returns an error naming the failed stages, or nil.
+func (r *Report) Err() error {
+	var failed []string
+	for _, res := range r.Results {
+		if res.Status == StatusFailed {
+			failed = append(failed, res.Instance.Addr)
+		}
+	}
+	switch len(failed) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("stage %s failed", failed[0])
+	}
+	return fmt.Errorf("%d stages failed: %s", len(failed), strings.Join(failed, ", "))
+}
+
+// node is one instance in the walk (cmd/go's Action: pending-dep count and
+// the list of nodes it triggers).
+type node struct {
+	res        *Result
+	deps       []*node
+	dependents []*node
+	pending    int
+	blocked    bool // an upstream failed or was skipped
+	prio       int  // longest path to a sink: run long chains first
+	order      int
+	done       bool
+	followers  []*node // nodes with the same ActionID waiting for this one
+}
+
+type outcome struct {
+	n      *node
+	leader *node // set when n's ActionID is already being run by leader
+	devs   []int
+}
+
+type builder struct {
+	opt     BuildOptions
+	con     *console
+	mu      sync.Mutex
+	leaders map[cache.ID]*node
+	corrupt map[cache.ID]bool
+}
+
+// Build runs the selected stages and everything they need, in parallel,
+// skipping those whose ActionID is in the cache. A stage runs once its
+// upstream stages have finished; a failure skips its downstream stages and,
+// without KeepGoing, stops starting new ones. Cancelling ctx interrupts
+// running stages; nothing they wrote is committed.
+func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
+	if opt.Jobs <= 0 {
+		opt.Jobs = runtime.NumCPU()
+	}
+	b := &builder{opt: opt, con: newConsole(opt.Console), leaders: map[cache.ID]*node{}, corrupt: map[cache.ID]bool{}}
+	rep := &Report{}
+	var nodes []*node
+	for _, sel := range sels {
+		byInst := map[*Instance]*node{}
+		for _, in := range sel.Stages {
+			n := &node{res: &Result{Pipeline: sel.Pipeline, Instance: in}, order: len(nodes)}
+			byInst[in] = n
+			nodes = append(nodes, n)
+			rep.Results = append(rep.Results, n.res)
+		}
+		for _, in := range sel.Stages {
+			n := byInst[in]
+			for _, d := range in.Deps {
+				dn, ok := byInst[d]
+				if !ok {
+					continue // Select always includes dependencies
+				}
+				n.deps = append(n.deps, dn)
+				dn.dependents = append(dn.dependents, n)
+			}
+			n.pending = len(n.deps)
+		}
+	}
+	setPriorities(nodes)
+
+	var ready []*node
+	for _, n := range nodes {
+		if n.pending == 0 {
+			ready = append(ready, n)
+		}
+	}
+	free := make([]bool, opt.GPUs)
+	for i := range free {
+		free[i] = true
+	}
+	results := make(chan outcome)
+	running := 0
+	stopping := false
+
+	var complete func(n *node, st Status, err error)
+	complete = func(n *node, st Status, err error) {
+		if n.done {
+			return
+		}
+		n.done = true
+		n.res.Status, n.res.Err = st, err
+		for _, f := range n.followers {
+			f.res.Action = n.res.Action
+			if st == StatusRan || st == StatusCached {
+				f.res.OutputID, f.res.Out = n.res.OutputID, n.res.Out
+				complete(f, StatusCached, nil)
+			} else {
+				complete(f, st, err)
+			}
+		}
+		if st == StatusFailed && !opt.KeepGoing {
+			stopping = true
+		}
+		for _, d := range n.dependents {
+			d.pending--
+			if st != StatusRan && st != StatusCached {
+				d.blocked = true
+			}
+			if d.pending == 0 {
+				if d.blocked {
+					complete(d, StatusSkipped, nil)
+				} else {
+					ready = append(ready, d)
+				}
+			}
+		}
+	}
+
+	for {
+		if !stopping && ctx.Err() == nil {
+			sort.SliceStable(ready, func(i, j int) bool {
+				if ready[i].prio != ready[j].prio {
+					return ready[i].prio > ready[j].prio
+				}
+				return ready[i].order < ready[j].order
+			})
+			for i := 0; i < len(ready) && running < opt.Jobs; {
+				n := ready[i]
+				want := n.res.Instance.GPUs
+				if want > opt.GPUs {
+					ready = append(ready[:i], ready[i+1:]...)
+					complete(n, StatusFailed, fmt.Errorf("%s asks for %d GPUs but only %d exist", n.res.Instance.Addr, want, opt.GPUs))
+					b.con.printf("FAILED %s: %v\n", n.res.Instance.Addr, n.res.Err)
+					continue
+				}
+				devs := takeDevices(free, want)
+				if devs == nil && want > 0 {
+					i++
+					continue
+				}
+				ready = append(ready[:i], ready[i+1:]...)
+				running++
+				go func() { results <- b.work(ctx, n, devs) }()
+			}
+		}
+		if running == 0 {
+			break
+		}
+		o := <-results
+		running--
+		for _, d := range o.devs {
+			free[d] = true
+		}
+		if o.leader != nil {
+			if o.leader.done {
+				l := o.leader
+				o.n.res.Action = l.res.Action
+				if l.res.Status == StatusRan || l.res.Status == StatusCached {
+					o.n.res.OutputID, o.n.res.Out = l.res.OutputID, l.res.Out
+					complete(o.n, StatusCached, nil)
+				} else {
+					complete(o.n, l.res.Status, l.res.Err)
+				}
+			} else {
+				o.leader.followers = append(o.leader.followers, o.n)
+			}
+			continue
+		}
+		complete(o.n, o.n.res.Status, o.n.res.Err)
+	}
+	for _, n := range nodes {
+		if !n.done {
+			n.done = true
+			n.res.Status = StatusSkipped
+		}
+	}
+
+	// Record the build for gc: every action it used, per pipeline.
+	used := map[string][]cache.ID{}
+	for _, r := range rep.Results {
+		if (r.Status == StatusRan || r.Status == StatusCached) && r.Action != (cache.ID{}) {
+			used[r.Pipeline.File] = append(used[r.Pipeline.File], r.Action)
+		}
+	}
+	if opt.Cache != nil {
+		for _, p := range sortedKeys(used) {
+			if err := opt.Cache.RecordBuild(p, used[p]); err != nil {
+				b.con.printf("refeval: %v\n", err)
+			}
+		}
+	}
+	return rep
+}
+
+// setPriorities gives each node the length of its longest path to a node
+// nothing depends on, so that long chains start first.
+func setPriorities(nodes []*node) {
+	memo := map[*node]int{}
+	var height func(n *node) int
+	height = func(n *node) int {
+		if h, ok := memo[n]; ok {
+			return h
+		}
+		h := 0
+		for _, d := range n.dependents {
+			h = max(h, 1+height(d))
+		}
+		memo[n] = h
+		return h
+	}
+	for _, n := range nodes {
+		n.prio = height(n)
+	}
+}
+
+// takeDevices claims n free device ids, lowest first, or returns nil.
+func takeDevices(free []bool, n int) []int {
+	if n == 0 {
+		return nil
+	}
+	var ids []int
+	for i, f := range free {
+		if f {
+			ids = append(ids, i)
+			if len(ids) == n {
+				break
+			}
+		}
+	}
+	if len(ids) < n {
+		return nil
+	}
+	for _, i := range ids {
+		free[i] = false
+	}
+	return ids
+}
+
+// work finds one instance in the cache or runs it. It fills n.res except
+// for the final status bookkeeping, which the walk does.
+func (b *builder) work(ctx context.Context, n *node, devs []int) outcome {
+	res := n.res
+	in, p := res.Instance, res.Pipeline
+	c := b.opt.Cache
+	fail := func(err error) outcome {
+		res.Status, res.Err = StatusFailed, err
+		b.con.printf("FAILED %s: %v\n", in.Addr, err)
+		return outcome{n: n, devs: devs}
+	}
+	ups := map[*Instance]upstreamOut{}
+	for _, d := range n.deps {
+		ups[d.res.Instance] = upstreamOut{id: d.res.OutputID, dir: d.res.Out}
+	}
+	var debug io.Writer
+	if b.opt.Debug.CacheHash {
+		debug = lockedWriter{b.con}
+	}
+	a, err := p.computeAction(c, in, ups, debug)
+	if err != nil {
+		return fail(err)
+	}
+	res.Action = a.id
+
+	b.mu.Lock()
+	if l, ok := b.leaders[a.id]; ok && l != n {
+		b.mu.Unlock()
+		return outcome{n: n, leader: l, devs: devs}
+	}
+	b.leaders[a.id] = n
+	b.mu.Unlock()
+
+	e, err := c.Get(a.id)
+	switch {
+	case err == nil:
+		if b.opt.Debug.CacheVerify && !in.Kind.NonDeterministic {
+			return b.verify(ctx, n, a, e, devs)
+		}
+		if err := c.Touch(a.id); err != nil {
+			return fail(err)
+		}
+		res.Status, res.OutputID, res.Out = StatusCached, e.OutputID, c.OutputDir(e.OutputID)
+		b.con.printf("cached %s\n", in.Addr)
+		return outcome{n: n, devs: devs}
+	case errors.Is(err, cache.ErrCorrupt):
+		b.mu.Lock()
+		first := !b.corrupt[a.id]
+		b.corrupt[a.id] = true
+		b.mu.Unlock()
+		if first {
+			b.con.printf("refeval: %s: cached output is damaged (%v); running it again\n", in.Addr, err)
+		}
+	case errors.Is(err, cache.ErrNotFound):
+	default:
+		return fail(err)
+	}
+
+	oid, files, dur, err := b.run(ctx, in, p, a, devs)
+	res.Duration = dur
+	if err != nil {
+		return fail(err)
+	}
+	entry := &cache.Entry{
+		OutputID: oid, Files: files, Config: a.config, Inputs: a.inputs, Upstream: a.upstream,
+		Kind: in.Kind.Name, KindVersion: in.Kind.Version, Addr: in.Addr, Pipeline: p.File,
+		Duration: dur,
+	}
+	if err := c.Put(a.id, entry); err != nil {
+		return fail(err)
+	}
+	res.Status, res.OutputID, res.Out = StatusRan, oid, c.OutputDir(oid)
+	b.con.printf("ran    %s (%s)\n", in.Addr, seconds(dur))
+	return outcome{n: n, devs: devs}
+}
+
+// run runs a stage into a fresh folder and commits it. On failure it
+// prints the tail of the stage's log and removes what the stage wrote.
+func (b *builder) run(ctx context.Context, in *Instance, p *Pipeline, a *action, devs []int) (cache.ID, []cache.File, time.Duration, error) {
+	c := b.opt.Cache
+	tmp, err := c.NewOutputDir()
+	if err != nil {
+		return cache.ID{}, nil, 0, err
+	}
+	logPath := c.LogPath(a.id)
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o777); err != nil {
+		os.RemoveAll(tmp)
+		return cache.ID{}, nil, 0, err
+	}
+	logf, err := os.Create(logPath)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return cache.ID{}, nil, 0, err
+	}
+	b.con.printf("run    %s\n", in.Addr)
+	rc := &RunContext{
+		Addr:    in.Addr,
+		Dir:     p.Dir,
+		Out:     tmp,
+		Log:     logf,
+		Devices: devs,
+		Memo:    c.Memo(in.Kind.Name),
+		Digest: func(path string) (string, error) {
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(p.Dir, path)
+			}
+			id, err := c.DigestPath(path)
+			return id.String(), err
+		},
+		Progress: func(done, total int64) { b.con.progress(in.Addr, done, total) },
+	}
+	start := time.Now()
+	err = safeRun(ctx, a.stage, rc)
+	dur := time.Since(start)
+	b.con.finish(in.Addr)
+	logf.Close()
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		if ctx.Err() != nil {
+			return cache.ID{}, nil, dur, fmt.Errorf("interrupted: %w", err)
+		}
+		if tail := logTail(logPath, 20); len(tail) > 0 {
+			b.con.printf("--- log of %s (%s), last %d lines:\n    %s\n", in.Addr, logPath, len(tail), strings.Join(tail, "\n    "))
+		}
+		return cache.ID{}, nil, dur, err
+	}
+	oid, files, err := c.CommitOutput(tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return cache.ID{}, nil, dur, err
+	}
+	return oid, files, dur, nil
+}
+
+// verify reruns a cached deterministic stage and fails if its output
+// differs from the cached one (REFEVAL_DEBUG=cacheverify=1).
+func (b *builder) verify(ctx context.Context, n *node, a *action, e *cache.Entry, devs []int) outcome {
+	res := n.res
+	in := res.Instance
+	c := b.opt.Cache
+	oid, _, dur, err := b.run(ctx, in, res.Pipeline, a, devs)
+	res.Duration = dur
+	if err == nil && oid != e.OutputID {
+		err = fmt.Errorf("cacheverify: output changed when run again (cached %s, now %s); the stage is not deterministic or its ActionID misses an input", e.OutputID, oid)
+	}
+	if err != nil {
+		res.Status, res.Err = StatusFailed, err
+		b.con.printf("FAILED %s: %v\n", in.Addr, err)
+		return outcome{n: n, devs: devs}
+	}
+	res.Status, res.OutputID, res.Out = StatusCached, e.OutputID, c.OutputDir(e.OutputID)
+	b.con.printf("cached %s (verified, %s)\n", in.Addr, seconds(dur))
+	return outcome{n: n, devs: devs}
+}
+
+// safeRun runs a stage and turns a panic into an error.
+func safeRun(ctx context.Context, st Stage, rc *RunContext) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("stage panicked: %v", r)
+			fmt.Fprintf(rc.Log, "panic: %v\n", r)
+		}
+	}()
+	return st.Run(ctx, rc)
+}
+
+// lockedWriter writes through the console, so debug lines do not tear the
+// progress bars.
+type lockedWriter struct{ c *console }
+
+func (w lockedWriter) Write(b []byte) (int, error) {
+	w.c.printf("%s", b)
+	return len(b), nil
+}
