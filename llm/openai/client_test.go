@@ -499,3 +499,28 @@ func TestMemoFailures(t *testing.T) {
 		}
 	})
 }
+
+func TestRetryLog(t *testing.T) {
+	s := newFakeServer(t, script(status(503), status(429, "Retry-After", "0"), ok))
+	var log strings.Builder
+	c := newTestClient(t, Config{Endpoint: s.endpoint()}, WithLog(&log))
+	if _, err := c.Chat(context.Background(), "prompt 12", ChatRequest{Messages: userMsg("q")}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	want := []string{
+		"openai: item prompt 12: attempt 1 of 6 failed (server answered 503 Service Unavailable: ",
+		"openai: item prompt 12: attempt 2 of 6 failed (server answered 429 Too Many Requests: ",
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("wrong log\ngot:  %q\nwant: %d lines", lines, len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(lines[i], want[i]) {
+			t.Errorf("wrong log line %d\ngot:  %s\nwant: %s…", i, lines[i], want[i])
+		}
+	}
+	if !strings.HasSuffix(lines[1], "retrying in 0s") {
+		t.Errorf("Retry-After 0 not honoured in the log: %s", lines[1])
+	}
+}

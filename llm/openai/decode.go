@@ -3,6 +3,7 @@ package openai
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -23,6 +24,16 @@ var ConfigSchema = &hcl.BodySchema{
 	},
 }
 
+// attrKinds describes each attribute's type for diagnostics.
+var attrKinds = map[string]string{
+	"endpoint":        `a string such as "http://vllm-host:8000/v1"`,
+	"name":            "a string",
+	"api_key_env":     `the name of an environment variable, such as "OPENAI_API_KEY"`,
+	"max_concurrency": "a whole number",
+	"timeout":         `a duration string such as "90s"`,
+	"max_retries":     "a whole number",
+}
+
 // envName is what a POSIX shell accepts as a variable name.
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -39,6 +50,12 @@ func DecodeConfig(body hcl.Body, ectx *hcl.EvalContext) (Config, hcl.Body, hcl.D
 			return nil
 		}
 		d := gohcl.DecodeExpression(a.Expr, ectx, target)
+		for _, diag := range d {
+			if diag.Severity == hcl.DiagError && diag.Summary == "Unsuitable value type" {
+				diag.Detail = fmt.Sprintf("%s must be %s; %s.", name, attrKinds[name],
+					strings.TrimSuffix(strings.TrimPrefix(diag.Detail, "Unsuitable value: "), "."))
+			}
+		}
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			return nil

@@ -58,6 +58,11 @@ func TestJudgeLabels(t *testing.T) {
 			want: Verdict{LogprobA: f(-2.0), LogprobB: f(-3.0), PA: sigmoid(1.0), Label: "a", Position: 2},
 		},
 		{
+			name: "the exact spelling wins over the generated variant",
+			resp: judged("Output (a)", tok("Output", 0), tok(" (a", -0.1, " (a", -0.1, "a", -2.5, " (b", -2.6, "b", -3.5), tok(")", 0)),
+			want: Verdict{LogprobA: f(-2.5), LogprobB: f(-3.5), PA: sigmoid(1.0), Label: "a", Position: 1},
+		},
+		{
 			name: "the likeliest variant when no exact spelling",
 			resp: judged("Output (a)", tok("Output", 0), tok(" (", 0), tok("a", -0.3, " b", -2.0, "(b", -1.5), tok(")", 0)),
 			want: Verdict{LogprobA: f(-0.3), LogprobB: f(-1.5), PA: sigmoid(1.2), Label: "a", Position: 2},
