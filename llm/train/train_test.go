@@ -2,10 +2,13 @@ package train
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/gomlx/gomlx/core/tensors"
 )
 
 const toyVocab = 12
@@ -262,5 +265,24 @@ func TestDPORejectsBadInput(t *testing.T) {
 				t.Errorf("wrong error\ngot:  %v\nwant: containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestDPOUnusedVariableAndCancel(t *testing.T) {
+	m := newToy(t, 12)
+	if _, err := m.Store.CreateVariable("/unused", tensors.FromFlatDataAndDimensions([]float32{1, 2, 3, 4}, 2, 2)); err != nil {
+		t.Fatal(err)
+	}
+	pairs := withReference(t, m, toyPairs(4, 12))
+	if _, err := DPO(context.Background(), m, pairs, nil, DPOConfig{Beta: 0.5, LR: 0.01, MicroBatch: 2, WarmupRatio: -1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := weights(t, m)["/unused"]; maxAbsDiff(got, []float32{1, 2, 3, 4}) != 0 {
+		t.Errorf("wrong unused variable after training\ngot:  %#v\nwant: %#v", got, []float32{1, 2, 3, 4})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := DPO(ctx, m, pairs, nil, DPOConfig{Beta: 0.5, LR: 0.01}, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("wrong error for a cancelled context\ngot:  %v\nwant: %v", err, context.Canceled)
 	}
 }
