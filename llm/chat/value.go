@@ -231,6 +231,9 @@ func writeJSON(b *strings.Builder, v value, o jsonOpts, depth int, undefToNull b
 	case string:
 		jsonQuote(b, x, o.ascii)
 	case *arrayV:
+		if x.tuple {
+			panic(runErrorf("cannot convert a tuple to JSON"))
+		}
 		if len(x.items) == 0 {
 			b.WriteString("[]")
 			return
