@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/refeval/refeval/llm/chat"
+)
+
+var cmdTemplate = &Command{
+	UsageLine: "template [--tokenizer-config FILE]",
+	Short:     "render conversations with a model's chat template",
+	Long: `
+Template reads one JSON object per line on standard input,
+{"messages": [{"role": ..., "content": ...}, ...], "add_generation_prompt": true},
+and prints, for each, the rendered prompt as one JSON string per line.
+
+The --tokenizer-config flag names a Hugging Face tokenizer_config.json; its
+chat_template is rendered the way transformers.js (@huggingface/jinja) renders it,
+with its bos_token and eos_token. Without the flag, or for a file that has no
+chat_template, the built-in ChatML template is used:
+"<|im_start|>role\ncontent<|im_end|>\n" per message, and "<|im_start|>assistant\n"
+as the generation prompt.
+
+Templates see the date 26 Jul 2024 (date_string, strftime_now), so that a
+rendering does not change from one day to the next.
+`,
+}
+
+var templateConfig = cmdTemplate.Flag.String("tokenizer-config", "", "tokenizer_config.json file (default: built-in ChatML)")
+
+func init() {
+	cmdTemplate.Run = runTemplate
+	register(cmdTemplate)
+}
+
+func runTemplate(ctx context.Context, cmd *Command, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("unexpected arguments %q: the conversations come on standard input", args)
+	}
+	tmpl := chat.ChatML()
+	if *templateConfig != "" {
+		var err error
+		if tmpl, err = chat.LoadTemplate(*templateConfig); err != nil {
+			return err
+		}
+	}
+	return templateLines(ctx, tmpl, os.Stdin, os.Stdout)
+}
+
+// templateLine is one line of input.
+type templateLine struct {
+	Messages            *[]chat.Message `json:"messages"`
+	AddGenerationPrompt bool            `json:"add_generation_prompt"`
+}
+
+// templateLines renders each conversation read from r as a JSON string line on w.
+func templateLines(ctx context.Context, tmpl *chat.Template, r io.Reader, w io.Writer) error {
+	in := bufio.NewReader(r)
+	out := bufio.NewWriter(w)
+	defer out.Flush()
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	for line := 1; ; line++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		text, err := in.ReadBytes('\n')
+		if len(text) == 0 && err == io.EOF {
+			return nil
+		}
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("reading standard input: %w", err)
+		}
+		if len(bytes.TrimSpace(text)) == 0 {
+			return fmt.Errorf("stdin:%d: empty line: want a JSON object {\"messages\": [...], \"add_generation_prompt\": true|false}", line)
+		}
+		var in templateLine
+		dec := json.NewDecoder(bytes.NewReader(text))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil {
+			return fmt.Errorf("stdin:%d: want a JSON object {\"messages\": [{\"role\": ..., \"content\": ...}], \"add_generation_prompt\": true|false}: %v", line, err)
+		}
+		if in.Messages == nil {
+			return fmt.Errorf("stdin:%d: no \"messages\" list", line)
+		}
+		s, err := tmpl.Render(*in.Messages, in.AddGenerationPrompt)
+		if err != nil {
+			return fmt.Errorf("stdin:%d: %w", line, err)
+		}
+		if err := enc.Encode(s); err != nil {
+			return err
+		}
+	}
+}
