@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/refeval/refeval/engine"
+	"github.com/refeval/refeval/llm/tokenizer"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -18,8 +19,9 @@ import (
 // for DPO.
 //
 //	stage "pairs" "train" {
-//	  scores  = stage.score.train.out  # folder holding scores.jsonl
-//	  max_len = 2048                   # optional; candidates longer are dropped
+//	  scores    = stage.score.train.out     # folder holding scores.jsonl
+//	  max_len   = 2048                      # optional; candidates longer are dropped
+//	  tokenizer = "models/demo/tokenizer.json" # optional; counts words without it
 //	}
 //
 // It writes pairs.jsonl (one Pair per kept prompt) and metrics.json
@@ -55,8 +57,8 @@ func ChatMLLength(count func(text string) int) LengthFunc {
 }
 
 // CountWords counts whitespace-separated words. The pairs kind uses it as
-// its token counter until the model's tokenizer is wired in: words are
-// fewer than tokens, so it drops fewer candidates than the paper's rule.
+// its token counter when no tokenizer is given: words are fewer than
+// tokens, so it drops fewer candidates than the paper's rule.
 func CountWords(text string) int {
 	return len(strings.Fields(text))
 }
@@ -68,7 +70,8 @@ type PairsMetrics struct {
 	Candidates int `json:"candidates"` // candidates over all prompts
 	Pairs      int `json:"pairs"`      // lines of pairs.jsonl
 	MaxLen     int `json:"max_len"`
-	// TokenCounter names how lengths were measured ("words" for CountWords).
+	// TokenCounter names how lengths were measured: "words" for CountWords,
+	// or "tokenizer PATH".
 	TokenCounter string          `json:"token_counter"`
 	Dropped      DroppedCounts   `json:"dropped_candidates"`
 	Skipped      SkippedCounts   `json:"skipped_prompts"`
@@ -182,34 +185,45 @@ func checkScoreLine(line ScoreLine) error {
 var pairsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "scores", Required: true},
 	{Name: "max_len"},
+	{Name: "tokenizer"},
 }}
 
 type pairsStage struct {
-	scores string // the score stage's output folder
-	maxLen int
+	scores    string // the score stage's output folder
+	maxLen    int
+	tokenizer string // tokenizer.json counting lengths; "" counts words
 }
 
 func decodePairs(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
 	content, diags := body.Content(pairsSchema)
 	s := &pairsStage{maxLen: DefaultMaxLen}
-	if attr, ok := content.Attributes["scores"]; ok {
+	str := func(name, summary, detail string, dst *string) {
+		attr, ok := content.Attributes[name]
+		if !ok {
+			return
+		}
 		val, d := attr.Expr.Value(ectx)
 		diags = append(diags, d...)
-		if !d.HasErrors() {
-			str, err := convert.Convert(val, cty.String)
-			switch {
-			case err != nil || str.IsNull():
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Invalid scores folder",
-					Detail:   "The scores argument must be the output folder of a score stage, such as stage.score.train.out.",
-					Subject:  attr.Expr.Range().Ptr(),
-				})
-			case str.IsKnown():
-				s.scores = str.AsString()
-			}
+		if d.HasErrors() {
+			return
+		}
+		v, err := convert.Convert(val, cty.String)
+		switch {
+		case err != nil || v.IsNull() || (v.IsKnown() && v.AsString() == ""):
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  summary,
+				Detail:   detail,
+				Subject:  attr.Expr.Range().Ptr(),
+			})
+		case v.IsKnown():
+			*dst = v.AsString()
 		}
 	}
+	str("scores", "Invalid scores folder",
+		"The scores argument must be the output folder of a score stage, such as stage.score.train.out.", &s.scores)
+	str("tokenizer", "Invalid tokenizer",
+		"The tokenizer argument must be the path of the policy's tokenizer.json, such as \"models/demo/tokenizer.json\"; leave it out to count words.", &s.tokenizer)
 	if attr, ok := content.Attributes["max_len"]; ok {
 		val, d := attr.Expr.Value(ectx)
 		diags = append(diags, d...)
@@ -237,7 +251,28 @@ func decodePairs(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagno
 	return s, diags
 }
 
-func (s *pairsStage) Inputs() []string { return []string{s.scores} }
+func (s *pairsStage) Inputs() []string {
+	if s.tokenizer != "" {
+		return []string{s.scores, s.tokenizer}
+	}
+	return []string{s.scores}
+}
+
+// counter returns the token counter of the stage and its name.
+func (s *pairsStage) counter(dir string) (func(string) int, string, error) {
+	if s.tokenizer == "" {
+		return CountWords, "words", nil
+	}
+	path := s.tokenizer
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	tok, err := tokenizer.Load(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("loading the tokenizer: %w", err)
+	}
+	return func(text string) int { return len(tok.Encode(text)) }, "tokenizer " + s.tokenizer, nil
+}
 
 func (s *pairsStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	dir := s.scores
@@ -248,14 +283,18 @@ func (s *pairsStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	if err != nil {
 		return fmt.Errorf("reading scores: %w", err)
 	}
+	count, counterName, err := s.counter(rc.Dir)
+	if err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	pairs, m, err := BuildPairs(lines, s.maxLen, ChatMLLength(CountWords))
+	pairs, m, err := BuildPairs(lines, s.maxLen, ChatMLLength(count))
 	if err != nil {
 		return fmt.Errorf("%s: %w", filepath.Join(dir, ScoresFile), err)
 	}
-	m.TokenCounter = "words"
+	m.TokenCounter = counterName
 	if err := WriteJSONL(filepath.Join(rc.Out, PairsFile), pairs); err != nil {
 		return err
 	}

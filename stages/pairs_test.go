@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/refeval/refeval/engine"
+	"github.com/refeval/refeval/llm/tokenizer"
 )
 
 // allPairs judges every ordered pair of n candidates with p(a) from pa.
@@ -221,7 +222,8 @@ func TestPairsDecodeErrors(t *testing.T) {
 		{"string max_len", "scores = \"s\"\nmax_len = \"long\"\n", "Invalid max_len", 2},
 		{"list scores", "scores = [\"a\"]\n", "Invalid scores folder", 1},
 		{"null scores", "scores = null\n", "Invalid scores folder", 1},
-		{"unknown argument", "scores = \"s\"\ntokenizer = \"t\"\n", "Unsupported argument", 2},
+		{"unknown argument", "scores = \"s\"\ntokens = 3\n", "Unsupported argument", 2},
+		{"empty tokenizer", "scores = \"s\"\ntokenizer = \"\"\n", "Invalid tokenizer", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,5 +246,62 @@ func TestChatMLLength(t *testing.T) {
 	}
 	if got := ChatMLLength(func(s string) int { return len(s) })("", ""); got != len("<|im_start|>user\n<|im_end|>\n<|im_start|>assistant\n<|im_end|>\n") {
 		t.Errorf("wrong rendering length %d", got)
+	}
+}
+
+// TestPairsStageTokenizer counts lengths with a byte-level tokenizer
+// without merges: one token per byte, one per ChatML marker. For the prompt
+// "q" a response of k bytes is 22+k tokens ("user\nq" 6, "\n" twice,
+// "assistant\n" 10, four markers), so max_len 24 keeps "a" and "ab" and
+// drops "abcd", where counting words would keep all three.
+func TestPairsStageTokenizer(t *testing.T) {
+	dir := t.TempDir()
+	tj, err := tokenizer.Train([]string{"ab"}, tokenizer.TrainOptions{VocabSize: 259})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), tj, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line := RougeScoreLine("q", "ab", textLines("a", "abcd", "ab"))
+	if err := WriteJSONL(filepath.Join(dir, ScoresFile), []ScoreLine{line}); err != nil {
+		t.Fatal(err)
+	}
+	st, diags := decodePairsHCL(t, "scores = \".\"\nmax_len = 24\ntokenizer = \"tokenizer.json\"\n")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if got, want := st.Inputs(), []string{".", "tokenizer.json"}; !cmp.Equal(got, want) {
+		t.Errorf("wrong inputs\ngot:  %#v\nwant: %#v", got, want)
+	}
+	out := t.TempDir()
+	if err := st.Run(context.Background(), &engine.RunContext{Dir: dir, Out: out, Log: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	var m PairsMetrics
+	b, err := os.ReadFile(filepath.Join(out, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	want := PairsMetrics{Prompts: 1, Candidates: 3, Pairs: 1, MaxLen: 24, TokenCounter: "tokenizer tokenizer.json",
+		Dropped: DroppedCounts{TooLong: 1}, Scores: ScoreStatistics{MeanChosen: 1, MeanRejected: 0}}
+	if d := cmp.Diff(want, m); d != "" {
+		t.Errorf("wrong metrics.json (-want +got):\n%s", d)
+	}
+	pairs, err := ReadJSONL[Pair](filepath.Join(out, PairsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pairs) != 1 || pairs[0].Chosen[1].Content != "ab" || pairs[0].Rejected[1].Content != "a" {
+		t.Errorf("wrong pairs: %#v", pairs)
+	}
+
+	st, _ = decodePairsHCL(t, "scores = \".\"\ntokenizer = \"nope.json\"\n")
+	err = st.Run(context.Background(), &engine.RunContext{Dir: dir, Out: t.TempDir(), Log: io.Discard})
+	if want := "loading the tokenizer"; err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "nope.json") {
+		t.Errorf("wrong error\ngot:  %v\nwant: …%s…nope.json…", err, want)
 	}
 }
