@@ -59,7 +59,12 @@ func (p *Pipeline) computeAction(c *cache.Cache, in *Instance, ups map[*Instance
 	}
 	a := &action{stage: st, config: map[string]string{}, inputs: map[string]string{}, upstream: map[string]string{}}
 
-	h := cache.NewHash(in.Addr, debug)
+	// The address stays out of the ActionID: two instances with the same
+	// kind, configuration and inputs are the same action, run once.
+	if debug != nil {
+		debug = addrWriter{debug, in.Addr}
+	}
+	h := cache.NewHash("stage", debug)
 	h.Line("kind %s %s", in.Kind.Name, in.Kind.Version)
 
 	// Canonical configuration: every attribute of the kind, evaluated with
@@ -77,6 +82,7 @@ func (p *Pipeline) computeAction(c *cache.Cache, in *Instance, ups map[*Instance
 		if err != nil {
 			return nil, fmt.Errorf("%s: attribute %s: %w", in.Addr, name, err)
 		}
+		js = unescapeHTML(js)
 		a.config[name] = string(js)
 		h.Line("config %s %s", name, js)
 	}
@@ -154,4 +160,24 @@ func diagText(diags hcl.Diagnostics) string {
 		parts = append(parts, s)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// addrWriter prefixes each debug line with a stage address.
+type addrWriter struct {
+	w    io.Writer
+	addr string
+}
+
+func (a addrWriter) Write(b []byte) (int, error) {
+	if _, err := fmt.Fprintf(a.w, "%s: %s", a.addr, b); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// unescapeHTML undoes encoding/json's escaping of <, > and &, which only
+// makes configuration lines harder to read.
+func unescapeHTML(js []byte) []byte {
+	s := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(string(js))
+	return []byte(s)
 }

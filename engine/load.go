@@ -327,7 +327,7 @@ func (p *Pipeline) loadStageBlock(blk *hcl.Block, index int, opts LoadOptions) h
 			}
 			if !known[n] {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported Attribute",
-					Detail:  fmt.Sprintf("A %q stage has no attribute %q. Its attributes are: %s.", kindName, n, strings.Join(append(sortedKeys(known), "for_each", "gpus", "depends_on"), ", ")),
+					Detail:  fmt.Sprintf("Stage kind %q has no attribute %q. Its attributes are: %s.", kindName, n, strings.Join(append(sortedKeys(known), "for_each", "gpus", "depends_on"), ", ")),
 					Subject: a.NameRange.Ptr()})
 				continue
 			}

@@ -112,7 +112,7 @@ func printDiags(p *engine.Pipeline, diags hcl.Diagnostics) error {
 	if len(diags) == 0 {
 		return nil
 	}
-	w := hcl.NewDiagnosticTextWriter(os.Stderr, p.Files, 100, false)
+	w := hcl.NewDiagnosticTextWriter(os.Stderr, p.Files, 0, false)
 	w.WriteDiagnostics(diags)
 	if diags.HasErrors() {
 		return errReported
