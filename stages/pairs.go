@@ -19,8 +19,8 @@ import (
 // for DPO.
 //
 //	stage "pairs" "train" {
-//	  scores    = stage.score.train.out     # folder holding scores.jsonl
-//	  max_len   = 2048                      # optional; candidates longer are dropped
+//	  scores    = stage.score.train.out        # folder holding scores.jsonl
+//	  max_len   = 2048                         # optional; candidates longer are dropped
 //	  tokenizer = "models/demo/tokenizer.json" # optional; counts words without it
 //	}
 //
