@@ -37,7 +37,9 @@ func TestChatSendsRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := wireRequest{Model: "Qwen2.5-72B-Instruct", Messages: userMsg("hello"), N: 3, Temperature: &temp, TopP: &topP, MaxTokens: 64, Seed: &seed, Stop: []string{"\n\n"}}
+	mu.Lock()
 	gj, _ := json.Marshal(got)
+	mu.Unlock()
 	wj, _ := json.Marshal(want)
 	if string(gj) != string(wj) {
 		t.Errorf("wrong request\ngot:  %s\nwant: %s", gj, wj)
@@ -45,8 +47,8 @@ func TestChatSendsRequest(t *testing.T) {
 	if len(resp.Choices) != 3 || resp.Choices[2].Message.Content != "echo 2: hello" {
 		t.Errorf("wrong choices\ngot:  %#v", resp.Choices)
 	}
-	if s.auth[0] != "Bearer k-123456" {
-		t.Errorf("wrong Authorization header\ngot:  %#v\nwant: %#v", s.auth[0], "Bearer k-123456")
+	if s.authSeen(0) != "Bearer k-123456" {
+		t.Errorf("wrong Authorization header\ngot:  %#v\nwant: %#v", s.authSeen(0), "Bearer k-123456")
 	}
 	if p, cpl := c.Usage(); p != 7 || cpl != 3 {
 		t.Errorf("wrong usage\ngot:  %d, %d\nwant: 7, 3", p, cpl)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -201,9 +202,9 @@ func TestJudgeThroughServer(t *testing.T) {
 		{"server drops log-probs", false, Verdict{PA: 0, Label: "b", FromText: true, Position: -1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var gotTop int
+			var gotTop atomic.Int64
 			s := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, req *wireRequest, call int64) {
-				gotTop = req.TopLogprobs
+				gotTop.Store(int64(req.TopLogprobs))
 				if !tc.withLogprobs {
 					req.Logprobs = false
 				}
@@ -214,8 +215,8 @@ func TestJudgeThroughServer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if gotTop != 5 {
-				t.Errorf("wrong top_logprobs sent\ngot:  %d\nwant: 5", gotTop)
+			if gotTop.Load() != 5 {
+				t.Errorf("wrong top_logprobs sent\ngot:  %d\nwant: 5", gotTop.Load())
 			}
 			got, err := JudgeLabels(resp, 0)
 			if err != nil {

@@ -49,8 +49,8 @@ func TestKeyNeverLeaks(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error from a failing server")
 			}
-			if s.auth[0] != "Bearer "+key {
-				t.Fatalf("the key was not sent: %q", s.auth[0])
+			if s.authSeen(0) != "Bearer "+key {
+				t.Fatalf("the key was not sent: %q", s.authSeen(0))
 			}
 			text := err.Error() + "\n" + log.String()
 			for _, secret := range []string{key, password, "admin-user"} {

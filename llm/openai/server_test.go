@@ -65,6 +65,16 @@ func (s *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.handle(w, r, &req, call)
 }
 
+// authSeen returns the Authorization header of request i (from 0).
+func (s *fakeServer) authSeen(i int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i >= len(s.auth) {
+		return ""
+	}
+	return s.auth[i]
+}
+
 // endpoint is the server's API base.
 func (s *fakeServer) endpoint() string { return s.URL + "/v1" }
 
