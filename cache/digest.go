@@ -53,6 +53,9 @@ func digestReaderAt(r io.ReaderAt, size int64, name string) (ID, error) {
 		return ID{}, fmt.Errorf("hashing %s: negative size %d", name, size)
 	}
 	n := int((size + segmentSize - 1) / segmentSize)
+	if n == 0 {
+		return rootDigest(0, nil), nil
+	}
 	leaves := make([]byte, 32*n)
 	workers := min(runtime.GOMAXPROCS(0), maxHashWorkers, n)
 	var (

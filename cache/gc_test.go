@@ -1,0 +1,112 @@
+package cache
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestGC(t *testing.T) {
+	tests := []struct {
+		name     string
+		opt      GCOptions
+		wantKept []string // entries the options keep (with DryRun, everything stays on disk)
+	}{
+		{"keep last 2 builds", GCOptions{KeepBuilds: 2}, []string{"b3", "b4", "shared"}},
+		{"keep last build", GCOptions{KeepBuilds: 1}, []string{"b4", "shared"}},
+		{"keep by age", GCOptions{OlderThan: 50 * time.Hour}, []string{"b3", "b4"}},
+		{"keep by either", GCOptions{KeepBuilds: 1, OlderThan: 72 * time.Hour}, []string{"b2", "b3", "b4", "shared"}},
+		{"dry run", GCOptions{KeepBuilds: 1, DryRun: true}, []string{"b4", "shared"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := openTest(t)
+			now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+			c.now = func() time.Time { return now }
+
+			// Builds b1…b4 of p.hcl, a day apart; "shared" is in b1 and b4
+			// and used 5 days ago; "other" is in no build.
+			actions := map[string]ID{}
+			outputs := map[string]ID{}
+			put := func(name string, lastUsed time.Time) {
+				id, files := commit(t, c, map[string]string{"out.txt": name})
+				a := NewHash(name, nil).Sum()
+				must(t, c.Put(a, &Entry{OutputID: id, Files: files, Pipeline: "p.hcl", Addr: "stage.x." + name, LastUsed: lastUsed}))
+				must(t, os.WriteFile(c.LogPath(a), []byte("log of "+name), 0o644))
+				actions[name], outputs[name] = a, id
+			}
+			put("shared", now.Add(-5*24*time.Hour))
+			put("other", now.Add(-10*24*time.Hour))
+			for i, name := range []string{"b1", "b2", "b3", "b4"} {
+				put(name, now.Add(time.Duration(i-4)*24*time.Hour+time.Hour))
+			}
+			for i, name := range []string{"b1", "b2", "b3", "b4"} {
+				now = time.Date(2026, 1, 6+i, 0, 0, 0, 0, time.UTC)
+				build := []ID{actions[name]}
+				if name == "b1" || name == "b4" {
+					build = append(build, actions["shared"])
+				}
+				must(t, c.RecordBuild("p.hcl", build))
+			}
+			now = time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+			stale := filepath.Join(c.Dir(), tmpDir, "out-crashed")
+			must(t, os.MkdirAll(filepath.Join(stale, "sub"), 0o755))
+			must(t, os.WriteFile(filepath.Join(stale, "sub", "f"), []byte("partial"), 0o444))
+			must(t, os.Chmod(filepath.Join(stale, "sub"), 0o555)) // GC must cope with read-only folders
+			live, err := c.NewOutputDir()
+			must(t, err)
+
+			rep, err := c.GC(tt.opt)
+			must(t, err)
+
+			kept := map[string]bool{}
+			for _, n := range tt.wantKept {
+				kept[n] = true
+			}
+			for name, a := range actions {
+				_, err := c.Get(a)
+				_, logErr := os.Stat(c.LogPath(a))
+				_, outErr := os.Stat(c.OutputDir(outputs[name]))
+				if kept[name] || tt.opt.DryRun {
+					if err != nil || logErr != nil || outErr != nil {
+						t.Errorf("%s: removed but should be kept: entry %v, log %v, output %v", name, err, logErr, outErr)
+					}
+				} else if err != ErrNotFound || !errors.Is(logErr, os.ErrNotExist) || !errors.Is(outErr, os.ErrNotExist) {
+					t.Errorf("%s: kept but should be removed: entry %v, log %v, output %v", name, err, logErr, outErr)
+				}
+			}
+			if rep.Kept != len(tt.wantKept) || rep.Entries != 6-len(tt.wantKept) {
+				t.Errorf("wrong report counts\ngot:  %+v\nwant: %d kept, %d removed", rep, len(tt.wantKept), 6-len(tt.wantKept))
+			}
+			if _, err := os.Stat(live); err != nil {
+				t.Errorf("GC removed a temp folder in use: %v", err)
+			}
+			_, err = os.Stat(stale)
+			if tt.opt.DryRun != (err == nil) || rep.Temps != 1 {
+				t.Errorf("wrong handling of a stale temp folder: stat %v, report %+v", err, rep)
+			}
+			if _, _, err := c.LastFor("p.hcl", "stage.x.b1"); !tt.opt.DryRun && err != ErrNotFound {
+				t.Errorf("wrong LastFor of a removed entry\ngot:  %v\nwant: %v", err, ErrNotFound)
+			}
+		})
+	}
+}
+
+func TestTrimIfDue(t *testing.T) {
+	c := openTest(t)
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return now }
+	for i, tt := range []struct {
+		advance time.Duration
+		want    bool
+	}{{0, true}, {time.Hour, false}, {23 * time.Hour, true}, {time.Minute, false}} {
+		now = now.Add(tt.advance)
+		ran, _, err := c.TrimIfDue(GCOptions{KeepBuilds: DefaultKeepBuilds, OlderThan: DefaultOlderThan})
+		must(t, err)
+		if ran != tt.want {
+			t.Errorf("call %d: wrong ran\ngot:  %v\nwant: %v", i, ran, tt.want)
+		}
+	}
+}

@@ -1,0 +1,215 @@
+package cache
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// commit writes files into a fresh output folder and commits it.
+func commit(t *testing.T, c *Cache, files map[string]string) (ID, []File) {
+	t.Helper()
+	tmp, err := c.NewOutputDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, tmp, files)
+	id, manifest, err := c.CommitOutput(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temp folder %s still there after commit (err %v)", tmp, err)
+	}
+	return id, manifest
+}
+
+func TestCommitOutputThenGet(t *testing.T) {
+	c := openTest(t)
+	id, files := commit(t, c, map[string]string{"b.jsonl": "{}\n", "sub/a.txt": "hello", "run.sh*": "#!/bin/sh\n", "empty": ""})
+
+	wantNames := []string{"b.jsonl", "empty", "run.sh", "sub/a.txt"}
+	var names []string
+	for _, f := range files {
+		names = append(names, f.Name)
+	}
+	if diff := cmp.Diff(wantNames, names); diff != "" {
+		t.Errorf("wrong manifest names (-want +got):\n%s", diff)
+	}
+	if got := OutputIDOf(files); got != id {
+		t.Errorf("wrong OutputID\ngot:  %s\nwant: %s", got, id)
+	}
+	for _, f := range files {
+		p := filepath.Join(c.OutputDir(id), filepath.FromSlash(f.Name))
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantMode := os.FileMode(0o444)
+		if f.Name == "run.sh" {
+			wantMode = 0o555
+		}
+		if fi.Mode().Perm() != wantMode || f.Mode != wantMode {
+			t.Errorf("wrong mode of %s\ngot:  %v (manifest %v)\nwant: %v", f.Name, fi.Mode().Perm(), f.Mode, wantMode)
+		}
+		b, _ := os.ReadFile(p)
+		if DigestBytes(b) != f.Digest || int64(len(b)) != f.Size {
+			t.Errorf("wrong digest or size of %s", f.Name)
+		}
+	}
+
+	action := NewHash("stage.exec.x", nil).Sum()
+	if _, err := c.Get(action); err != ErrNotFound {
+		t.Fatalf("wrong error before Put\ngot:  %v\nwant: %v", err, ErrNotFound)
+	}
+	want := &Entry{
+		OutputID: id, Files: files,
+		Config:   map[string]string{"n": "5"},
+		Inputs:   map[string]string{"data/x.jsonl": DigestBytes([]byte("x")).String()},
+		Upstream: map[string]string{"stage.sample.train": id.String()},
+		Kind:     "exec", KindVersion: "1", Addr: "stage.exec.x", Pipeline: "p.hcl",
+		Created: time.Unix(100, 0).UTC(), LastUsed: time.Unix(200, 0).UTC(),
+		Duration: 3 * time.Second,
+	}
+	if err := c.Put(action, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Get(action)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("wrong entry (-want +got):\n%s", diff)
+	}
+
+	// The same content committed again is the same output; the temp folder goes.
+	id2, _ := commit(t, c, map[string]string{"b.jsonl": "{}\n", "sub/a.txt": "hello", "run.sh*": "#!/bin/sh\n", "empty": ""})
+	if id2 != id {
+		t.Errorf("wrong OutputID for identical content\ngot:  %s\nwant: %s", id2, id)
+	}
+	// Any difference, the exec bit included, is another output.
+	for name, files := range map[string]map[string]string{
+		"content":  {"b.jsonl": "{}\n", "sub/a.txt": "hellO", "run.sh*": "#!/bin/sh\n", "empty": ""},
+		"exec bit": {"b.jsonl": "{}\n", "sub/a.txt": "hello", "run.sh": "#!/bin/sh\n", "empty": ""},
+		"rename":   {"b.jsonl": "{}\n", "sub/b.txt": "hello", "run.sh*": "#!/bin/sh\n", "empty": ""},
+	} {
+		if id3, _ := commit(t, c, files); id3 == id {
+			t.Errorf("%s change: OutputID did not change", name)
+		}
+	}
+}
+
+func TestCommitOutputRejects(t *testing.T) {
+	tests := []struct {
+		name    string
+		prepare func(t *testing.T, dir string)
+		wantErr string
+	}{
+		{"symlink", func(t *testing.T, dir string) {
+			writeFiles(t, dir, map[string]string{"a": "x"})
+			if err := os.Symlink("a", filepath.Join(dir, "link")); err != nil {
+				t.Skip(err)
+			}
+		}, "link is a symbolic link"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := openTest(t)
+			tmp, err := c.NewOutputDir()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.prepare(t, tmp)
+			_, _, err = c.CommitOutput(tmp)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("wrong error\ngot:  %v\nwant: …%s…", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestCorruptOutput(t *testing.T) {
+	files := map[string]string{"a.txt": "alpha", "sub/b.txt": "bravo"}
+	tests := []struct {
+		name       string
+		damage     func(t *testing.T, dir string)
+		getCorrupt bool   // the cheap check in Get notices
+		wantInErr  string // VerifyOutput names this
+	}{
+		{"file removed", func(t *testing.T, dir string) { must(t, os.Remove(filepath.Join(dir, "sub/b.txt"))) }, true, "sub/b.txt (missing)"},
+		{"file truncated", func(t *testing.T, dir string) { must(t, os.Truncate(filepath.Join(dir, "a.txt"), 2)) }, true, "a.txt (2 bytes, want 5)"},
+		{"same size, other bytes", func(t *testing.T, dir string) { overwrite(t, filepath.Join(dir, "a.txt"), "ALPHA") }, false, "a.txt (content changed)"},
+		{"extra file", func(t *testing.T, dir string) { must(t, os.WriteFile(filepath.Join(dir, "c.txt"), nil, 0o644)) }, false, "c.txt (not in the manifest)"},
+		{"folder removed", func(t *testing.T, dir string) { must(t, removeTree(dir)) }, true, "folder missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := openTest(t)
+			id, manifest := commit(t, c, files)
+			action := NewHash(tt.name, nil).Sum()
+			must(t, c.Put(action, &Entry{OutputID: id, Files: manifest, Addr: "stage.exec.x"}))
+			if err := c.VerifyOutput(id, manifest); err != nil {
+				t.Fatalf("intact output fails verification: %v", err)
+			}
+			tt.damage(t, c.OutputDir(id))
+
+			_, err := c.Get(action)
+			if got := errors.Is(err, ErrCorrupt); got != tt.getCorrupt {
+				t.Errorf("wrong Get result\ngot:  %v\nwant ErrCorrupt: %v", err, tt.getCorrupt)
+			}
+			err = c.VerifyOutput(id, manifest)
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tt.wantInErr) {
+				t.Errorf("wrong VerifyOutput error\ngot:  %v\nwant: …%s…: %v", err, tt.wantInErr, ErrCorrupt)
+			}
+
+			rep, err := c.Verify()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Corrupt) != 1 || rep.Corrupt[0].OutputID != id || rep.Corrupt[0].Addrs[0] != "stage.exec.x" {
+				t.Fatalf("wrong Verify report\ngot:  %#v\nwant: one corrupt output %s", rep, id)
+			}
+			must(t, c.Repair(rep))
+			if _, err := c.Get(action); err != ErrNotFound {
+				t.Errorf("wrong Get after Repair\ngot:  %v\nwant: %v", err, ErrNotFound)
+			}
+			// Committing the same output again heals the cache.
+			if id2, _ := commit(t, c, files); id2 != id {
+				t.Errorf("wrong OutputID after repair\ngot:  %s\nwant: %s", id2, id)
+			}
+			if err := c.VerifyOutput(id, manifest); err != nil {
+				t.Errorf("recommitted output fails verification: %v", err)
+			}
+		})
+	}
+}
+
+func TestCommitReplacesDamagedOutput(t *testing.T) {
+	c := openTest(t)
+	files := map[string]string{"a.txt": "alpha"}
+	id, manifest := commit(t, c, files)
+	must(t, os.Remove(filepath.Join(c.OutputDir(id), "a.txt")))
+	commit(t, c, files)
+	if err := c.VerifyOutput(id, manifest); err != nil {
+		t.Errorf("damaged output not replaced: %v", err)
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// overwrite replaces a read-only file's content in place.
+func overwrite(t testing.TB, p, content string) {
+	t.Helper()
+	must(t, os.Chmod(p, 0o644))
+	must(t, os.WriteFile(p, []byte(content), 0o644))
+}
