@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,7 +12,7 @@ import (
 type InitOptions struct {
 	Arch      string // "qwen2" or "llama".
 	Size      string // "tiny", "small" or a parameter count (see SizedConfig).
-	Tokenizer string // Path of a tokenizer.json; its vocabulary sizes the model.
+	Tokenizer string // Path of a tokenizer.json (or .json.gz, written out uncompressed); its vocabulary sizes the model.
 	Seed      uint64 // Seed of the weights.
 	Out       string // Folder to write.
 }
@@ -35,8 +36,12 @@ func Init(opt InitOptions) (Config, error) {
 	if err := Save(opt.Out, cfg, Random(cfg, opt.Seed), SaveOptions{}); err != nil {
 		return Config{}, err
 	}
-	if err := copyFile(opt.Tokenizer, filepath.Join(opt.Out, "tokenizer.json")); err != nil {
-		return Config{}, fmt.Errorf("copying tokenizer: %w", err)
+	tokData, err := readMaybeGzip(opt.Tokenizer)
+	if err != nil {
+		return Config{}, err
+	}
+	if err := writeFileAtomic(filepath.Join(opt.Out, "tokenizer.json"), tokData); err != nil {
+		return Config{}, err
 	}
 	tcPath := filepath.Join(filepath.Dir(opt.Tokenizer), "tokenizer_config.json")
 	if info.ChatTemplate != "" {
@@ -58,8 +63,12 @@ func Init(opt InitOptions) (Config, error) {
 			}
 		}
 	}
-	data, _ := json.MarshalIndent(tc, "", "  ")
-	if err := writeFileAtomic(filepath.Join(opt.Out, "tokenizer_config.json"), append(data, '\n')); err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // Keep <|im_start|> readable, as transformers writes it.
+	enc.SetIndent("", "  ")
+	enc.Encode(tc)
+	if err := writeFileAtomic(filepath.Join(opt.Out, "tokenizer_config.json"), buf.Bytes()); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil

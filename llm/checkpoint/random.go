@@ -96,11 +96,11 @@ func SizedConfig(arch string, size string, vocabSize int) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	// Widths step by 64; depth grows with width up to hidden/16 layers
+	// Widths step by 64; depth is 2 to hidden/16 layers
 	// (Qwen2.5-0.5B: 896 wide, 24 deep). Pick the closest to the target.
 	best, bestErr := Config{}, int64(-1)
 	for h := 64; h <= 8192; h += 64 {
-		for l := 1; l <= max(2, h/16) && l <= 128; l++ {
+		for l := 2; l <= max(2, h/16) && l <= 128; l++ {
 			c := cfg
 			shape(&c, h, l)
 			d := NumParams(c) - target

@@ -1,11 +1,15 @@
 package checkpoint
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // TokenizerInfo is what a model folder needs to know about its tokenizer:
@@ -15,7 +19,7 @@ type TokenizerInfo struct {
 	VocabSize    int            // 1 + the largest id of the vocabulary and added tokens.
 	Special      map[string]int // Added tokens marked special, by content.
 	EOSTokenIDs  []int          // Ids of the end-of-turn and end-of-text tokens found, in EOSTokens order.
-	BOSTokenID   int            // <|begin_of_text|> or <s> when present, else -1.
+	BOSTokenID   int            // tokenizer_config.json's bos_token, else <|begin_of_text|> or <s> when present, else -1.
 	ChatTemplate string         // tokenizer_config.json's chat_template next to tokenizer.json, or "".
 	BOSToken     string         // tokenizer_config.json's bos_token, or "".
 	EOSToken     string         // tokenizer_config.json's eos_token, or "".
@@ -25,12 +29,12 @@ type TokenizerInfo struct {
 // ids are listed in generation_config.json.
 var EOSTokens = []string{"<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<|endoftext|>", "<|end_of_text|>", "</s>"}
 
-// ReadTokenizerInfo reads path (a tokenizer.json) and, when present, the
+// ReadTokenizerInfo reads path (a tokenizer.json, or tokenizer.json.gz) and, when present, the
 // tokenizer_config.json next to it.
 func ReadTokenizerInfo(path string) (TokenizerInfo, error) {
-	data, err := os.ReadFile(path)
+	data, err := readMaybeGzip(path)
 	if err != nil {
-		return TokenizerInfo{}, fmt.Errorf("reading tokenizer: %w", err)
+		return TokenizerInfo{}, err
 	}
 	var tj struct {
 		AddedTokens []struct {
@@ -89,8 +93,31 @@ func ReadTokenizerInfo(path string) (TokenizerInfo, error) {
 		info.ChatTemplate, _ = tc["chat_template"].(string)
 		info.BOSToken = tokenString(tc["bos_token"])
 		info.EOSToken = tokenString(tc["eos_token"])
+		if id, ok := info.Special[info.BOSToken]; ok {
+			info.BOSTokenID = id
+		}
 	}
 	return info, nil
+}
+
+// readMaybeGzip reads path, gunzipping it when its name ends in .gz.
+func readMaybeGzip(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading tokenizer: %w", err)
+	}
+	if !strings.HasSuffix(path, ".gz") {
+		return data, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return out, nil
 }
 
 // tokenString reads a special token given as a string or as

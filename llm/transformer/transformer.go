@@ -107,10 +107,15 @@ func (t *Transformer) Prefill(w Weights, tokens, mask *Node, cacheLen int) (*Nod
 		panic(fmt.Sprintf("transformer: cache length %d shorter than the prompt bucket %d", cacheLen, seq))
 	}
 	h, cache := t.forward(w, tokens, mask, cacheLen)
+	return LastHidden(h, mask), cache
+}
+
+// LastHidden picks from h [batch, seq, hidden] each row's state at its
+// last real token of a right-padded mask [batch, seq]: [batch, hidden].
+func LastHidden(h, mask *Node) *Node {
 	lengths := ReduceSum(ConvertDType(mask, dtypes.Int32), 1)
-	last := Equal(Iota(tokens.Graph(), shapes.Make(dtypes.Int32, tokens.Shape().Dimensions...), 1), InsertAxes(AddScalar(lengths, -1), -1))
-	h = ReduceSum(Where(last, h, ZerosLike(h)), 1)
-	return h, cache
+	last := Equal(Iota(mask.Graph(), shapes.Make(dtypes.Int32, mask.Shape().Dimensions...), 1), InsertAxes(AddScalar(lengths, -1), -1))
+	return ReduceSum(Where(last, h, ZerosLike(h)), 1)
 }
 
 // DecodeStep runs one token per row, tokens [batch] (Int32) at positions

@@ -1,0 +1,107 @@
+package llm
+
+import (
+	"fmt"
+
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/refeval/refeval/llm/transformer"
+)
+
+// exec returns the cached executor of key, making it with build on first
+// use. model.Exec compiles once per distinct input shape and keeps it.
+// Callers hold m.mu.
+func (m *Model) exec(key string, build func() (*model.Exec, error)) (*model.Exec, error) {
+	if e, ok := m.execs[key]; ok {
+		return e, nil
+	}
+	e, err := build()
+	if err != nil {
+		return nil, err
+	}
+	e.SetMaxCache(-1) // Keep every bucket; they are few.
+	m.execs[key] = e
+	return e, nil
+}
+
+// tokenLogProbsExec: tokens [B,S], mask [B,S] → [B,S] next-token log-probs.
+func (m *Model) tokenLogProbsExec() (*model.Exec, error) {
+	return m.exec("logprobs", func() (*model.Exec, error) {
+		return model.NewExec(m.backend, m.store, func(scope *model.Scope, tokens, mask *Node) *Node {
+			m.compiles.Add(1)
+			return m.tr.TokenLogProbs(transformer.VariableWeights(scope), tokens, mask)
+		})
+	})
+}
+
+// nextTokenExec: right-padded tokens [B,S], mask [B,S] → [B,V] log-softmax after each row's last token.
+func (m *Model) nextTokenExec() (*model.Exec, error) {
+	return m.exec("next", func() (*model.Exec, error) {
+		return model.NewExec(m.backend, m.store, func(scope *model.Scope, tokens, mask *Node) *Node {
+			m.compiles.Add(1)
+			w := transformer.VariableWeights(scope)
+			h := transformer.LastHidden(m.tr.Hidden(w, tokens, mask), mask)
+			return LogSoftmax(m.tr.LMHead(w, h), -1)
+		})
+	})
+}
+
+// prefillExec: right-padded tokens [B,S], mask [B,S] → [B,V] log-softmax, then the cache of cacheLen positions.
+func (m *Model) prefillExec(cacheLen int) (*model.Exec, error) {
+	return m.exec(fmt.Sprintf("prefill/%d", cacheLen), func() (*model.Exec, error) {
+		return model.NewExec(m.backend, m.store, func(scope *model.Scope, in []*Node) []*Node {
+			m.compiles.Add(1)
+			w := transformer.VariableWeights(scope)
+			h, cache := m.tr.Prefill(w, in[0], in[1], cacheLen)
+			return append([]*Node{LogSoftmax(m.tr.LMHead(w, h), -1)}, cache.Nodes()...)
+		})
+	})
+}
+
+// decodeExec: tokens [B], pos [B], cache… → [B,V] log-softmax, then the updated cache.
+func (m *Model) decodeExec() (*model.Exec, error) {
+	return m.exec("decode", func() (*model.Exec, error) {
+		return model.NewExec(m.backend, m.store, func(scope *model.Scope, in []*Node) []*Node {
+			m.compiles.Add(1)
+			w := transformer.VariableWeights(scope)
+			h, cache := m.tr.DecodeStep(w, in[0], in[1], transformer.CacheFromNodes(in[2:]))
+			return append([]*Node{LogSoftmax(m.tr.LMHead(w, h), -1)}, cache.Nodes()...)
+		})
+	})
+}
+
+// padded builds right-padded [rows][length] token and mask arrays; rows
+// beyond len(seqs) hold one token 0 so that every row has a real token.
+func padded(seqs [][]int, rows, length int) ([][]int32, [][]bool) {
+	toks := make([][]int32, rows)
+	mask := make([][]bool, rows)
+	for i := range toks {
+		toks[i] = make([]int32, length)
+		mask[i] = make([]bool, length)
+		if i >= len(seqs) {
+			mask[i][0] = true
+			continue
+		}
+		for j, t := range seqs[i] {
+			toks[i][j] = int32(t)
+			mask[i][j] = true
+		}
+	}
+	return toks, mask
+}
+
+// rowsOf splits a [rows, n] float32 tensor into rows.
+func rowsOf(t *tensors.Tensor) ([][]float32, error) {
+	flat, err := tensors.CopyFlatData[float32](t)
+	if err != nil {
+		return nil, err
+	}
+	dims := t.Shape().Dimensions
+	out := make([][]float32, dims[0])
+	n := len(flat) / dims[0]
+	for i := range out {
+		out[i] = flat[i*n : (i+1)*n]
+	}
+	return out, nil
+}

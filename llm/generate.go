@@ -1,0 +1,160 @@
+package llm
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// GenRequest is one prompt to sample from.
+type GenRequest struct {
+	Prompt []int  // Token ids, chat template already applied.
+	Item   string // Stable id of the item: with the seed and sample index it seeds the sample's RNG.
+}
+
+// Generation holds the samples of one request.
+type Generation struct {
+	Samples []Sample
+}
+
+// Sample is one generated continuation.
+type Sample struct {
+	Tokens   []int     // Generated ids, including the end-of-sequence id when Finish is "eos".
+	LogProbs []float32 // The model's log-probability (temperature 1, before top-p/top-k) of each token.
+	Finish   string    // "eos" or "length".
+}
+
+// Finish reasons.
+const (
+	FinishEOS    = "eos"
+	FinishLength = "length"
+)
+
+// row is one sample in flight.
+type row struct {
+	req, sample int
+	prompt      []int
+	rng         *rand.Rand
+	out         Sample
+	done        bool
+}
+
+// Generate samples p.N continuations of each request: prefill of the
+// prompts, then one decode step per token through the KV cache, stopping a
+// sample at an end-of-sequence id of the model or after p.MaxTokens
+// tokens. Each sample draws from its own RNG seeded from (p.Seed,
+// req.Item, sample index) and padding never enters a row's arithmetic, so
+// a sample is the same whatever else is in its batch.
+func (m *Model) Generate(ctx context.Context, reqs []GenRequest, p SampleParams) ([]Generation, error) {
+	if p.N <= 0 {
+		p.N = 1
+	}
+	if p.MaxTokens <= 0 {
+		return nil, fmt.Errorf("max tokens must be positive, got %d", p.MaxTokens)
+	}
+	if p.Temperature < 0 || p.TopP < 0 || p.TopP > 1 || p.TopK < 0 {
+		return nil, fmt.Errorf("bad sampling parameters: temperature %g (want >= 0), top_p %g (want in [0, 1]), top_k %d (want >= 0)", p.Temperature, p.TopP, p.TopK)
+	}
+	var rows []*row
+	for i, r := range reqs {
+		if len(r.Prompt) == 0 {
+			return nil, fmt.Errorf("request %d (item %q): empty prompt", i, r.Item)
+		}
+		if err := m.checkTokens("request", i, r.Prompt); err != nil {
+			return nil, err
+		}
+		for s := 0; s < p.N; s++ {
+			rows = append(rows, &row{req: i, sample: s, prompt: r.Prompt, rng: rowRNG(p.Seed, r.Item, s)})
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for start := 0; start < len(rows); start += m.maxBatch {
+		if err := m.generateBatch(ctx, rows[start:min(start+m.maxBatch, len(rows))], p); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Generation, len(reqs))
+	for i := range out {
+		out[i].Samples = make([]Sample, p.N)
+	}
+	for _, r := range rows {
+		out[r.req].Samples[r.sample] = r.out
+	}
+	return out, nil
+}
+
+// generateBatch runs rows to completion as one batch. Callers hold m.mu.
+func (m *Model) generateBatch(ctx context.Context, rows []*row, p SampleParams) error {
+	longest := 0
+	prompts := make([][]int, len(rows))
+	for i, r := range rows {
+		prompts[i] = r.prompt
+		longest = max(longest, len(r.prompt))
+	}
+	seqLen := seqBucket(longest)
+	cacheLen := seqBucket(longest + p.MaxTokens)
+	batch := batchBucket(len(rows), m.maxBatch)
+	prefill, err := m.prefillExec(cacheLen)
+	if err != nil {
+		return err
+	}
+	decode, err := m.decodeExec()
+	if err != nil {
+		return err
+	}
+	tk, mask := padded(prompts, batch, seqLen)
+	res, err := prefill.Call(tk, mask)
+	if err != nil {
+		return fmt.Errorf("generating (prefill): %w", err)
+	}
+	toks := make([]int32, batch)
+	pos := make([]int32, batch)
+	for step := 0; ; step++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		logp, err := rowsOf(res[0])
+		if err != nil {
+			return err
+		}
+		active := 0
+		for i, r := range rows {
+			if r.done {
+				continue
+			}
+			t := pick(logp[i], p, r.rng)
+			r.out.Tokens = append(r.out.Tokens, t)
+			r.out.LogProbs = append(r.out.LogProbs, logp[i][t])
+			switch {
+			case slices.Contains(m.cfg.EOSTokenIDs, t):
+				r.done, r.out.Finish = true, FinishEOS
+			case len(r.out.Tokens) >= p.MaxTokens:
+				r.done, r.out.Finish = true, FinishLength
+			default:
+				active++
+			}
+			toks[i] = int32(t)
+			pos[i] = int32(len(r.prompt) + step)
+		}
+		if active == 0 {
+			return nil
+		}
+		args := make([]any, 0, len(res)+1)
+		args = append(args, tensors.FromValue(toks), tensors.FromValue(pos))
+		for _, c := range res[1:] {
+			args = append(args, c)
+		}
+		next, err := decode.Call(args...)
+		for _, t := range res {
+			t.FinalizeAll()
+		}
+		if err != nil {
+			return fmt.Errorf("generating (decode step %d): %w", step, err)
+		}
+		res = next
+	}
+}

@@ -1,0 +1,91 @@
+package llm
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func logSoftmax(logits []float64) []float32 {
+	m := math.Inf(-1)
+	for _, v := range logits {
+		m = math.Max(m, v)
+	}
+	s := 0.0
+	for _, v := range logits {
+		s += math.Exp(v - m)
+	}
+	out := make([]float32, len(logits))
+	for i, v := range logits {
+		out[i] = float32(v - m - math.Log(s))
+	}
+	return out
+}
+
+// TestPickDistribution draws many tokens and compares frequencies with the
+// distribution each setting should give.
+func TestPickDistribution(t *testing.T) {
+	logp := logSoftmax([]float64{2, 1, 1, 0.5, 0, -1, -3})
+	probs := make([]float64, len(logp))
+	for i, v := range logp {
+		probs[i] = math.Exp(float64(v))
+	}
+	restrict := func(keep []int, temp float64) []float64 {
+		out := make([]float64, len(probs))
+		s := 0.0
+		for _, i := range keep {
+			out[i] = math.Pow(probs[i], 1/temp)
+			s += out[i]
+		}
+		for i := range out {
+			out[i] /= s
+		}
+		return out
+	}
+	all := []int{0, 1, 2, 3, 4, 5, 6}
+	tests := []struct {
+		name string
+		p    SampleParams
+		want []float64
+	}{
+		{"temperature 1", SampleParams{Temperature: 1}, restrict(all, 1)},
+		{"temperature 0.5", SampleParams{Temperature: 0.5}, restrict(all, 0.5)},
+		{"top-k 2", SampleParams{Temperature: 1, TopK: 2}, restrict([]int{0, 1}, 1)},
+		// Ties (ids 1 and 2) break towards the lower id.
+		{"top-k 2 ties", SampleParams{Temperature: 1, TopK: 3}, restrict([]int{0, 1, 2}, 1)},
+		// p = .42 .16 .16 .09 .06 .02 .003: 0.5 needs ids 0 and 1.
+		{"top-p 0.5", SampleParams{Temperature: 1, TopP: 0.5}, restrict([]int{0, 1}, 1)},
+		{"top-p 0.8 top-k 3", SampleParams{Temperature: 1, TopP: 0.8, TopK: 3}, restrict([]int{0, 1, 2}, 1)},
+		{"greedy", SampleParams{Greedy: true, Temperature: 1}, restrict([]int{0}, 1)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			const n = 40000
+			counts := make([]float64, len(logp))
+			for i := 0; i < n; i++ {
+				counts[pick(logp, tc.p, rng)]++
+			}
+			for i := range counts {
+				got := counts[i] / n
+				if math.Abs(got-tc.want[i]) > 0.01 {
+					t.Errorf("wrong frequency of token %d\ngot:  %#v\nwant: %#v", i, got, tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestBuckets(t *testing.T) {
+	tests := []struct{ n, seq int }{{1, 16}, {16, 16}, {17, 32}, {200, 256}, {257, 384}, {384, 384}, {385, 512}, {513, 768}, {769, 1024}, {1025, 1536}}
+	for _, tc := range tests {
+		if got := seqBucket(tc.n); got != tc.seq {
+			t.Errorf("wrong bucket of %d\ngot:  %#v\nwant: %#v", tc.n, got, tc.seq)
+		}
+	}
+	for _, tc := range []struct{ n, max, want int }{{1, 8, 1}, {3, 8, 4}, {5, 8, 8}, {5, 6, 6}, {8, 8, 8}} {
+		if got := batchBucket(tc.n, tc.max); got != tc.want {
+			t.Errorf("wrong batch bucket of %d (max %d)\ngot:  %#v\nwant: %#v", tc.n, tc.max, got, tc.want)
+		}
+	}
+}
