@@ -7,10 +7,10 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/refeval/refeval/llm/backend"
 )
 
 var (
@@ -19,11 +19,11 @@ var (
 	backendErr  error
 )
 
-// testBackend returns the pure-Go backend in the configuration that does
-// not hang (see GOMLX.md).
+// testBackend returns the backend GOMLX_BACKEND names, by default the
+// pure-Go one in the configuration that does not hang (llm/backend).
 func testBackend(t *testing.T) compute.Backend {
 	t.Helper()
-	backendOnce.Do(func() { backendVal, backendErr = compute.NewWithConfig("go:ops_sequential") })
+	backendOnce.Do(func() { backendVal, backendErr = backend.New("") })
 	if backendErr != nil {
 		t.Fatalf("creating backend: %v", backendErr)
 	}
