@@ -103,7 +103,7 @@ func (c *Client) chat(ctx context.Context, item string, req *ChatRequest) (*Chat
 	}
 	body, err := req.body(c.cfg.Name)
 	if err != nil {
-		return nil, fmt.Errorf("encoding the request: %w", err)
+		return nil, err
 	}
 	key := memoKey(c.cfg.Name, body)
 	n := req.choices()

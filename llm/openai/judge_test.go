@@ -228,3 +228,87 @@ func TestJudgeThroughServer(t *testing.T) {
 		})
 	}
 }
+
+// TestJudgeRequest sends both kinds of judge request to a vLLM-like server
+// and reads the verdict: with prefill the label is the first generated
+// token, without it the label is found in "Output (b)".
+func TestJudgeRequest(t *testing.T) {
+	tops := map[string][]TopLogprob{
+		"b": {{Token: "b", Logprob: -0.4}, {Token: "a", Logprob: -1.3}, {Token: " b", Logprob: -5}},
+	}
+	prompt := []Message{{Role: "system", Content: "You are a judge."}, {Role: "user", Content: "Which output is better?"}}
+	for _, tc := range []struct {
+		name     string
+		prefill  bool
+		wantBody string
+		want     Verdict
+	}{
+		{
+			name:     "prefill",
+			prefill:  true,
+			wantBody: `{"model":"Qwen2.5-72B-Instruct","messages":[{"role":"system","content":"You are a judge."},{"role":"user","content":"Which output is better?"},{"role":"assistant","content":"Output ("}],"temperature":0,"max_tokens":1,"logprobs":true,"top_logprobs":5,"add_generation_prompt":false,"continue_final_message":true}`,
+			want:     Verdict{LogprobA: f(-1.3), LogprobB: f(-0.4), PA: sigmoid(-0.9), Position: 0},
+		},
+		{
+			name:     "answer",
+			wantBody: `{"model":"Qwen2.5-72B-Instruct","messages":[{"role":"system","content":"You are a judge."},{"role":"user","content":"Which output is better?"}],"temperature":0,"max_tokens":16,"logprobs":true,"top_logprobs":5}`,
+			want:     Verdict{LogprobA: f(-1.3), LogprobB: f(-0.4), PA: sigmoid(-0.9), Label: "b", Position: 2},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newFakeServer(t, func(w http.ResponseWriter, r *http.Request, req *wireRequest, call int64) {
+				content := "Output (b)"
+				if req.MaxTokens == 1 {
+					content = "b"
+				}
+				answer(w, req, []string{content}, tops, [2]int64{500, 1})
+			})
+			c := newTestClient(t, Config{Endpoint: s.endpoint()})
+			resp, err := c.Chat(context.Background(), "pair 0/1", JudgeRequest(prompt, tc.prefill))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body := s.bodySeen(0); body != tc.wantBody {
+				t.Errorf("wrong request body\ngot:  %s\nwant: %s", body, tc.wantBody)
+			}
+			got, err := JudgeLabels(resp, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameVerdict(got, tc.want) {
+				t.Errorf("wrong verdict\ngot:  %s\nwant: %s", showVerdict(got), showVerdict(tc.want))
+			}
+		})
+	}
+	if len(prompt) != 2 {
+		t.Errorf("JudgeRequest changed its argument: %d messages", len(prompt))
+	}
+}
+
+func TestExtraFields(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		extra   map[string]any
+		want    string
+		wantErr string
+	}{
+		{"none", nil, `{"model":"m","messages":[{"role":"user","content":"q"}]}`, ""},
+		{"sorted", map[string]any{"top_k": 20, "min_p": 0.05}, `{"model":"m","messages":[{"role":"user","content":"q"}],"min_p":0.05,"top_k":20}`, ""},
+		{"repeats a field", map[string]any{"temperature": 1}, "", `extra field "temperature" repeats a standard field`},
+		{"not JSON", map[string]any{"x": func() {}}, "", "request's extra fields: json: unsupported type"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := ChatRequest{Messages: userMsg("q"), Extra: tc.extra}
+			got, err := req.body("m")
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("wrong error\ngot:  %v\nwant: …%s…", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || string(got) != tc.want {
+				t.Errorf("wrong body\ngot:  %s (%v)\nwant: %s", got, err, tc.want)
+			}
+		})
+	}
+}

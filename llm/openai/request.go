@@ -25,6 +25,11 @@ type ChatRequest struct {
 	Stop        []string  // stop strings
 	Logprobs    bool      // ask for each generated token's log-prob
 	TopLogprobs int       // with Logprobs, also the top-k alternatives (the judge uses 5)
+	// Extra holds server-specific body fields, such as vLLM's
+	// continue_final_message, add_generation_prompt, top_k or min_p. Its
+	// keys must not repeat a field above. It is sent and hashed with the
+	// rest of the body, keys sorted.
+	Extra map[string]any
 }
 
 // wireRequest is the JSON body sent to /chat/completions. Its field order
@@ -70,6 +75,13 @@ func (req *ChatRequest) check() error {
 	return nil
 }
 
+// wireFields lists the JSON names of wireRequest, which Extra must not
+// repeat.
+var wireFields = map[string]bool{
+	"model": true, "messages": true, "n": true, "temperature": true, "top_p": true,
+	"max_tokens": true, "seed": true, "stop": true, "logprobs": true, "top_logprobs": true,
+}
+
 // body returns the JSON request body for model name.
 func (req *ChatRequest) body(name string) ([]byte, error) {
 	w := wireRequest{
@@ -86,7 +98,22 @@ func (req *ChatRequest) body(name string) ([]byte, error) {
 	if req.N > 1 {
 		w.N = req.N
 	}
-	return json.Marshal(w)
+	data, err := json.Marshal(w)
+	if err != nil || len(req.Extra) == 0 {
+		return data, err
+	}
+	for k := range req.Extra {
+		if wireFields[k] {
+			return nil, fmt.Errorf("request's extra field %q repeats a standard field; set it through ChatRequest", k)
+		}
+	}
+	extra, err := json.Marshal(req.Extra) // map keys come out sorted
+	if err != nil {
+		return nil, fmt.Errorf("request's extra fields: %w", err)
+	}
+	// Splice {"model":…} and {"k":…} into {"model":…,"k":…}.
+	out := append(data[:len(data)-1:len(data)-1], ',')
+	return append(out, extra[1:]...), nil
 }
 
 // memoKey hashes the model name and the full request body: the same

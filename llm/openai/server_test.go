@@ -25,6 +25,7 @@ type fakeServer struct {
 	maxInflight atomic.Int64
 	mu          sync.Mutex
 	auth        []string // Authorization headers seen
+	bodies      []string // request bodies seen
 }
 
 func newFakeServer(t *testing.T, handle func(w http.ResponseWriter, r *http.Request, req *wireRequest, call int64)) *fakeServer {
@@ -57,6 +58,9 @@ func (s *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	s.mu.Lock()
+	s.bodies = append(s.bodies, string(data))
+	s.mu.Unlock()
 	var req wireRequest
 	if err := json.Unmarshal(data, &req); err != nil {
 		http.Error(w, `{"error":{"message":"bad json"}}`, http.StatusBadRequest)
@@ -73,6 +77,16 @@ func (s *fakeServer) authSeen(i int) string {
 		return ""
 	}
 	return s.auth[i]
+}
+
+// bodySeen returns the body of request i (from 0).
+func (s *fakeServer) bodySeen(i int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i >= len(s.bodies) {
+		return ""
+	}
+	return s.bodies[i]
 }
 
 // endpoint is the server's API base.
