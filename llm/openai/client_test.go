@@ -122,7 +122,7 @@ func TestChatRetries(t *testing.T) {
 		{name: "truncated body", steps: []step{truncate, ok}, calls: 2},
 		{name: "500 forever", steps: []step{status(500)}, calls: 4, wantErr: `item pair 3/1: model Qwen2.5-72B-Instruct at http://127.0.0.1:`},
 		{name: "500 forever gives up", steps: []step{status(500)}, calls: 4, wantErr: "giving up after 4 attempts: server answered 500 Internal Server Error"},
-		{name: "no retries", steps: []step{status(503)}, calls: 1, noRetries: true, wantErr: "giving up after 1 attempts"},
+		{name: "no retries", steps: []step{status(503)}, calls: 1, noRetries: true, wantErr: "giving up after 1 attempt: server answered 503"},
 		{name: "dropped forever", steps: []step{drop}, calls: 4, wantErr: "connection failed: "},
 		{name: "400 is final", steps: []step{status(400), ok}, calls: 1, wantErr: "server answered 400 Bad Request"},
 		{name: "401 is final", steps: []step{status(401), ok}, calls: 1, wantErr: "check the API key"},

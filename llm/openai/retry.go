@@ -42,7 +42,7 @@ func (c *Client) ask(ctx context.Context, item string, body []byte, n int) (*Cha
 			return nil, fmt.Errorf("model %s at %s: %w", c.cfg.Name, redactURL(c.endpoint), res.err)
 		}
 		if attempt+1 >= tries {
-			return nil, fmt.Errorf("model %s at %s: giving up after %d attempts: %w; check the server, or raise max_retries or timeout", c.cfg.Name, redactURL(c.endpoint), tries, res.err)
+			return nil, fmt.Errorf("model %s at %s: giving up after %s: %w; check the server, or raise max_retries or timeout", c.cfg.Name, redactURL(c.endpoint), plural(tries, "attempt"), res.err)
 		}
 		wait := c.backoff(attempt)
 		if res.hasAfter {
@@ -176,4 +176,12 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	return min(max(d, 0), maxRetryAfter), true
+}
+
+// plural returns "1 attempt" or "n attempts".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
