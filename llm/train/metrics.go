@@ -2,21 +2,21 @@ package train
 
 // StepMetrics describes one optimizer step (or, in Eval, one evaluation).
 // Means are over the pairs (DPO) or the response tokens (SFT) of the step's
-// global batch.
+// global batch. Its JSON form is one line of a stage's metrics.jsonl.
 type StepMetrics struct {
-	Step           int          // 1-based optimizer step; in Result.Evals, the step after which it ran (0: before training).
-	Epoch          float64      // Fraction of the training data seen so far, in epochs.
-	Loss           float64      // Mean loss.
-	Accuracy       float64      // DPO: fraction of pairs whose chosen reward exceeds the rejected one.
-	RewardChosen   float64      // DPO: mean β(πc − rc).
-	RewardRejected float64      // DPO: mean β(πr − rr).
-	Margin         float64      // DPO: mean RewardChosen − RewardRejected.
-	LogRatio       float64      // DPO: mean πc − πr, the policy's chosen-minus-rejected log-ratio.
-	LR             float64      // Learning rate this step used.
-	GradNorm       float64      // Global gradient norm before clipping.
-	Tokens         int          // Non-padding tokens processed.
-	TokensPerSec   float64      // Tokens over the step's wall time.
-	Eval           *StepMetrics // Set on steps after which an evaluation ran.
+	Step           int          `json:"step"`            // 1-based optimizer step; in Result.Evals, the step after which it ran (0: before training).
+	Epoch          float64      `json:"epoch"`           // Fraction of the training data seen so far, in epochs.
+	Loss           float64      `json:"loss"`            // Mean loss.
+	Accuracy       float64      `json:"accuracy"`        // DPO: fraction of pairs whose chosen reward exceeds the rejected one.
+	RewardChosen   float64      `json:"reward_chosen"`   // DPO: mean β(πc − rc).
+	RewardRejected float64      `json:"reward_rejected"` // DPO: mean β(πr − rr).
+	Margin         float64      `json:"margin"`          // DPO: mean RewardChosen − RewardRejected.
+	LogRatio       float64      `json:"log_ratio"`       // DPO: mean πc − πr, the policy's chosen-minus-rejected log-ratio.
+	LR             float64      `json:"lr"`              // Learning rate this step used.
+	GradNorm       float64      `json:"grad_norm"`       // Global gradient norm before clipping.
+	Tokens         int          `json:"tokens"`          // Non-padding tokens processed.
+	TokensPerSec   float64      `json:"tokens_per_sec"`  // Tokens over the step's wall time.
+	Eval           *StepMetrics `json:"eval,omitempty"`  // Set on steps after which an evaluation ran.
 }
 
 // stats accumulates the sums behind StepMetrics over micro-batches.
