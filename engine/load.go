@@ -179,6 +179,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 		}
 		st, d := p.decode(in, pendingOut)
 		diags = append(diags, d...)
+		in.stage = st
 		if st != nil {
 			diags = append(diags, p.checkInputs(in, st)...)
 		}

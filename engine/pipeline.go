@@ -56,6 +56,7 @@ type Instance struct {
 
 	block *stageBlock
 	each  cty.Value // object {key, value}, or NilVal
+	stage Stage     // decoded at load time, with placeholder upstream folders
 }
 
 // Lookup returns the instance at addr.

@@ -73,6 +73,7 @@ const (
 type Result struct {
 	Pipeline *Pipeline
 	Instance *Instance
+	Label    string // the selection's label
 	Status   Status
 	Action   cache.ID      // zero if the ActionID was never computed
 	OutputID cache.ID      // for ran and cached stages
@@ -85,6 +86,9 @@ type Result struct {
 type Selection struct {
 	Pipeline *Pipeline
 	Stages   []*Instance
+	// Label tells selections of one build apart on the console (a sweep's
+	// grid point, such as "beta=0.1 prompt=base"); empty for one pipeline.
+	Label string
 }
 
 // A Report is the outcome of a build.
@@ -127,6 +131,16 @@ func (r *Report) Summary() Summary {
 		sort.Strings(l)
 	}
 	return s
+}
+
+// Counts returns how many results have each status (a sweep counts a
+// stage once per grid point).
+func (r *Report) Counts() map[Status]int {
+	m := map[Status]int{}
+	for _, res := range r.Results {
+		m[res.Status]++
+	}
+	return m
 }
 
 // Err returns an error naming the failed stages, or nil.
@@ -189,7 +203,7 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 	for _, sel := range sels {
 		byInst := map[*Instance]*node{}
 		for _, in := range sel.Stages {
-			n := &node{res: &Result{Pipeline: sel.Pipeline, Instance: in}, order: len(nodes)}
+			n := &node{res: &Result{Pipeline: sel.Pipeline, Instance: in, Label: sel.Label}, order: len(nodes)}
 			byInst[in] = n
 			nodes = append(nodes, n)
 			rep.Results = append(rep.Results, n.res)
@@ -271,7 +285,7 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 				if want > opt.GPUs {
 					ready = append(ready[:i], ready[i+1:]...)
 					complete(n, StatusFailed, fmt.Errorf("%s asks for %d GPUs but only %d exist", n.res.Instance.Addr, want, opt.GPUs))
-					b.con.printf("FAILED %s: %v\n", n.res.Instance.Addr, n.res.Err)
+					b.con.printf("FAILED %s: %v\n", n.res.name(), n.res.Err)
 					continue
 				}
 				devs := takeDevices(free, want)
@@ -385,7 +399,7 @@ func (b *builder) work(ctx context.Context, n *node, devs []int) outcome {
 	c := b.opt.Cache
 	fail := func(err error) outcome {
 		res.Status, res.Err = StatusFailed, err
-		b.con.printf("FAILED %s: %v\n", in.Addr, err)
+		b.con.printf("FAILED %s: %v\n", res.name(), err)
 		return outcome{n: n, devs: devs}
 	}
 	ups := map[*Instance]upstreamOut{}
@@ -420,7 +434,7 @@ func (b *builder) work(ctx context.Context, n *node, devs []int) outcome {
 			return fail(err)
 		}
 		res.Status, res.OutputID, res.Out = StatusCached, e.OutputID, c.OutputDir(e.OutputID)
-		b.con.printf("cached %s\n", in.Addr)
+		b.con.printf("cached %s\n", res.name())
 		return outcome{n: n, devs: devs}
 	case errors.Is(err, cache.ErrCorrupt):
 		b.mu.Lock()
@@ -428,14 +442,14 @@ func (b *builder) work(ctx context.Context, n *node, devs []int) outcome {
 		b.corrupt[a.id] = true
 		b.mu.Unlock()
 		if first {
-			b.con.printf("refeval: %s: cached output is damaged (%v); running it again\n", in.Addr, err)
+			b.con.printf("refeval: %s: cached output is damaged (%v); running it again\n", res.name(), err)
 		}
 	case errors.Is(err, cache.ErrNotFound):
 	default:
 		return fail(err)
 	}
 
-	oid, files, dur, err := b.run(ctx, in, p, a, devs)
+	oid, files, dur, err := b.run(ctx, res, a, devs)
 	res.Duration = dur
 	if err != nil {
 		return fail(err)
@@ -449,14 +463,15 @@ func (b *builder) work(ctx context.Context, n *node, devs []int) outcome {
 		return fail(err)
 	}
 	res.Status, res.OutputID, res.Out = StatusRan, oid, c.OutputDir(oid)
-	b.con.printf("ran    %s (%s)\n", in.Addr, seconds(dur))
+	b.con.printf("ran    %s (%s)\n", res.name(), seconds(dur))
 	return outcome{n: n, devs: devs}
 }
 
 // run runs a stage into a fresh folder and commits it. On failure it
 // prints the tail of the stage's log and removes what the stage wrote.
-func (b *builder) run(ctx context.Context, in *Instance, p *Pipeline, a *action, devs []int) (cache.ID, []cache.File, time.Duration, error) {
+func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int) (cache.ID, []cache.File, time.Duration, error) {
 	c := b.opt.Cache
+	in, p := res.Instance, res.Pipeline
 	tmp, err := c.NewOutputDir()
 	if err != nil {
 		return cache.ID{}, nil, 0, err
@@ -471,7 +486,7 @@ func (b *builder) run(ctx context.Context, in *Instance, p *Pipeline, a *action,
 		os.RemoveAll(tmp)
 		return cache.ID{}, nil, 0, err
 	}
-	b.con.printf("run    %s\n", in.Addr)
+	b.con.printf("run    %s\n", res.name())
 	rc := &RunContext{
 		Addr:    in.Addr,
 		Dir:     p.Dir,
@@ -486,12 +501,12 @@ func (b *builder) run(ctx context.Context, in *Instance, p *Pipeline, a *action,
 			id, err := c.DigestPath(path)
 			return id.String(), err
 		},
-		Progress: func(done, total int64) { b.con.progress(in.Addr, done, total) },
+		Progress: func(done, total int64) { b.con.progress(res.name(), done, total) },
 	}
 	start := time.Now()
 	err = safeRun(ctx, a.stage, rc)
 	dur := time.Since(start)
-	b.con.finish(in.Addr)
+	b.con.finish(res.name())
 	logf.Close()
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
@@ -502,7 +517,7 @@ func (b *builder) run(ctx context.Context, in *Instance, p *Pipeline, a *action,
 			return cache.ID{}, nil, dur, fmt.Errorf("interrupted: %w", err)
 		}
 		if tail := logTail(logPath, 20); len(tail) > 0 {
-			b.con.printf("--- log of %s (%s), last %d lines:\n    %s\n", in.Addr, logPath, len(tail), strings.Join(tail, "\n    "))
+			b.con.printf("--- log of %s (%s), last %d lines:\n    %s\n", res.name(), logPath, len(tail), strings.Join(tail, "\n    "))
 		}
 		return cache.ID{}, nil, dur, err
 	}
@@ -518,20 +533,19 @@ func (b *builder) run(ctx context.Context, in *Instance, p *Pipeline, a *action,
 // differs from the cached one (REFEVAL_DEBUG=cacheverify=1).
 func (b *builder) verify(ctx context.Context, n *node, a *action, e *cache.Entry, devs []int) outcome {
 	res := n.res
-	in := res.Instance
 	c := b.opt.Cache
-	oid, _, dur, err := b.run(ctx, in, res.Pipeline, a, devs)
+	oid, _, dur, err := b.run(ctx, res, a, devs)
 	res.Duration = dur
 	if err == nil && oid != e.OutputID {
 		err = fmt.Errorf("cacheverify: output changed when run again (cached %s, now %s); the stage is not deterministic or its ActionID misses an input", e.OutputID, oid)
 	}
 	if err != nil {
 		res.Status, res.Err = StatusFailed, err
-		b.con.printf("FAILED %s: %v\n", in.Addr, err)
+		b.con.printf("FAILED %s: %v\n", res.name(), err)
 		return outcome{n: n, devs: devs}
 	}
 	res.Status, res.OutputID, res.Out = StatusCached, e.OutputID, c.OutputDir(e.OutputID)
-	b.con.printf("cached %s (verified, %s)\n", in.Addr, seconds(dur))
+	b.con.printf("cached %s (verified, %s)\n", res.name(), seconds(dur))
 	return outcome{n: n, devs: devs}
 }
 
@@ -553,4 +567,13 @@ type lockedWriter struct{ c *console }
 func (w lockedWriter) Write(b []byte) (int, error) {
 	w.c.printf("%s", b)
 	return len(b), nil
+}
+
+// name is how the console names a result: its address, and its
+// selection's label in brackets when there is one.
+func (r *Result) name() string {
+	if r.Label == "" {
+		return r.Instance.Addr
+	}
+	return r.Instance.Addr + " [" + r.Label + "]"
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -187,11 +186,8 @@ func build(ctx context.Context, c *cache.Cache, f *commonFlags, gpus int, sels [
 // finishBuild prints the summary (and JSON) and returns the build's error.
 func finishBuild(ctx context.Context, rep *engine.Report, f *commonFlags) error {
 	s := rep.Summary()
-	var total time.Duration
-	for _, r := range rep.Results {
-		total += r.Duration
-	}
-	fmt.Fprintf(os.Stderr, "refeval: %d ran, %d cached, %d failed, %d skipped\n", len(s.Ran), len(s.Cached), len(s.Failed), len(s.Skipped))
+	n := rep.Counts()
+	fmt.Fprintf(os.Stderr, "refeval: %d ran, %d cached, %d failed, %d skipped\n", n[engine.StatusRan], n[engine.StatusCached], n[engine.StatusFailed], n[engine.StatusSkipped])
 	if f.json {
 		out, err := json.Marshal(s)
 		if err != nil {

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/refeval/refeval/cache"
+)
+
+var cmdCache = &Command{
+	UsageLine: "cache [--cache DIR] [--no-wait] ls [--json] | gc [--keep-builds N] [--keep-newer DUR] [--dry-run] | verify [FILE]",
+	Short:     "list, trim or verify the cache folder",
+	Long: `
+Cache works on a cache folder: --cache DIR, else $REFEVAL_CACHE, else the
+.refeval folder next to FILE when one is given, else ./.refeval.
+
+	refeval cache ls       lists the entries: stage, action, size, last use
+	refeval cache gc       removes what no recent build used: it keeps the
+	                       entries of the last --keep-builds builds of each
+	                       pipeline and those used within --keep-newer
+	refeval cache verify   rehashes every output file and names the corrupt
+	                       outputs and the stages that made them; exit 1 if any
+`,
+}
+
+var (
+	cacheFlags     commonFlags
+	cacheJSON      bool
+	cacheKeep      int
+	cacheKeepNewer time.Duration
+	cacheDryRun    bool
+)
+
+func init() {
+	cmdCache.Run = runCache
+	cmdCache.Flag.StringVar(&cacheFlags.cacheDir, "cache", "", "cache folder")
+	cmdCache.Flag.BoolVar(&cacheFlags.noWait, "no-wait", false, "fail at once if another refeval uses the cache folder")
+	cmdCache.Flag.BoolVar(&cacheJSON, "json", false, "ls: print JSON")
+	cmdCache.Flag.IntVar(&cacheKeep, "keep-builds", cache.DefaultKeepBuilds, "gc: keep what the last N builds of each pipeline used")
+	cmdCache.Flag.DurationVar(&cacheKeepNewer, "keep-newer", cache.DefaultOlderThan, "gc: keep entries used within this long (0: none by age)")
+	cmdCache.Flag.BoolVar(&cacheDryRun, "dry-run", false, "gc: say what would be removed, remove nothing")
+	register(cmdCache)
+}
+
+func runCache(ctx context.Context, cmd *Command, args []string) error {
+	if len(args) < 1 || len(args) > 2 {
+		return usageErrorf("want ls, gc or verify, and at most one pipeline FILE")
+	}
+	dir := cacheFlags.cacheDir
+	if dir == "" {
+		dir = os.Getenv("REFEVAL_CACHE")
+	}
+	if dir == "" {
+		dir = ".refeval"
+		if len(args) == 2 {
+			dir = filepath.Join(filepath.Dir(args[1]), ".refeval")
+		}
+	}
+	switch args[0] {
+	case "ls", "gc", "verify":
+	default:
+		return usageErrorf("unknown cache command %q; want ls, gc or verify", args[0])
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("no cache folder %s: %v", dir, err)
+	}
+	c, err := openCache(&cacheFlags, dir)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	switch args[0] {
+	case "ls":
+		return cacheLs(c)
+	case "gc":
+		rep, err := c.GC(cache.GCOptions{KeepBuilds: cacheKeep, OlderThan: cacheKeepNewer, DryRun: cacheDryRun})
+		if err != nil {
+			return err
+		}
+		verb := "removed"
+		if rep.DryRun {
+			verb = "would remove"
+		}
+		fmt.Printf("%s %d entries, %d outputs, %d logs, %d temp folders, %d build records (%s); kept %d entries\n",
+			verb, rep.Entries, rep.Outputs, rep.Logs, rep.Temps, rep.Builds, size(rep.Bytes), rep.Kept)
+		return nil
+	default:
+		rep, err := c.Verify()
+		if err != nil {
+			return err
+		}
+		for _, co := range rep.Corrupt {
+			fmt.Printf("corrupt output %s (made by %v): %v\n", co.OutputID, co.Addrs, co.Err)
+		}
+		fmt.Printf("verified %d outputs (%s): %d corrupt\n", rep.Outputs, size(rep.Bytes), len(rep.Corrupt))
+		if len(rep.Corrupt) > 0 {
+			return fmt.Errorf("%d corrupt outputs in %s; the next build runs their stages again, or run 'refeval cache gc' to drop them", len(rep.Corrupt), c.Dir())
+		}
+		return nil
+	}
+}
+
+func cacheLs(c *cache.Cache) error {
+	items, err := c.List()
+	if err != nil {
+		return err
+	}
+	if cacheJSON {
+		type row struct {
+			Stage    string    `json:"stage"`
+			Pipeline string    `json:"pipeline"`
+			Action   string    `json:"action"`
+			Output   string    `json:"output"`
+			Size     int64     `json:"size"`
+			LastUsed time.Time `json:"last_used"`
+			Duration string    `json:"duration"`
+		}
+		rows := []row{}
+		for _, it := range items {
+			rows = append(rows, row{it.Entry.Addr, it.Entry.Pipeline, it.Action.String(), it.Entry.OutputID.String(), it.Size, it.Entry.LastUsed, it.Entry.Duration.String()})
+		}
+		out, err := json.MarshalIndent(rows, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s\n", out)
+		return nil
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STAGE\tACTION\tSIZE\tLAST USED\tRAN FOR\tPIPELINE")
+	for _, it := range items {
+		e := it.Entry
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Addr, it.Action.String()[:12], size(it.Size),
+			e.LastUsed.Local().Format("2006-01-02 15:04"), e.Duration.Round(time.Millisecond), e.Pipeline)
+	}
+	return tw.Flush()
+}
+
+func size(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1fGB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1fMB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1fkB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%dB", n)
+}
