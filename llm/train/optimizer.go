@@ -59,7 +59,7 @@ func newOptimizer(m *Model, replicas int, weightDecay, maxGradNorm float64) (*op
 		return v, nil
 	}
 	o.acc = make([][]*model.Variable, replicas)
-	for i, p := range o.params {
+	for _, p := range o.params {
 		for r := range replicas {
 			v, err := state(fmt.Sprintf("%s/grad%d%s", stateScope, r, p.Path()), p.Shape())
 			if err != nil {
@@ -76,7 +76,6 @@ func newOptimizer(m *Model, replicas int, weightDecay, maxGradNorm float64) (*op
 			return nil, err
 		}
 		o.m1, o.m2 = append(o.m1, m1), append(o.m2, m2)
-		_ = i
 	}
 	var err error
 	o.apply, err = model.NewExec(m.Backend, m.Store, o.applyGraph)

@@ -151,9 +151,8 @@ func run(ctx context.Context, m *Model, train, eval objective, cfg loopConfig, o
 
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 	step := 0
-	for epoch := range cfg.Epochs {
+	for range cfg.Epochs {
 		order := rng.Perm(train.size())
-		_ = epoch
 		for start := 0; start < len(order); start += global {
 			batch := order[start:min(start+global, len(order))]
 			begin := time.Now()
