@@ -146,3 +146,12 @@ func (c *Client) logf(format string, args ...any) {
 	defer c.logMu.Unlock()
 	fmt.Fprintln(c.log, c.redact(fmt.Sprintf(format, args...)))
 }
+
+// String describes the client without its key, so that printing a Client
+// (or a struct holding one) with %v cannot leak the key.
+func (c *Client) String() string {
+	return fmt.Sprintf("openai.Client{model %s at %s}", c.cfg.Name, redactURL(c.endpoint))
+}
+
+// GoString is String for %#v.
+func (c *Client) GoString() string { return c.String() }

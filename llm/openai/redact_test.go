@@ -68,6 +68,21 @@ func TestKeyNeverLeaks(t *testing.T) {
 	}
 }
 
+func TestPrintingClientHidesKey(t *testing.T) {
+	const key = "sk-print-me-not-42"
+	c := newTestClient(t, Config{Endpoint: "http://user:pw-print-me-not@127.0.0.1:8000/v1", APIKeyEnv: "K"},
+		WithLookupEnv(func(string) (string, bool) { return key, true }))
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		got := fmt.Sprintf(format, c)
+		if strings.Contains(got, "print-me-not") {
+			t.Errorf("%s prints a secret: %s", format, got)
+		}
+		if !strings.Contains(got, "Qwen2.5-72B-Instruct") {
+			t.Errorf("%s does not name the model: %s", format, got)
+		}
+	}
+}
+
 func TestNewConfigErrors(t *testing.T) {
 	const secret = "sk-live-abcdefgh"
 	env := WithLookupEnv(func(name string) (string, bool) {
