@@ -1,0 +1,48 @@
+#!/bin/sh
+# run.sh measures llm/tokenizer's encode throughput next to the Rust Hugging Face
+# tokenizers on the same documents, for each real tokenizer file, and prints the
+# ratio Go/Rust (above 1: Go is faster). Both run one document at a time on one
+# thread, after a warm-up pass that fills their word caches.
+#
+# Usage, from the repository root:
+#
+#	NODE_MODULES=/tmp/tok/node_modules sh bench/tokenizer/run.sh [TEXT FILES...]
+#
+# NODE_MODULES must hold @anush008/tokenizers@0.6.0 (llm/tokenizer/scripts/README.md).
+# Without TEXT FILES it uses English prose and HTML (the Go spec), Go source
+# (net/http) and the multilingual golden strings.
+set -eu
+: "${NODE_MODULES:=/tmp/tok/node_modules}"
+export NODE_PATH=$NODE_MODULES GOEXPERIMENT=simd GOFLAGS=-mod=mod GOMLX_NO_AUTO_INSTALL=1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+root=$(pwd)
+if [ $# -eq 0 ]; then
+	goroot=$(go env GOROOT)
+	cat "$goroot"/src/net/http/*.go | head -c 1000000 > "$work/code.txt"
+	node -e 'const g=require(process.argv[1]); process.stdout.write(g.encodings.map(e=>e.text).join("\n"))' \
+		"$root/llm/tokenizer/testdata/qwen2_5.golden.json" > "$work/multilingual.txt"
+	set -- "$goroot/doc/go_spec.html" "$work/code.txt" "$work/multilingual.txt"
+fi
+node bench/tokenizer/bench.js prepare "$work/docs.jsonl" "$@"
+go test -c -o "$work/tokenizer.test" ./llm/tokenizer
+printf '%-10s %12s %12s %8s\n' tokenizer "Go MB/s" "Rust MB/s" "Go/Rust"
+for name in qwen2_5 llama3_2 gpt2; do
+	file=$root/models/tokenizers/$name/tokenizer.json
+	if [ -f "$file.gz" ]; then
+		gunzip -c "$file.gz" > "$work/$name.json"
+		file=$work/$name.json
+	fi
+	rust=$(node bench/tokenizer/bench.js rust "$file" "$work/docs.jsonl")
+	gores=$(cd llm/tokenizer && REFEVAL_TOKENIZER_BENCH_FILE=$file REFEVAL_TOKENIZER_BENCH_TEXT=$work/docs.jsonl \
+		"$work/tokenizer.test" -test.run '^$' -test.bench '^BenchmarkEncode$' -test.benchtime 3x -test.count 3)
+	gombs=$(echo "$gores" | awk '/^BenchmarkEncode/ { for (i = 1; i < NF; i++) if ($(i+1) == "MB/s" && $i > best) best = $i } END { print best }')
+	gotok=$(echo "$gores" | awk '/^BenchmarkEncode/ { for (i = 1; i < NF; i++) if ($(i+1) == "tokens") t = $i } END { print t }')
+	rustmbs=$(echo "$rust" | awk '{ print $2 }')
+	rusttok=$(echo "$rust" | awk '{ print $4 }')
+	if [ "$gotok" != "$rusttok" ]; then
+		echo "$name: token counts differ: Go $gotok, Rust $rusttok" >&2
+		exit 1
+	fi
+	printf '%-10s %12s %12s %8s\n' "$name" "$gombs" "$rustmbs" "$(echo "$gombs $rustmbs" | awk '{ printf "%.2f", $1 / $2 }')"
+done
