@@ -217,7 +217,7 @@ func split(s string, args []value) value {
 func objItems(o *objectV) *arrayV {
 	items := make([]value, len(o.keys))
 	for i, k := range o.keys {
-		items[i] = &arrayV{items: []value{k, o.m[k]}}
+		items[i] = &arrayV{items: []value{k, o.vals[i]}}
 	}
 	return &arrayV{items: items}
 }
@@ -232,8 +232,8 @@ func objKeys(o *objectV) *arrayV {
 
 func objValues(o *objectV) *arrayV {
 	items := make([]value, len(o.keys))
-	for i, k := range o.keys {
-		items[i] = o.m[k]
+	for i := range o.keys {
+		items[i] = o.vals[i]
 	}
 	return &arrayV{items: items}
 }
@@ -251,7 +251,7 @@ func objectBuiltin(o *objectV, name string) value {
 			if !ok {
 				panic(runErrorf("dict key must be a string: got %s", typeName(key)))
 			}
-			if v, ok := o.m[k]; ok {
+			if v, ok := o.get(k); ok {
 				return v
 			}
 			if len(args) > 1 {
@@ -379,8 +379,8 @@ var namespaceFunc = &funcV{name: "namespace", fn: func(_ *renderer, args []value
 	if len(pos) == 1 {
 		switch src := pos[0].(type) {
 		case *objectV:
-			for _, k := range src.keys {
-				ns.set(k, src.m[k])
+			for i, k := range src.keys {
+				ns.set(k, src.vals[i])
 			}
 		case *arrayV:
 			for _, pair := range src.items {
@@ -407,8 +407,8 @@ var namespaceFunc = &funcV{name: "namespace", fn: func(_ *renderer, args []value
 		}
 	}
 	if kw != nil {
-		for _, k := range kw.keys {
-			ns.set(k, kw.m[k])
+		for i, k := range kw.keys {
+			ns.set(k, kw.vals[i])
 		}
 	}
 	return ns
@@ -445,7 +445,7 @@ var rangeFunc = &funcV{name: "range", fn: func(_ *renderer, args []value, _ *env
 	if step == 0 {
 		panic(runErrorf("range() step must not be zero"))
 	}
-	const maxRange = 1 << 24
+	const maxRange = 1 << 20
 	var items []value
 	for x := start; step > 0 && x < stop || step < 0 && x > stop; x += step {
 		if len(items) >= maxRange {

@@ -54,6 +54,28 @@ func (e *env) lookup(name string) value {
 type renderer struct {
 	t     *Template
 	depth int // macro calls in progress
+	steps int // loop iterations so far
+}
+
+// Limits that turn a runaway template into an error instead of a hung or exhausted
+// process: chat templates take a few hundred loop iterations and render kilobytes.
+var (
+	maxSteps  = 1_000_000 // loop iterations (and filtered items) in one rendering
+	maxString = 64 << 20  // bytes in one string made by + or ~
+)
+
+func (r *renderer) step() {
+	r.steps++
+	if r.steps > maxSteps {
+		panic(runErrorf("rendering takes more than %d loop iterations", maxSteps))
+	}
+}
+
+func concat(a, b string) string {
+	if len(a)+len(b) > maxString {
+		panic(runErrorf("string of more than %d bytes", maxString))
+	}
+	return a + b
 }
 
 func (r *renderer) block(stmts []node, e *env, b *strings.Builder) {
@@ -194,6 +216,7 @@ func (r *renderer) execFor(n *forNode, e *env, b *strings.Builder) {
 	if test != nil {
 		kept := make([]value, 0, len(items))
 		for _, cur := range items {
+			r.step()
 			ls := newEnv(scope)
 			bind(ls, cur)
 			if truthy(r.eval(test, ls)) {
@@ -204,6 +227,7 @@ func (r *renderer) execFor(n *forNode, e *env, b *strings.Builder) {
 	}
 	ran := false
 	for i, cur := range items {
+		r.step()
 		loop := newObject(objPlain, 9)
 		loop.set("index", int64(i+1))
 		loop.set("index0", int64(i))
@@ -385,7 +409,7 @@ func (r *renderer) evalArgsSplit(args []node, e *env) ([]value, *objectV) {
 		}
 	}
 	add := func(k string, v value) {
-		if _, dup := kw.m[k]; dup {
+		if _, dup := kw.get(k); dup {
 			panic(runErrorf("got multiple values for keyword argument %q", k))
 		}
 		kw.set(k, v)
@@ -399,8 +423,8 @@ func (r *renderer) evalArgsSplit(args []node, e *env) ([]value, *objectV) {
 			if !ok || !o.isMapping() {
 				panic(runErrorf("argument after ** must be a mapping"))
 			}
-			for _, k := range o.keys {
-				add(k, o.m[k])
+			for i, k := range o.keys {
+				add(k, o.vals[i])
 			}
 		}
 	}
@@ -427,7 +451,7 @@ func (r *renderer) evalMember(n *memberExpr, e *env) value {
 		if !ok {
 			panic(runErrorf("cannot access a property with a non-string: %s", typeName(prop)))
 		}
-		if x, ok := o.m[k]; ok {
+		if x, ok := o.get(k); ok {
 			v = x
 		} else if o.isMapping() {
 			v = objectBuiltin(o, k)
@@ -626,7 +650,7 @@ func (r *renderer) evalBinary(n *binaryExpr, e *env) value {
 	case ln || rn:
 		panic(runErrorf("cannot perform operation %s on none values (%s %s %s)", n.op, describe(n.left), n.op, describe(n.right)))
 	case n.op == "~":
-		return rawString(left) + rawString(right)
+		return concat(rawString(left), rawString(right))
 	}
 	if n.op == "**" {
 		if a, ok := numeric(left); ok {
@@ -666,7 +690,7 @@ func (r *renderer) evalBinary(n *binaryExpr, e *env) value {
 	ls, lStr := left.(string)
 	rs, rStr := right.(string)
 	if (lStr || rStr) && n.op == "+" {
-		return rawString(left) + rawString(right)
+		return concat(rawString(left), rawString(right))
 	}
 	if lStr && rStr {
 		switch n.op {
@@ -677,7 +701,7 @@ func (r *renderer) evalBinary(n *binaryExpr, e *env) value {
 		}
 	}
 	if ro, ok := right.(*objectV); ok && lStr && ro.isMapping() {
-		_, has := ro.m[ls]
+		_, has := ro.get(ls)
 		switch n.op {
 		case "in":
 			return has

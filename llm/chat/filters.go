@@ -362,7 +362,7 @@ func (r *renderer) filterCall(operand value, name string, argNodes []node, e *en
 			}
 			var out []value
 			for _, it := range x.items {
-				a, ok := it.(*objectV).m[strs[0]]
+				a, ok := it.(*objectV).get(strs[0])
 				res := ok && test(a, arg)
 				if res == (name == "selectattr") {
 					out = append(out, it)
@@ -427,7 +427,7 @@ func attributeValue(v value, path string) value {
 	for _, part := range strings.Split(path, ".") {
 		switch x := v.(type) {
 		case *objectV:
-			if y, ok := x.m[part]; ok {
+			if y, ok := x.get(part); ok {
 				v = y
 			} else {
 				return undefined

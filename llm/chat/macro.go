@@ -120,8 +120,8 @@ func (r *renderer) bindArgs(display string, ps []param, wantKwargs, wantVarargs 
 	kw := newObject(objKwargs, 0)
 	if k := kwargsOf(args); k != nil {
 		pos = pos[:len(pos)-1]
-		for _, key := range k.keys {
-			kw.set(key, k.m[key])
+		for i, key := range k.keys {
+			kw.set(key, k.vals[i])
 		}
 	}
 	var pending []param
@@ -129,10 +129,9 @@ func (r *renderer) bindArgs(display string, ps []param, wantKwargs, wantVarargs 
 		var v value
 		if i < len(pos) {
 			v = pos[i]
-		} else if x, ok := kw.m[p.name]; ok {
+		} else if x, ok := kw.get(p.name); ok {
 			v = x
-			delete(kw.m, p.name)
-			kw.keys = deleteKey(kw.keys, p.name)
+			kw.del(p.name)
 		}
 		if v == nil && p.def != nil {
 			pending = append(pending, p)
@@ -159,15 +158,6 @@ func (r *renderer) bindArgs(display string, ps []param, wantKwargs, wantVarargs 
 	for _, p := range pending {
 		scope.setVar(p.name, r.eval(p.def, scope))
 	}
-}
-
-func deleteKey(keys []string, k string) []string {
-	for i, x := range keys {
-		if x == k {
-			return append(keys[:i:i], keys[i+1:]...)
-		}
-	}
-	return keys
 }
 
 func (r *renderer) defineMacro(n *macroNode, e *env) {

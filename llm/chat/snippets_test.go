@@ -65,8 +65,8 @@ func decodeValue(d *json.Decoder) (value, error) {
 // renderContext renders t with the variables of ctx, as Template.render(ctx) does.
 func renderContext(t *Template, ctx *objectV) (out string, err error) {
 	top := &env{parent: globals, vars: map[string]value{}}
-	for _, k := range ctx.keys {
-		top.vars[k] = ctx.m[k]
+	for i, k := range ctx.keys {
+		top.vars[k] = ctx.vals[i]
 	}
 	defer func() {
 		if x := recover(); x != nil {

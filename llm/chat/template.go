@@ -90,7 +90,7 @@ const maxDepth = 200
 func (t *Template) Render(msgs []Message, addGenerationPrompt bool) (out string, err error) {
 	list := make([]value, len(msgs))
 	for i, m := range msgs {
-		o := &objectV{keys: messageKeys, m: map[string]value{"role": m.Role, "content": m.Content}}
+		o := &objectV{keys: messageKeys, vals: []value{m.Role, m.Content}}
 		list[i] = o
 	}
 	top := &env{parent: globals, vars: map[string]value{

@@ -35,26 +35,74 @@ const (
 	objNamespace
 )
 
+// objectV keeps its keys and values in two slices, searched in order while it is small
+// (messages have two keys, loop nine) and through an index once it grows.
 type objectV struct {
 	kind objKind
 	keys []string
-	m    map[string]value
+	vals []value
+	idx  map[string]int // nil while len(keys) <= smallObject
 }
 
+const smallObject = 16
+
 func newObject(kind objKind, n int) *objectV {
-	return &objectV{kind: kind, keys: make([]string, 0, n), m: make(map[string]value, n)}
+	return &objectV{kind: kind, keys: make([]string, 0, n), vals: make([]value, 0, n)}
+}
+
+func (o *objectV) find(k string) int {
+	if o.idx != nil {
+		if i, ok := o.idx[k]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, x := range o.keys {
+		if x == k {
+			return i
+		}
+	}
+	return -1
 }
 
 func (o *objectV) get(k string) (value, bool) {
-	v, ok := o.m[k]
-	return v, ok
+	if i := o.find(k); i >= 0 {
+		return o.vals[i], true
+	}
+	return nil, false
 }
 
 func (o *objectV) set(k string, v value) {
-	if _, ok := o.m[k]; !ok {
-		o.keys = append(o.keys, k)
+	if i := o.find(k); i >= 0 {
+		o.vals[i] = v
+		return
 	}
-	o.m[k] = v
+	o.keys = append(o.keys, k)
+	o.vals = append(o.vals, v)
+	if o.idx != nil {
+		o.idx[k] = len(o.keys) - 1
+	} else if len(o.keys) > smallObject {
+		o.idx = make(map[string]int, len(o.keys))
+		for i, x := range o.keys {
+			o.idx[x] = i
+		}
+	}
+}
+
+// del removes k, keeping the order of the other keys.
+func (o *objectV) del(k string) {
+	i := o.find(k)
+	if i < 0 {
+		return
+	}
+	o.keys = append(o.keys[:i:i], o.keys[i+1:]...)
+	o.vals = append(o.vals[:i:i], o.vals[i+1:]...)
+	if o.idx != nil {
+		o.idx = make(map[string]int, len(o.keys))
+		for j, x := range o.keys {
+			o.idx[x] = j
+		}
+	}
 }
 
 // isMapping is JavaScript's instanceof ObjectValue (plain objects and keyword arguments).
@@ -276,7 +324,8 @@ func writeJSON(b *strings.Builder, v value, o jsonOpts, depth int, undefToNull b
 			}
 			jsonQuote(b, k, o.ascii)
 			b.WriteString(keySep)
-			writeJSON(b, x.m[k], o, depth+1, undefToNull)
+			v, _ := x.get(k)
+			writeJSON(b, v, o, depth+1, undefToNull)
 		}
 		if o.indent > 0 {
 			b.WriteString(base)
