@@ -1,0 +1,240 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/refeval/refeval/cache"
+)
+
+// probe is a stage kind for walk tests: it records how many stages run at
+// once and which devices each holds, sleeps, and writes its name.
+type probe struct {
+	mu      sync.Mutex
+	running int
+	peak    int
+	held    map[int]string // device → stage holding it
+	clash   []string
+	ran     []string
+	block   bool // Run waits for ctx to be cancelled
+}
+
+func (p *probe) kind() *Kind {
+	schema := &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "text"}}}
+	return &Kind{Name: "probe", Version: "1", Schema: schema,
+		Decode: func(body hcl.Body, ctx *hcl.EvalContext) (Stage, hcl.Diagnostics) {
+			_, diags := body.Content(schema)
+			return probeStage{p}, diags
+		}}
+}
+
+type probeStage struct{ p *probe }
+
+func (probeStage) Inputs() []string { return nil }
+
+func (s probeStage) Run(ctx context.Context, rc *RunContext) error {
+	p := s.p
+	p.mu.Lock()
+	p.running++
+	p.peak = max(p.peak, p.running)
+	p.ran = append(p.ran, rc.Addr)
+	for _, d := range rc.Devices {
+		if other, ok := p.held[d]; ok {
+			p.clash = append(p.clash, fmt.Sprintf("%s and %s on device %d", other, rc.Addr, d))
+		}
+		p.held[d] = rc.Addr
+	}
+	p.mu.Unlock()
+	var err error
+	if p.block {
+		<-ctx.Done()
+		err = ctx.Err()
+	} else {
+		rc.Progress(1, 2)
+		time.Sleep(30 * time.Millisecond)
+	}
+	p.mu.Lock()
+	p.running--
+	for _, d := range rc.Devices {
+		delete(p.held, d)
+	}
+	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(rc.Out, "out.txt"), []byte(rc.Addr), 0o644)
+}
+
+func loadProbe(t *testing.T, p *probe, src string) (*Pipeline, *cache.Cache) {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.hcl")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k := p.kind()
+	pl, diags := Load(file, LoadOptions{Lookup: func(name string) (*Kind, bool) { return k, name == "probe" }})
+	if diags.HasErrors() {
+		t.Fatalf("load: %s", diags)
+	}
+	c, err := cache.Open(filepath.Join(dir, ".refeval"), cache.Options{NoWait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return pl, c
+}
+
+func TestBuildParallelism(t *testing.T) {
+	src := `
+stage "probe" "s" {
+  for_each = toset(["1", "2", "3", "4", "5", "6"])
+  text     = each.key
+}
+stage "probe" "g" {
+  for_each = toset(["1", "2", "3", "4"])
+  gpus     = 1
+  text     = each.key
+}
+stage "probe" "gg" {
+  gpus = 2
+  text = "both"
+}
+`
+	tests := []struct {
+		jobs, gpus int
+		wantPeak   int
+	}{
+		{jobs: 1, gpus: 2, wantPeak: 1},
+		{jobs: 3, gpus: 2, wantPeak: 3},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("j%d", tt.jobs), func(t *testing.T) {
+			p := &probe{held: map[int]string{}}
+			pl, c := loadProbe(t, p, src)
+			rep := Build(context.Background(), []Selection{{Pipeline: pl, Stages: pl.Stages}}, BuildOptions{Cache: c, Jobs: tt.jobs, GPUs: tt.gpus})
+			if err := rep.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if p.peak != tt.wantPeak {
+				t.Errorf("wrong peak concurrency\ngot:  %#v\nwant: %#v", p.peak, tt.wantPeak)
+			}
+			if len(p.clash) > 0 {
+				t.Errorf("stages shared a device: %v", p.clash)
+			}
+			if len(p.ran) != 11 {
+				t.Errorf("wrong number of runs\ngot:  %#v\nwant: %#v", len(p.ran), 11)
+			}
+		})
+	}
+}
+
+func TestBuildCancel(t *testing.T) {
+	p := &probe{held: map[int]string{}, block: true}
+	pl, c := loadProbe(t, p, `
+stage "probe" "a" { text = "a" }
+stage "probe" "b" { text = stage.probe.a.out }
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	rep := Build(ctx, []Selection{{Pipeline: pl, Stages: pl.Stages}}, BuildOptions{Cache: c, Jobs: 2})
+	got := rep.Summary()
+	if len(got.Failed) != 1 || got.Failed[0] != "stage.probe.a" || len(got.Skipped) != 1 {
+		t.Fatalf("wrong summary after cancel\ngot:  %#v\nwant: a failed, b skipped", got)
+	}
+	// Nothing was committed: the next build runs a again.
+	p.block = false
+	rep = Build(context.Background(), []Selection{{Pipeline: pl, Stages: pl.Stages}}, BuildOptions{Cache: c, Jobs: 2})
+	if got := rep.Summary(); len(got.Ran) != 2 {
+		t.Fatalf("wrong summary after rerun\ngot:  %#v\nwant: both ran", got)
+	}
+}
+
+func TestBuildDedupe(t *testing.T) {
+	// Identical instances (same kind, config and inputs) run once.
+	p := &probe{held: map[int]string{}}
+	pl, c := loadProbe(t, p, `
+stage "probe" "s" {
+  for_each = { a = "same", b = "same", c = "other" }
+  text     = each.value
+}
+`)
+	rep := Build(context.Background(), []Selection{{Pipeline: pl, Stages: pl.Stages}}, BuildOptions{Cache: c, Jobs: 4})
+	if err := rep.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.ran) != 2 {
+		t.Errorf("wrong runs\ngot:  %#v\nwant: 2 runs", p.ran)
+	}
+	if n := rep.Counts(); n[StatusRan] != 2 || n[StatusCached] != 1 {
+		t.Errorf("wrong counts\ngot:  %#v\nwant: 2 ran, 1 cached", n)
+	}
+}
+
+func TestPlanReasons(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.hcl")
+	write := func(name, s string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("in.txt", "one")
+	write("p.hcl", `
+variable "t" { default = "x" }
+stage "fake" "a" {
+  text   = var.t
+  inputs = ["in.txt"]
+}
+stage "fake" "b" { text = stage.fake.a.out }
+`)
+	load := func(vars map[string]string) *Pipeline {
+		p, diags := Load(file, LoadOptions{Lookup: fakeLookup, Vars: vars})
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		return p
+	}
+	c, err := cache.Open(filepath.Join(dir, ".refeval"), cache.Options{NoWait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p := load(nil)
+	if err := Build(context.Background(), []Selection{{Pipeline: p, Stages: p.Stages}}, BuildOptions{Cache: c}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	write("in.txt", "two")
+	tests := []struct {
+		name string
+		vars map[string]string
+		want map[string][]string
+	}{
+		{"input and attribute", map[string]string{"t": "y"}, map[string][]string{
+			"stage.fake.a": {`attribute text changed: "x" → "y"`, "input in.txt changed"},
+			"stage.fake.b": {"upstream stage.fake.a will run"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := load(tt.vars)
+			items, err := Plan(p, p.Stages, c, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range items {
+				want := tt.want[it.Stage]
+				if fmt.Sprint(it.Reasons) != fmt.Sprint(want) {
+					t.Errorf("wrong reasons for %s\ngot:  %#v\nwant: %#v", it.Stage, it.Reasons, want)
+				}
+			}
+		})
+	}
+}
