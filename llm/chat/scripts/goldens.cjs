@@ -32,10 +32,15 @@ function fromConfig(name) {
   return { name, src, bos: special(cfg.bos_token), eos: special(cfg.eos_token) };
 }
 
+// The three templates the goldens must cover, then others whose features differ
+// (deepseek_v3, gemma3 and llama3_1 files keep only the fields rendering needs).
 const templates = [
   fromConfig("qwen2_5"),
   fromConfig("llama3_2"),
   fromConfig("qwen3"),
+  fromConfig("llama3_1"),
+  fromConfig("gemma3"),
+  fromConfig("deepseek_v3"),
   { name: "chatml", src: fs.readFileSync(path.join(__dirname, "..", "chatml.jinja"), "utf8"), bos: undefined, eos: undefined },
 ];
 
