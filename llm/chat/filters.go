@@ -38,13 +38,13 @@ func filterPlain(operand value, name string) value {
 		case "list":
 			return x
 		case "first":
-			if len(x.items) == 0 {
-				return undefined
+			if len(x.items) == 0 { // the JavaScript fails reading its result's type
+				panic(runErrorf("first of an empty list"))
 			}
 			return x.items[0]
 		case "last":
-			if len(x.items) == 0 {
-				return undefined
+			if len(x.items) == 0 { // the JavaScript fails reading its result's type
+				panic(runErrorf("last of an empty list"))
 			}
 			return x.items[len(x.items)-1]
 		case "length":

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -84,49 +83,50 @@ func renderContext(t *Template, ctx *objectV) (out string, err error) {
 	return r.blockString(t.body, top), nil
 }
 
-// TestSnippets renders the small templates of testdata/snippets.json and compares them
-// with @huggingface/jinja's output, byte for byte; where it failed, Go must fail too.
+// TestSnippets renders the small templates of testdata/snippets.json (written by
+// scripts/snippets.cjs) and the random expressions of testdata/random.json (written by
+// scripts/random.cjs) and compares them with @huggingface/jinja's output, byte for byte;
+// where it failed, Go must fail too.
 func TestSnippets(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("testdata", "snippets.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
+	var snippets struct {
 		Context json.RawMessage `json:"context"`
-		Cases   []struct {
-			Template string  `json:"template"`
-			Text     *string `json:"text"`
-			Error    string  `json:"error"`
-		} `json:"cases"`
 	}
-	if err := json.Unmarshal(data, &file); err != nil {
-		t.Fatal(err)
-	}
-	d := json.NewDecoder(bytes.NewReader(file.Context))
+	readJSON(t, filepath.Join("testdata", "snippets.json"), &snippets)
+	d := json.NewDecoder(bytes.NewReader(snippets.Context))
 	d.UseNumber()
 	ctx, err := decodeValue(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, c := range file.Cases {
-		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			tmpl, err := Parse(c.Template)
-			var got string
-			if err == nil {
-				got, err = renderContext(tmpl, ctx.(*objectV))
-			}
-			if c.Text == nil {
+	for _, name := range []string{"snippets", "random"} {
+		var file struct {
+			Cases []struct {
+				Template string  `json:"template"`
+				Text     *string `json:"text"`
+				Error    string  `json:"error"`
+			} `json:"cases"`
+		}
+		readJSON(t, filepath.Join("testdata", name+".json"), &file)
+		for i, c := range file.Cases {
+			t.Run(fmt.Sprintf("%s/%d", name, i), func(t *testing.T) {
+				tmpl, err := Parse(c.Template)
+				var got string
 				if err == nil {
-					t.Fatalf("template %q: no error, got %q; @huggingface/jinja failed with %q", c.Template, got, c.Error)
+					got, err = renderContext(tmpl, ctx.(*objectV))
 				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("template %q: %v", c.Template, err)
-			}
-			if got != *c.Text {
-				t.Errorf("template %q: wrong rendering\ngot:  %#v\nwant: %#v", c.Template, got, *c.Text)
-			}
-		})
+				if c.Text == nil {
+					if err == nil {
+						t.Fatalf("template %q: no error, got %q; @huggingface/jinja failed with %q", c.Template, got, c.Error)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("template %q: %v", c.Template, err)
+				}
+				if got != *c.Text {
+					t.Errorf("template %q: wrong rendering\ngot:  %#v\nwant: %#v", c.Template, got, *c.Text)
+				}
+			})
+		}
 	}
 }
