@@ -34,7 +34,7 @@ for name in qwen2_5 llama3_2 gpt2; do
 		file=$work/$name.json
 	fi
 	rust=$(node bench/tokenizer/bench.js rust "$file" "$work/docs.jsonl")
-	gores=$(cd llm/tokenizer && REFEVAL_TOKENIZER_BENCH_FILE=$file REFEVAL_TOKENIZER_BENCH_TEXT=$work/docs.jsonl \
+	gores=$(cd llm/tokenizer && GOMAXPROCS=1 REFEVAL_TOKENIZER_BENCH_FILE=$file REFEVAL_TOKENIZER_BENCH_TEXT=$work/docs.jsonl \
 		"$work/tokenizer.test" -test.run '^$' -test.bench '^BenchmarkEncode$' -test.benchtime 3x -test.count 3)
 	gombs=$(echo "$gores" | awk '/^BenchmarkEncode/ { for (i = 1; i < NF; i++) if ($(i+1) == "MB/s" && $i > best) best = $i } END { print best }')
 	gotok=$(echo "$gores" | awk '/^BenchmarkEncode/ { for (i = 1; i < NF; i++) if ($(i+1) == "tokens") t = $i } END { print t }')
