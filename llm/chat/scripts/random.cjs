@@ -1,6 +1,7 @@
 // random.cjs writes ../testdata/random.json: random expressions over the context of
-// ../testdata/snippets.json (run snippets.cjs first), each rendered as {{ expr }} with
-// @huggingface/jinja@0.5.11, with its text or error. The Go test checks that it renders
+// ../testdata/snippets.json (run snippets.cjs first), each rendered as {{ expr }}, then
+// random templates (whitespace control, if, for, set, comments), rendered with
+// @huggingface/jinja@0.5.11, with their text or error. The Go test checks that it renders
 // the same text, and fails where the JavaScript fails. The generator is seeded: the
 // same file comes out each run.
 //
@@ -55,7 +56,7 @@ function expr(depth) {
 
 const cases = [];
 const seen = new Set();
-while (cases.length < 900) {
+while (cases.length < 700) {
   const template = `{{ ${expr(3)} }}`;
   if (seen.has(template)) continue;
   seen.add(template);
@@ -67,6 +68,59 @@ while (cases.length < 900) {
   }
   cases.push(c);
 }
+// Random templates: text with whitespace and newlines around tags with random
+// whitespace control, if/elif/else, for loops (loop variables, else, inline if), set
+// (plain and on a namespace) and comments.
+const texts = ["", " ", "\n", "  \n", "x", " y \n  ", "\t", "\n\n", "  "];
+const ws = () => pick(["", " ", "  ", "\n", " \n  "]);
+const safe = ["n", "s", "e", "xs | length", "d.a", "t", "no", "missing", "'lit'", "n > 3", "e or 'empty'", "s | trim", "xs[0]", "u[1:3]", "msgs[0].content", "w.split()[1]", "f * 2", "not t", "ns.v"];
+const sexpr = () => (rand() < 0.7 ? pick(safe) : expr(1));
+const open = (k) => "{" + k + (rand() < 0.4 ? "-" : "") + " ";
+const close = (k) => " " + (rand() < 0.4 ? "-" : "") + k + "}";
+function block(depth) {
+  const parts = [];
+  const n = 1 + Math.floor(rand() * 4);
+  for (let i = 0; i < n; i++) {
+    parts.push(pick(texts));
+    const r = rand();
+    if (r < 0.3 || depth <= 0) {
+      parts.push(open("{") + sexpr() + close("}"));
+    } else if (r < 0.45) {
+      parts.push(open("%") + "if " + sexpr() + close("%") + block(depth - 1));
+      if (rand() < 0.3) parts.push(ws() + open("%") + "elif " + sexpr() + close("%") + block(depth - 1));
+      if (rand() < 0.5) parts.push(ws() + open("%") + "else" + close("%") + block(depth - 1));
+      parts.push(ws() + open("%") + "endif" + close("%"));
+    } else if (r < 0.65) {
+      const it = pick(["xs", "ws", "empty", "msgs", "people", "d", "range(3)", "w.split()", "xs if n > 3"]);
+      parts.push(open("%") + `for v in ${it}` + close("%") + ws() + open("{") + pick(["v", "loop.index", "loop.first", "loop.last", "v.role", "v.name", "v ~ '|'", "loop.index0 ~ v"]) + close("}") + block(depth - 1));
+      if (rand() < 0.2) parts.push(open("%") + "else" + close("%") + pick(texts));
+      parts.push(ws() + open("%") + "endfor" + close("%"));
+    } else if (r < 0.75) {
+      parts.push(open("%") + "set v = " + sexpr() + close("%"));
+    } else if (r < 0.85) {
+      parts.push(open("%") + "set ns.v = " + sexpr() + close("%") + open("{") + "ns.v" + close("}"));
+    } else {
+      parts.push("{#" + (rand() < 0.4 ? "-" : "") + " c " + (rand() < 0.4 ? "-" : "") + "#}");
+    }
+    parts.push(pick(texts));
+  }
+  return parts.join("");
+}
+let made = 0;
+while (made < 400) {
+  const template = "{%- set ns = namespace(v=0) -%}" + pick(texts) + block(2) + pick(texts);
+  if (seen.has(template)) continue;
+  seen.add(template);
+  made++;
+  const c = { template };
+  try {
+    c.text = new Template(template).render(context);
+  } catch (e) {
+    c.error = String(e.message);
+  }
+  cases.push(c);
+}
+
 const out = { generator: "@huggingface/jinja@0.5.11", cases };
 fs.writeFileSync(path.join(testdata, "random.json"), JSON.stringify(out, null, 1) + "\n");
-console.log(`wrote ${cases.length} random expressions (${cases.filter((c) => c.error).length} errors)`);
+console.log(`wrote ${cases.length} random expressions and templates (${cases.filter((c) => c.error).length} errors)`);
