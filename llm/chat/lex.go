@@ -49,6 +49,19 @@ func (t tokenType) String() string { return tokenNames[t] }
 type token struct {
 	typ tokenType
 	val string
+	pos int // byte offset in the preprocessed template, for error messages
+}
+
+// near quotes the template around byte offset pos, for error messages.
+func near(src string, pos int) string {
+	lo, hi := max(pos-20, 0), min(pos+20, len(src))
+	for lo > 0 && !utf8.RuneStart(src[lo]) {
+		lo--
+	}
+	for hi < len(src) && !utf8.RuneStart(src[hi]) {
+		hi++
+	}
+	return fmt.Sprintf(" near %q", src[lo:hi])
 }
 
 // orderedMapping is the lexer's table of fixed tokens, in the order it tries them.
@@ -129,13 +142,14 @@ func preprocess(src string) string {
 }
 
 // tokenize splits a template into tokens.
-func tokenize(source string) ([]token, error) {
+func tokenize(source string) ([]token, string, error) {
 	src := preprocess(source)
 	var toks []token
 	pos := 0
 	curly := 0
 	n := len(src)
-	errf := func(format string, args ...any) error { return fmt.Errorf(format, args...) }
+	errf := func(format string, args ...any) error { return fmt.Errorf(format+near(src, pos), args...) }
+	at0 := 0 // where the token being read starts
 	at := func(i int) byte {
 		if i < n {
 			return src[i]
@@ -238,13 +252,14 @@ func tokenize(source string) ([]token, error) {
 
 main:
 	for pos < n {
+		at0 = pos
 		if lt, ok := last(); !ok || lt == tCloseStatement || lt == tCloseExpression || lt == tComment {
 			start := pos
 			for pos < n && !(src[pos] == '{' && (at(pos+1) == '%' || at(pos+1) == '{' || at(pos+1) == '#')) {
 				pos++
 			}
 			if pos > start {
-				toks = append(toks, token{tText, src[start:pos]})
+				toks = append(toks, token{tText, src[start:pos], start})
 				continue
 			}
 		}
@@ -257,7 +272,7 @@ main:
 			start := pos
 			for at(pos) != '#' || at(pos+1) != '}' {
 				if pos+2 >= n {
-					return nil, errf("missing end of comment tag")
+					return nil, "", errf("missing end of comment tag")
 				}
 				pos++
 			}
@@ -269,7 +284,7 @@ main:
 			if stripBefore {
 				stripTrailing()
 			}
-			toks = append(toks, token{tComment, comment})
+			toks = append(toks, token{tComment, comment, at0})
 			pos += 2
 			if stripAfter {
 				skipLeading()
@@ -278,28 +293,29 @@ main:
 		}
 		if strings.HasPrefix(src[pos:], "{%-") {
 			stripTrailing()
-			toks = append(toks, token{tOpenStatement, "{%"})
+			toks = append(toks, token{tOpenStatement, "{%", at0})
 			pos += 3
 			continue
 		}
 		if strings.HasPrefix(src[pos:], "{{-") {
 			stripTrailing()
-			toks = append(toks, token{tOpenExpression, "{{"})
+			toks = append(toks, token{tOpenExpression, "{{", at0})
 			curly = 0
 			pos += 3
 			continue
 		}
 		if _, err := consumeWhile(isSpaceAt); err != nil {
-			return nil, err
+			return nil, "", err
 		}
+		at0 = pos
 		if strings.HasPrefix(src[pos:], "-%}") {
-			toks = append(toks, token{tCloseStatement, "%}"})
+			toks = append(toks, token{tCloseStatement, "%}", at0})
 			pos += 3
 			skipLeading()
 			continue
 		}
 		if strings.HasPrefix(src[pos:], "-}}") {
-			toks = append(toks, token{tCloseExpression, "}}"})
+			toks = append(toks, token{tCloseExpression, "}}", at0})
 			pos += 3
 			skipLeading()
 			continue
@@ -311,7 +327,7 @@ main:
 		if c == '-' || c == '+' {
 			lt, ok := last()
 			if !ok || lt == tText {
-				return nil, errf("unexpected character: %c", c)
+				return nil, "", errf("unexpected character: %c", c)
 			}
 			switch lt {
 			case tIdent, tNumber, tString, tCloseParen, tCloseSquare:
@@ -319,22 +335,22 @@ main:
 				pos++
 				num, err := consumeWhile(isDigit)
 				if err != nil {
-					return nil, err
+					return nil, "", err
 				}
 				if num != "" && at(pos) == '.' {
 					if ok, _ := isDigit(pos + 1); ok {
 						pos++
 						frac, err := consumeWhile(isDigit)
 						if err != nil {
-							return nil, err
+							return nil, "", err
 						}
 						num += "." + frac
 					}
 				}
 				if num != "" {
-					toks = append(toks, token{tNumber, string(c) + num})
+					toks = append(toks, token{tNumber, string(c) + num, at0})
 				} else {
-					toks = append(toks, token{tUnary, string(c)})
+					toks = append(toks, token{tUnary, string(c), at0})
 				}
 				continue
 			}
@@ -344,7 +360,7 @@ main:
 				continue
 			}
 			if strings.HasPrefix(src[pos:], m.seq) {
-				toks = append(toks, token{m.typ, m.seq})
+				toks = append(toks, token{m.typ, m.seq, at0})
 				switch m.typ {
 				case tOpenExpression:
 					curly = 0
@@ -367,43 +383,43 @@ main:
 				return src[i] != c, size
 			})
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			if pos >= n {
-				return nil, errf("unexpected end of input in a string literal")
+				return nil, "", errf("unexpected end of input in a string literal")
 			}
-			toks = append(toks, token{tString, s})
+			toks = append(toks, token{tString, s, at0})
 			pos++
 			continue
 		}
 		if ok, _ := isDigit(pos); ok {
 			num, err := consumeWhile(isDigit)
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			if lt, _ := last(); lt != tDot && at(pos) == '.' {
 				if ok, _ := isDigit(pos + 1); ok {
 					pos++
 					frac, err := consumeWhile(isDigit)
 					if err != nil {
-						return nil, err
+						return nil, "", err
 					}
 					num += "." + frac
 				}
 			}
-			toks = append(toks, token{tNumber, num})
+			toks = append(toks, token{tNumber, num, at0})
 			continue
 		}
 		if ok, _ := isWord(pos); ok {
 			w, err := consumeWhile(isWord)
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
-			toks = append(toks, token{tIdent, w})
+			toks = append(toks, token{tIdent, w, at0})
 			continue
 		}
 		r, _ := utf8.DecodeRuneInString(src[pos:])
-		return nil, errf("unexpected character: %q", r)
+		return nil, "", errf("unexpected character: %q", r)
 	}
-	return toks, nil
+	return toks, src, nil
 }

@@ -13,18 +13,25 @@ import (
 type parser struct {
 	toks []token
 	cur  int
+	src  string // the preprocessed template the tokens point into
 }
 
 // parseError is raised with panic inside the parser and recovered by parse.
 type parseError struct{ msg string }
 
 func (p *parser) fail(format string, args ...any) {
-	panic(&parseError{fmt.Sprintf(format, args...)})
+	pos := len(p.src)
+	if p.cur < len(p.toks) {
+		pos = p.toks[p.cur].pos
+	} else if p.cur > 0 && len(p.toks) > 0 {
+		pos = p.toks[len(p.toks)-1].pos
+	}
+	panic(&parseError{fmt.Sprintf(format, args...) + near(p.src, pos)})
 }
 
 // parse builds the syntax tree of a template's tokens.
-func parse(toks []token) (body []node, err error) {
-	p := &parser{toks: toks}
+func parse(toks []token, src string) (body []node, err error) {
+	p := &parser{toks: toks, src: src}
 	defer func() {
 		if r := recover(); r != nil {
 			pe, ok := r.(*parseError)

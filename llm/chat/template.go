@@ -54,11 +54,11 @@ func Parse(source string) (*Template, error) {
 }
 
 func parseTemplate(name, src string) (*Template, error) {
-	toks, err := tokenize(src)
+	toks, pre, err := tokenize(src)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
-	body, err := parse(toks)
+	body, err := parse(toks, pre)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
