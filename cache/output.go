@@ -31,6 +31,21 @@ func (c *Cache) NewOutputDir() (string, error) {
 	return dir, nil
 }
 
+// DiscardOutputDir removes a folder from NewOutputDir that will not be
+// committed (the stage failed), even if the stage left read-only folders in
+// it.
+func (c *Cache) DiscardOutputDir(tmp string) error {
+	if filepath.Dir(filepath.Clean(tmp)) != filepath.Join(c.dir, tmpDir) {
+		return fmt.Errorf("cache: DiscardOutputDir %s: not a folder from NewOutputDir", tmp)
+	}
+	err := removeTree(tmp)
+	c.forgetTemp(tmp)
+	if err != nil {
+		return fmt.Errorf("cache: removing output folder: %w", err)
+	}
+	return nil
+}
+
 // OutputIDOf returns the OutputID of a manifest: the digest of one line per
 // file (digest, executable or not, size, quoted name), in the given order,
 // which must be sorted by Name.

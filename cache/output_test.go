@@ -213,3 +213,18 @@ func overwrite(t testing.TB, p, content string) {
 	must(t, os.Chmod(p, 0o644))
 	must(t, os.WriteFile(p, []byte(content), 0o644))
 }
+
+func TestDiscardOutputDir(t *testing.T) {
+	c := openTest(t)
+	tmp, err := c.NewOutputDir()
+	must(t, err)
+	writeFiles(t, tmp, map[string]string{"sub/f": "x"})
+	must(t, os.Chmod(filepath.Join(tmp, "sub"), 0o555))
+	must(t, c.DiscardOutputDir(tmp))
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("folder still there: %v", err)
+	}
+	if err := c.DiscardOutputDir(t.TempDir()); err == nil {
+		t.Errorf("no error discarding a folder outside the cache")
+	}
+}
