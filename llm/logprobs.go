@@ -38,18 +38,16 @@ func (m *Model) SequenceLogProbs(ctx context.Context, seqs []Sequence) ([]SeqLog
 		return nil, err
 	}
 	out := make([]SeqLogProbs, len(seqs))
-	for start := 0; start < len(seqs); start += m.maxBatch {
+	for start := 0; start < len(seqs); {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		chunk := seqs[start:min(start+m.maxBatch, len(seqs))]
+		n, seqLen := m.logitsChunk(len(seqs)-start, func(i int) int { return len(seqs[start+i].Tokens) })
+		chunk := seqs[start : start+n]
 		toks := make([][]int, len(chunk))
-		longest := 1
 		for i, s := range chunk {
 			toks[i] = s.Tokens
-			longest = max(longest, len(s.Tokens))
 		}
-		seqLen := seqBucket(longest)
 		tk, mask := padded(toks, batchBucket(len(chunk), m.maxBatch), seqLen)
 		res, err := e.Call(tk, mask)
 		if err != nil {
@@ -68,8 +66,31 @@ func (m *Model) SequenceLogProbs(ctx context.Context, seqs []Sequence) ([]SeqLog
 			}
 			out[start+i] = r
 		}
+		start += n
 	}
 	return out, nil
+}
+
+// logitsBudget bounds batch × length × vocab of one scoring pass: the
+// graph holds the [batch, seq, vocab] logits and their log-softmax, so
+// 2^27 values keep it near 1 GiB (Qwen2.5's vocabulary: 8 rows of 110
+// tokens, or 1 row of 880).
+const logitsBudget = 1 << 27
+
+// logitsChunk returns how many of the next left sequences (lengths given
+// by length) go into one scoring pass, at most maxBatch and within
+// logitsBudget (always at least one), and the bucketed length.
+func (m *Model) logitsChunk(left int, length func(i int) int) (n, seqLen int) {
+	longest := 0
+	for n < min(left, m.maxBatch) {
+		l := max(longest, length(n))
+		if n > 0 && batchBucket(n+1, m.maxBatch)*seqBucket(l)*m.cfg.VocabSize > logitsBudget {
+			break
+		}
+		longest = l
+		n++
+	}
+	return n, seqBucket(max(longest, 1))
 }
 
 // NextTokenLogProbs returns, for each prefix, the log-softmax over the

@@ -136,6 +136,21 @@ func (m *Model) Close() error {
 	return nil
 }
 
+// ChatPrompt renders msgs with the model's chat template and the
+// generation prompt, and encodes the text (special tokens written by the
+// template, such as <|im_start|> or Llama-3's <|begin_of_text|>, become
+// their ids).
+func (m *Model) ChatPrompt(msgs []chat.Message) ([]int, error) {
+	if m.tmpl == nil || m.tok == nil {
+		return nil, fmt.Errorf("model has no tokenizer or chat template (made with New, not Load)")
+	}
+	text, err := m.tmpl.Render(msgs, true)
+	if err != nil {
+		return nil, fmt.Errorf("rendering the chat template of %s: %w", m.dir, err)
+	}
+	return m.tok.Encode(text), nil
+}
+
 // checkTokens reports an id outside the vocabulary (Gather would clamp it silently).
 func (m *Model) checkTokens(what string, i int, toks []int) error {
 	for _, t := range toks {

@@ -89,3 +89,27 @@ func TestBuckets(t *testing.T) {
 		}
 	}
 }
+
+func TestLogitsChunk(t *testing.T) {
+	tests := []struct {
+		name        string
+		vocab, left int
+		lengths     []int
+		n, seqLen   int
+	}{
+		{"small vocab fills the batch", 300, 10, []int{5, 100, 7, 3, 3, 3, 3, 3, 3, 3}, 8, 128},
+		{"big vocab stops at the budget", 151665, 10, []int{100, 100, 100, 100, 100, 100, 100, 100, 100, 100}, 4, 128},
+		{"one long row always runs", 151665, 2, []int{5000, 3}, 1, 6144},
+		{"fewer left than a batch", 300, 3, []int{1, 2, 3}, 3, 16},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &Model{maxBatch: 8}
+			m.cfg.VocabSize = tc.vocab
+			n, seqLen := m.logitsChunk(tc.left, func(i int) int { return tc.lengths[i] })
+			if n != tc.n || seqLen != tc.seqLen {
+				t.Errorf("wrong chunk\ngot:  %d rows of %d\nwant: %d rows of %d", n, seqLen, tc.n, tc.seqLen)
+			}
+		})
+	}
+}
