@@ -38,6 +38,8 @@ type Cache struct {
 
 	mu   sync.Mutex
 	temp map[string]bool // temp folders handed out by this Cache, not stale
+
+	commitMu sync.Mutex // serializes the final rename of CommitOutput
 }
 
 // Subfolders of the cache directory.

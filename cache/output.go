@@ -110,6 +110,9 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
 	id := OutputIDOf(files)
 	dest := c.OutputDir(id)
+	// Two stages of this process may commit the same output at once.
+	c.commitMu.Lock()
+	defer c.commitMu.Unlock()
 	if _, err := os.Stat(dest); err == nil {
 		if c.checkOutput(id, files) == nil {
 			if err := os.RemoveAll(tmp); err != nil {

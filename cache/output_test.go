@@ -228,3 +228,29 @@ func TestDiscardOutputDir(t *testing.T) {
 		t.Errorf("no error discarding a folder outside the cache")
 	}
 }
+
+func TestCommitSameOutputConcurrently(t *testing.T) {
+	c := openTest(t)
+	const n = 4
+	ids := make([]ID, n)
+	errs := make([]error, n)
+	tmps := make([]string, n)
+	for i := range tmps {
+		var err error
+		tmps[i], err = c.NewOutputDir()
+		must(t, err)
+		writeFiles(t, tmps[i], map[string]string{"a": "same", "b/c": "same too"})
+	}
+	done := make(chan int)
+	for i := range n {
+		go func() { ids[i], _, errs[i] = c.CommitOutput(tmps[i]); done <- i }()
+	}
+	for range n {
+		<-done
+	}
+	for i := range n {
+		if errs[i] != nil || ids[i] != ids[0] {
+			t.Errorf("commit %d: wrong result\ngot:  %s, %v\nwant: %s, nil", i, ids[i], errs[i], ids[0])
+		}
+	}
+}
