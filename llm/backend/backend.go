@@ -50,12 +50,13 @@ func New(config string) (b compute.Backend, err error) {
 	return b, nil
 }
 
-// Class names the numerics a backend produces, for cache keys: "go" or
-// "xla:<platform>".
+// Class names the numerics a backend produces, for cache keys: "go" for the
+// pure-Go backend, else the backend's lower-cased name and description
+// (XLA's says which platform, such as cuda).
 func Class(b compute.Backend) string {
-	name := b.Name()
-	if strings.HasPrefix(name, "go") || strings.Contains(strings.ToLower(name), "simplego") {
+	name := strings.ToLower(b.Name())
+	if strings.HasPrefix(name, "go") {
 		return "go"
 	}
-	return name
+	return name + ":" + strings.ToLower(b.Description())
 }
