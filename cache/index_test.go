@@ -106,3 +106,25 @@ func TestTouch(t *testing.T) {
 		t.Errorf("wrong error touching an absent entry\ngot:  %v\nwant: %v", err, ErrNotFound)
 	}
 }
+
+func TestDropMemos(t *testing.T) {
+	c := openTest(t)
+	must(t, c.Memo("a").Put("k", []byte("1")))
+	must(t, c.Memo("ab").Put("k", []byte("2")))
+	tests := []struct {
+		ns        string
+		wantFound bool
+	}{{"a", true}, {"a", false}, {"zzz", false}}
+	for _, tt := range tests {
+		found, err := c.DropMemos(tt.ns)
+		if err != nil || found != tt.wantFound {
+			t.Errorf("DropMemos(%q): wrong result\ngot:  %v, %v\nwant: %v, nil", tt.ns, found, err, tt.wantFound)
+		}
+	}
+	if _, ok, _ := c.Memo("a").Get("k"); ok {
+		t.Errorf("memo of dropped namespace a still there")
+	}
+	if v, ok, _ := c.Memo("ab").Get("k"); !ok || string(v) != "2" {
+		t.Errorf("memo of namespace ab lost with a: %q, %v", v, ok)
+	}
+}

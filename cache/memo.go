@@ -48,3 +48,24 @@ func (m *Memo) Put(key string, val []byte) error {
 	}
 	return m.c.sync()
 }
+
+// DropMemos deletes every memo of a namespace (GC never does: memos are not
+// tied to an ActionID) and reports whether there was any.
+func (c *Cache) DropMemos(namespace string) (bool, error) {
+	prefix := memoKey(namespace, "")
+	found := false
+	c.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		it.Rewind()
+		found = it.Valid()
+		return nil
+	})
+	if !found {
+		return false, nil
+	}
+	if err := c.db.DropPrefix(prefix); err != nil {
+		return true, fmt.Errorf("cache %s: dropping memos of %s: %w", c.dir, namespace, err)
+	}
+	return true, c.sync()
+}

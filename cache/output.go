@@ -6,9 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/zeebo/blake3"
 )
@@ -72,8 +74,7 @@ func OutputIDOf(files []File) ID {
 // Symbolic links and other non-regular files are errors: outputs must be
 // plain files so that they can be hashed and copied.
 func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
-	var files []File
-	var dirs []string
+	var paths, names, dirs []string
 	err := filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -92,14 +93,29 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 		case !d.Type().IsRegular():
 			return fmt.Errorf("%s is not a regular file (%v); a stage must write regular files", name, d.Type())
 		}
-		f, err := commitFile(p, name)
-		if err != nil {
-			return err
-		}
-		files = append(files, f)
+		paths, names = append(paths, p), append(names, name)
 		return nil
 	})
 	if err != nil {
+		return ID{}, nil, fmt.Errorf("cache: committing output %s: %w", tmp, err)
+	}
+	// Hash the files on all cores (each big file also hashes its segments
+	// in parallel), as an output may hold thousands of small files.
+	files := make([]File, len(paths))
+	errs := make([]error, len(paths))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i := range paths {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			files[i], errs[i] = commitFile(paths[i], names[i])
+			<-sem
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return ID{}, nil, fmt.Errorf("cache: committing output %s: %w", tmp, err)
 	}
 	for _, d := range slices.Backward(dirs) {
