@@ -3,7 +3,8 @@ package chat
 import "math"
 
 // This file holds arithmetic on numbers, as evaluateBinaryExpression does it: integers stay
-// integers for + - * // %, / always gives a float.
+// integers for + - * // %, / always gives a float. Integer // and % by zero give the
+// JavaScript's Infinity or NaN, as floats (the JavaScript keeps calling them integers).
 
 func power(left, right value, a, b float64) value {
 	if a == 0 && b < 0 {
@@ -47,20 +48,14 @@ func arith(op string, left, right value, isFloat bool) (value, bool) {
 	case "/":
 		return a / b, true
 	case "//":
-		if b == 0 && !isFloat {
-			panic(runErrorf("integer division by zero"))
-		}
 		res := math.Floor(a / b)
-		if isFloat {
-			return res, true
+		if isFloat || math.IsInf(res, 0) || math.IsNaN(res) {
+			return res, true // by zero: Infinity or NaN, as in JavaScript
 		}
 		return int64(res), true
 	case "%":
-		if isFloat {
-			return math.Mod(a, b), true
-		}
-		if ri == 0 {
-			panic(runErrorf("integer modulo by zero"))
+		if isFloat || ri == 0 {
+			return math.Mod(a, b), true // by zero: NaN
 		}
 		return li % ri, true
 	case "<":

@@ -133,7 +133,14 @@ func writeValue(b *strings.Builder, v value) {
 
 func (r *renderer) execSet(n *setNode, e *env) {
 	var rhs value
-	if n.value != nil {
+	if f, ok := n.value.(*filterExpr); ok {
+		// The JavaScript stores the undefined that first or last of an empty list returns,
+		// and reads it back as an undefined variable; anywhere else it fails.
+		rhs = r.applyFilter(r.eval(f.operand, e), f.filter, e)
+		if rhs == nil {
+			rhs = undefined
+		}
+	} else if n.value != nil {
 		rhs = r.eval(n.value, e)
 	} else {
 		rhs = r.blockString(n.body, e)
@@ -340,7 +347,11 @@ func (r *renderer) eval(x node, e *env) value {
 	case *binaryExpr:
 		return r.evalBinary(n, e)
 	case *filterExpr:
-		return r.applyFilter(r.eval(n.operand, e), n.filter, e)
+		v := r.applyFilter(r.eval(n.operand, e), n.filter, e)
+		if v == nil {
+			panic(runErrorf("%s of an empty list", describe(n.filter)))
+		}
+		return v
 	case *testExpr:
 		operand := r.eval(n.operand, e)
 		test, ok := tests[n.test]

@@ -7,6 +7,8 @@ import (
 
 // This file holds the filters (x | name, x | name(args)), after applyFilter in
 // @huggingface/jinja 0.5.11's runtime.ts, including which filters apply to which types.
+// applyFilter returns nil where the JavaScript returns a bare undefined (first and last of
+// an empty list).
 
 func sortValues(items []value, cmp func(a, b value) int) { slices.SortStableFunc(items, cmp) }
 
@@ -38,13 +40,13 @@ func filterPlain(operand value, name string) value {
 		case "list":
 			return x
 		case "first":
-			if len(x.items) == 0 { // the JavaScript fails reading its result's type
-				panic(runErrorf("first of an empty list"))
+			if len(x.items) == 0 {
+				return nil // JavaScript's undefined, not an UndefinedValue: see eval
 			}
 			return x.items[0]
 		case "last":
-			if len(x.items) == 0 { // the JavaScript fails reading its result's type
-				panic(runErrorf("last of an empty list"))
+			if len(x.items) == 0 {
+				return nil // JavaScript's undefined, not an UndefinedValue: see eval
 			}
 			return x.items[len(x.items)-1]
 		case "length":

@@ -353,10 +353,21 @@ func numeric(v value) (float64, bool) {
 }
 
 // looseEqual is JavaScript's == between two values' .value: none equals undefined, numbers,
-// booleans and numeric strings compare as numbers, lists and dicts by identity.
+// booleans and numeric strings compare as numbers, two lists or dicts by identity, and a
+// list or dict against a string, number or boolean as its string ([] == false, [1] == "1").
 func looseEqual(a, b value) bool {
 	if isNullish(a) || isNullish(b) {
 		return isNullish(a) && isNullish(b)
+	}
+	aRef, bRef := isRef(a), isRef(b)
+	if aRef && bRef {
+		return sameRef(a, b)
+	}
+	if aRef {
+		a = rawString(a) // ToPrimitive
+	}
+	if bRef {
+		b = rawString(b)
 	}
 	as, aStr := a.(string)
 	bs, bStr := b.(string)
@@ -398,6 +409,14 @@ func strictEqual(a, b value) bool {
 		return false
 	}
 	return sameRef(a, b)
+}
+
+func isRef(v value) bool {
+	switch v.(type) {
+	case *arrayV, *objectV, *funcV:
+		return true
+	}
+	return false
 }
 
 func sameRef(a, b value) bool {

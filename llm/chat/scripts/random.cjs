@@ -15,7 +15,10 @@ const testdata = path.join(__dirname, "..", "testdata");
 const { context } = JSON.parse(fs.readFileSync(path.join(testdata, "snippets.json"), "utf8"));
 
 // mulberry32, a small seeded generator.
-let seed = 20261127;
+// Arguments (optional, for a one-off larger run): seed, number of expressions, number of
+// templates, output file.
+const [argSeed, argExprs, argTemplates, argOut] = process.argv.slice(2);
+let seed = Number(argSeed ?? 20261127);
 function rand() {
   seed |= 0;
   seed = (seed + 0x6d2b79f5) | 0;
@@ -56,7 +59,7 @@ function expr(depth) {
 
 const cases = [];
 const seen = new Set();
-while (cases.length < 700) {
+while (cases.length < Number(argExprs ?? 700)) {
   const template = `{{ ${expr(3)} }}`;
   if (seen.has(template)) continue;
   seen.add(template);
@@ -107,7 +110,7 @@ function block(depth) {
   return parts.join("");
 }
 let made = 0;
-while (made < 400) {
+while (made < Number(argTemplates ?? 400)) {
   const template = "{%- set ns = namespace(v=0) -%}" + pick(texts) + block(2) + pick(texts);
   if (seen.has(template)) continue;
   seen.add(template);
@@ -122,5 +125,5 @@ while (made < 400) {
 }
 
 const out = { generator: "@huggingface/jinja@0.5.11", cases };
-fs.writeFileSync(path.join(testdata, "random.json"), JSON.stringify(out, null, 1) + "\n");
+fs.writeFileSync(argOut ?? path.join(testdata, "random.json"), JSON.stringify(out, null, 1) + "\n");
 console.log(`wrote ${cases.length} random expressions and templates (${cases.filter((c) => c.error).length} errors)`);
