@@ -110,3 +110,39 @@ func TestTrimIfDue(t *testing.T) {
 		}
 	}
 }
+
+func TestList(t *testing.T) {
+	c := openTest(t)
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return now }
+	type row struct {
+		addr string
+		size int64
+	}
+	put := func(name, addr, content string, lastUsed time.Time) {
+		id, files := commit(t, c, map[string]string{"out": content})
+		a := NewHash(name, nil).Sum()
+		must(t, c.Put(a, &Entry{OutputID: id, Files: files, Pipeline: "p.hcl", Addr: addr, LastUsed: lastUsed}))
+		if name == "b-old" {
+			must(t, os.WriteFile(c.LogPath(a), []byte("12345"), 0o644))
+		}
+	}
+	put("b-new", "stage.x.b", "abc", now)
+	put("a", "stage.x.a", "a", now)
+	put("b-old", "stage.x.b", "abcdef", now.Add(-time.Hour))
+	items, err := c.List()
+	must(t, err)
+	var got []row
+	for _, it := range items {
+		got = append(got, row{it.Entry.Addr, it.Size})
+	}
+	want := []row{{"stage.x.a", 1}, {"stage.x.b", 3}, {"stage.x.b", 6 + 5}}
+	if len(got) != len(want) {
+		t.Fatalf("wrong list\ngot:  %#v\nwant: %#v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("wrong item %d\ngot:  %#v\nwant: %#v", i, got[i], want[i])
+		}
+	}
+}
