@@ -131,7 +131,7 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 	defer c.commitMu.Unlock()
 	if _, err := os.Stat(dest); err == nil {
 		if c.checkOutput(id, files) == nil {
-			if err := os.RemoveAll(tmp); err != nil {
+			if err := removeTree(tmp); err != nil {
 				return ID{}, nil, fmt.Errorf("cache: removing duplicate output %s: %w", tmp, err)
 			}
 			c.forgetTemp(tmp)
@@ -145,7 +145,7 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 		if err != nil {
 			return ID{}, nil, fmt.Errorf("cache: replacing damaged output %s: %w", dest, err)
 		}
-		os.RemoveAll(trash)
+		removeTree(trash)
 	}
 	if err := os.Rename(tmp, dest); err != nil {
 		return ID{}, nil, fmt.Errorf("cache: committing output %s: %w (the temp folder must be on the cache's file system; use NewOutputDir)", tmp, err)
