@@ -14,11 +14,12 @@ type goldens struct {
 	Generator  string `json:"generator"`
 	DateString string `json:"date_string"`
 	Cases      []struct {
-		Template            string `json:"template"`
-		Conversation        string `json:"conversation"`
-		AddGenerationPrompt bool   `json:"add_generation_prompt"`
-		Text                string `json:"text"`
-		Error               string `json:"error"`
+		Template            string         `json:"template"`
+		Conversation        string         `json:"conversation"`
+		AddGenerationPrompt bool           `json:"add_generation_prompt"`
+		Vars                map[string]any `json:"vars"`
+		Text                string         `json:"text"`
+		Error               string         `json:"error"`
 	} `json:"cases"`
 }
 
@@ -81,12 +82,15 @@ func TestGoldens(t *testing.T) {
 		if c.AddGenerationPrompt {
 			name += "/gen"
 		}
+		if c.Vars != nil {
+			name += "/vars"
+		}
 		t.Run(name, func(t *testing.T) {
 			tmpl, msgs := templates[c.Template], convs[c.Conversation]
 			if tmpl == nil || msgs == nil && c.Conversation != "no-messages" {
 				t.Fatalf("golden names unknown template %q or conversation %q", c.Template, c.Conversation)
 			}
-			got, err := tmpl.Render(msgs, c.AddGenerationPrompt)
+			got, err := tmpl.RenderVars(msgs, c.AddGenerationPrompt, c.Vars)
 			if c.Error != "" {
 				// The goldens' errors come from raise_exception, whose message both keep.
 				if err == nil || !strings.Contains(err.Error(), c.Error) {

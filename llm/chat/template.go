@@ -3,7 +3,9 @@ package chat
 import (
 	_ "embed"
 	"fmt"
+	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -87,19 +89,35 @@ const maxDepth = 200
 // Render renders the conversation. The template sees messages (a list of {role, content}
 // dicts), add_generation_prompt, bos_token, eos_token and date_string (the template's date
 // as "26 Jul 2024"), as transformers and transformers.js provide them; tools is undefined.
-func (t *Template) Render(msgs []Message, addGenerationPrompt bool) (out string, err error) {
-	list := make([]value, len(msgs))
-	for i, m := range msgs {
-		o := &objectV{keys: messageKeys, vals: []value{m.Role, m.Content}}
-		list[i] = o
-	}
+func (t *Template) Render(msgs []Message, addGenerationPrompt bool) (string, error) {
+	return t.RenderVars(msgs, addGenerationPrompt, nil)
+}
+
+// RenderVars is Render with more variables for the template, such as
+// {"enable_thinking": false} for Qwen3. Values may be nil, bool, string, integers,
+// float64 (integral ones are integers, as in JavaScript), Message, []Message, []any and
+// map[string]any (its keys in sorted order). vars may set bos_token, eos_token and
+// date_string, but not messages, add_generation_prompt or a built-in name (true, none,
+// range, namespace, ...).
+func (t *Template) RenderVars(msgs []Message, addGenerationPrompt bool, vars map[string]any) (out string, err error) {
 	top := &env{parent: globals, vars: map[string]value{
-		"messages":              &arrayV{items: list},
+		"messages":              messagesValue(msgs),
 		"add_generation_prompt": addGenerationPrompt,
 		"bos_token":             t.bos,
 		"eos_token":             t.eos,
 		"date_string":           strftime(t.date, "%d %b %Y"),
 	}}
+	for k, v := range vars {
+		_, global := globals.vars[k]
+		if global || k == "namespace" || k == "messages" || k == "add_generation_prompt" {
+			return "", fmt.Errorf("%s: variable %q is set by the renderer; pick another name", t.name, k)
+		}
+		tv, err := toValue(v)
+		if err != nil {
+			return "", fmt.Errorf("%s: variable %q: %v", t.name, k, err)
+		}
+		top.vars[k] = tv
+	}
 	r := &renderer{t: t}
 	var b strings.Builder
 	defer func() {
@@ -119,6 +137,67 @@ func (t *Template) Render(msgs []Message, addGenerationPrompt bool) (out string,
 	}()
 	r.block(t.body, top, &b)
 	return b.String(), nil
+}
+
+func messagesValue(msgs []Message) *arrayV {
+	list := make([]value, len(msgs))
+	for i, m := range msgs {
+		list[i] = &objectV{keys: messageKeys, vals: []value{m.Role, m.Content}}
+	}
+	return &arrayV{items: list}
+}
+
+// toValue converts a Go value for RenderVars.
+func toValue(v any) (value, error) {
+	switch x := v.(type) {
+	case nil:
+		return null, nil
+	case bool:
+		return x, nil
+	case string:
+		return x, nil
+	case int:
+		return int64(x), nil
+	case int32:
+		return int64(x), nil
+	case int64:
+		return x, nil
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x), nil
+		}
+		return x, nil
+	case Message:
+		return &objectV{keys: messageKeys, vals: []value{x.Role, x.Content}}, nil
+	case []Message:
+		return messagesValue(x), nil
+	case []any:
+		arr := &arrayV{items: make([]value, len(x))}
+		for i, it := range x {
+			tv, err := toValue(it)
+			if err != nil {
+				return nil, err
+			}
+			arr.items[i] = tv
+		}
+		return arr, nil
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		obj := newObject(objPlain, len(keys))
+		for _, k := range keys {
+			tv, err := toValue(x[k])
+			if err != nil {
+				return nil, err
+			}
+			obj.set(k, tv)
+		}
+		return obj, nil
+	}
+	return nil, fmt.Errorf("unsupported type %T", v)
 }
 
 // messageKeys is shared by every message dict; a template cannot add keys to a dict.

@@ -216,3 +216,49 @@ func TestConcurrentRender(t *testing.T) {
 		t.Errorf("concurrent rendering with %s gave a different result", name)
 	}
 }
+
+func TestRenderVars(t *testing.T) {
+	tmpl, err := Parse(`{{ x | tojson }}|{{ x is integer }}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		x    any
+		want string
+	}{
+		{"nil", nil, "null|false"},
+		{"bool", false, "false|false"},
+		{"int", 3, "3|true"},
+		{"integral float", 2.0, "2|true"},
+		{"float", 2.5, "2.5|false"},
+		{"string", "é\"", `"é\""|false`},
+		{"list", []any{1, "a", nil}, `[1, "a", null]|false`},
+		{"map keys sorted", map[string]any{"b": 1, "a": []any{true}}, `{"a": [true], "b": 1}|false`},
+		{"messages", []Message{{Role: "user", Content: "hi"}}, `[{"role": "user", "content": "hi"}]|false`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tmpl.RenderVars(nil, false, map[string]any{"x": tt.x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("wrong rendering\ngot:  %#v\nwant: %#v", got, tt.want)
+			}
+		})
+	}
+	for _, vars := range []map[string]any{{"messages": nil}, {"add_generation_prompt": true}, {"range": 1}, {"namespace": 1}, {"x": struct{}{}}} {
+		if _, err := tmpl.RenderVars(nil, false, vars); err == nil {
+			t.Errorf("no error for vars %v", vars)
+		}
+	}
+	over, err := Parse(`{{ bos_token }}{{ date_string }}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := over.RenderVars(nil, false, map[string]any{"bos_token": "<s>", "date_string": "1 Jan 2000"})
+	if want := "<s>1 Jan 2000"; err != nil || got != want {
+		t.Errorf("wrong rendering with overridden variables\ngot:  %#v, %v\nwant: %#v", got, err, want)
+	}
+}

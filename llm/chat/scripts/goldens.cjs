@@ -66,6 +66,27 @@ for (const t of templates) {
     }
   }
 }
+// Extra variables a caller may pass (Template.RenderVars): Qwen3 without thinking.
+const qwen3 = templates.find((t) => t.name === "qwen3");
+const qwen3Tmpl = new Template(qwen3.src);
+for (const conv of conversations) {
+  const vars = { enable_thinking: false };
+  const c = { template: "qwen3", conversation: conv.name, add_generation_prompt: true, vars };
+  try {
+    c.text = qwen3Tmpl.render({
+      messages: conv.messages,
+      add_generation_prompt: true,
+      bos_token: qwen3.bos,
+      eos_token: qwen3.eos,
+      date_string: dateString,
+      ...vars,
+    });
+  } catch (e) {
+    c.error = String(e.message);
+  }
+  cases.push(c);
+}
+
 const out = { generator: `@huggingface/jinja@${version}`, date_string: dateString, cases };
 fs.writeFileSync(path.join(testdata, "goldens.json"), JSON.stringify(out, null, 1) + "\n");
 console.log(`wrote ${cases.length} cases (${cases.filter((c) => c.error).length} errors)`);
