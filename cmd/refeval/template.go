@@ -18,7 +18,9 @@ var cmdTemplate = &Command{
 	Long: `
 Template reads one JSON object per line on standard input,
 {"messages": [{"role": ..., "content": ...}, ...], "add_generation_prompt": true},
-and prints, for each, the rendered prompt as one JSON string per line.
+and prints, for each, the rendered prompt as one JSON string per line. An
+optional "chat_template_kwargs" object passes more variables to the template, as
+vLLM's field of that name does: {"enable_thinking": false} for Qwen3.
 
 The --tokenizer-config flag names a Hugging Face tokenizer_config.json; its
 chat_template is rendered the way transformers.js (@huggingface/jinja) renders it,
@@ -57,6 +59,7 @@ func runTemplate(ctx context.Context, cmd *Command, args []string) error {
 type templateLine struct {
 	Messages            *[]chat.Message `json:"messages"`
 	AddGenerationPrompt bool            `json:"add_generation_prompt"`
+	Kwargs              map[string]any  `json:"chat_template_kwargs"`
 }
 
 // templateLines renders each conversation read from r as a JSON string line on w.
@@ -89,7 +92,7 @@ func templateLines(ctx context.Context, tmpl *chat.Template, r io.Reader, w io.W
 		if in.Messages == nil {
 			return fmt.Errorf("stdin:%d: no \"messages\" list", line)
 		}
-		s, err := tmpl.Render(*in.Messages, in.AddGenerationPrompt)
+		s, err := tmpl.RenderVars(*in.Messages, in.AddGenerationPrompt, in.Kwargs)
 		if err != nil {
 			return fmt.Errorf("stdin:%d: %w", line, err)
 		}
