@@ -54,7 +54,8 @@ func TestGC(t *testing.T) {
 			stale := filepath.Join(c.Dir(), tmpDir, "out-crashed")
 			must(t, os.MkdirAll(filepath.Join(stale, "sub"), 0o755))
 			must(t, os.WriteFile(filepath.Join(stale, "sub", "f"), []byte("partial"), 0o444))
-			must(t, os.Chmod(filepath.Join(stale, "sub"), 0o555)) // GC must cope with read-only folders
+			must(t, os.Chmod(filepath.Join(stale, "sub"), 0o555))              // GC must cope with read-only folders
+			t.Cleanup(func() { os.Chmod(filepath.Join(stale, "sub"), 0o755) }) // dry run leaves it for TempDir's cleanup
 			live, err := c.NewOutputDir()
 			must(t, err)
 
