@@ -6,7 +6,8 @@
 // The Jinja engine here is a port of that renderer's lexer, parser and interpreter, with its
 // quirks kept (string methods such as strip('\n') ignore their argument and trim all
 // whitespace, as JavaScript's trim does; lstrip_blocks and trim_blocks are always on).
-// The goldens under testdata/ were rendered by it under node (see scripts/goldens.cjs).
+// The goldens under testdata/ were rendered by @huggingface/jinja under node (see
+// scripts/); the tests compare with them byte for byte and need no node.
 //
 // Tokenizing the rendered text, and choosing which template a model uses, are left to
 // others (llm/tokenizer, the stage kinds).
