@@ -117,6 +117,8 @@ type GCReport struct {
 // (only one process uses the directory, so the rest are leftovers of
 // crashed runs), logs of removed entries, build records older than the last
 // KeepBuilds builds, and stat-cache records of files that no longer exist.
+// Call it when no stage is between CommitOutput and Put (for example after
+// a build), or it removes that stage's fresh output.
 func (c *Cache) GC(opt GCOptions) (GCReport, error) {
 	rep := GCReport{DryRun: opt.DryRun}
 	entries, err := c.entries()
