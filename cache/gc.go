@@ -117,8 +117,8 @@ type GCReport struct {
 // (only one process uses the directory, so the rest are leftovers of
 // crashed runs), logs of removed entries, build records older than the last
 // KeepBuilds builds, and stat-cache records of files that no longer exist.
-// Call it when no stage is between CommitOutput and Put (for example after
-// a build), or it removes that stage's fresh output.
+// Outputs committed through this Cache are kept even if no entry names
+// them yet, so GC may run while stages are between CommitOutput and Put.
 func (c *Cache) GC(opt GCOptions) (GCReport, error) {
 	rep := GCReport{DryRun: opt.DryRun}
 	entries, err := c.entries()
@@ -171,6 +171,11 @@ func (c *Cache) GC(opt GCOptions) (GCReport, error) {
 			removeTree(p)
 		}
 	}
+	c.mu.Lock()
+	for id := range c.made {
+		outputs[id] = true
+	}
+	c.mu.Unlock()
 	if des, err := os.ReadDir(filepath.Join(c.dir, outDir)); err == nil {
 		for _, d := range des {
 			if id, err := ParseID(d.Name()); err == nil && !outputs[id] {

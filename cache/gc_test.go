@@ -56,11 +56,22 @@ func TestGC(t *testing.T) {
 			must(t, os.WriteFile(filepath.Join(stale, "sub", "f"), []byte("partial"), 0o444))
 			must(t, os.Chmod(filepath.Join(stale, "sub"), 0o555))              // GC must cope with read-only folders
 			t.Cleanup(func() { os.Chmod(filepath.Join(stale, "sub"), 0o755) }) // dry run leaves it for TempDir's cleanup
+			// GC in a later session, while this one has a stage running
+			// and another between CommitOutput and Put.
+			must(t, c.Close())
+			c, err := Open(c.Dir(), Options{NoWait: true})
+			must(t, err)
+			defer c.Close()
+			c.now = func() time.Time { return now }
 			live, err := c.NewOutputDir()
 			must(t, err)
+			fresh, _ := commit(t, c, map[string]string{"out.txt": "not in the index yet"})
 
 			rep, err := c.GC(tt.opt)
 			must(t, err)
+			if _, err := os.Stat(c.OutputDir(fresh)); err != nil {
+				t.Errorf("GC removed an output committed in this session: %v", err)
+			}
 
 			kept := map[string]bool{}
 			for _, n := range tt.wantKept {

@@ -38,6 +38,7 @@ type Cache struct {
 
 	mu   sync.Mutex
 	temp map[string]bool // temp folders handed out by this Cache, not stale
+	made map[ID]bool     // outputs committed by this Cache, which GC keeps
 
 	commitMu sync.Mutex // serializes the final rename of CommitOutput
 }
@@ -72,6 +73,7 @@ func Open(dir string, opt Options) (*Cache, error) {
 		racyWindow: modTimeCutoff,
 		now:        time.Now,
 		temp:       map[string]bool{},
+		made:       map[ID]bool{},
 	}
 	c.release, err = acquire(abs, opt, func() error {
 		db, err := badger.Open(badgerOptions(filepath.Join(abs, indexDir)))

@@ -129,6 +129,9 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 	// Two stages of this process may commit the same output at once.
 	c.commitMu.Lock()
 	defer c.commitMu.Unlock()
+	c.mu.Lock()
+	c.made[id] = true
+	c.mu.Unlock()
 	if _, err := os.Stat(dest); err == nil {
 		if c.checkOutput(id, files) == nil {
 			if err := removeTree(tmp); err != nil {
