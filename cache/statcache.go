@@ -2,7 +2,6 @@ package cache
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -151,8 +150,10 @@ func (c *Cache) folderDigest(root string, pending *statWrites) (ID, error) {
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return ID{}, err
+	for _, err := range errs {
+		if err != nil {
+			return ID{}, err // the first one, by path order
+		}
 	}
 
 	h := blake3.New()
