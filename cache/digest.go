@@ -21,7 +21,7 @@ import (
 //
 // An empty file has no leaves. The digest is therefore not what b3sum
 // prints; `refeval cache verify` is the tool that checks it. BLAKE3 rather
-// than SHA-256 because one core hashes it 1.5–2× faster than crypto/sha256
+// than SHA-256 because one core hashes it 1.4–2× faster than crypto/sha256
 // even where the CPU has SHA extensions (far more where it has not), and
 // its SIMD code in github.com/zeebo/blake3 is Go assembly, no cgo; the tree
 // adds the other cores. docs/cache.md has the measurements.
