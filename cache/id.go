@@ -27,3 +27,17 @@ func ParseID(s string) (ID, error) {
 	}
 	return id, nil
 }
+
+// MarshalText writes the ID as hex, so that JSON (index entries, `cache ls
+// --json`) shows IDs the way they are printed everywhere else.
+func (id ID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText parses hex written by MarshalText.
+func (id *ID) UnmarshalText(b []byte) error {
+	v, err := ParseID(string(b))
+	if err != nil {
+		return err
+	}
+	*id = v
+	return nil
+}

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -79,5 +80,22 @@ func TestHashDebug(t *testing.T) {
 	}
 	if id2 := NewHash("stage.exec.x", nil); func() ID { id2.Line("config n=5"); return id2.Sum() }() != id {
 		t.Errorf("debug writer changed the sum")
+	}
+}
+
+func TestIDJSON(t *testing.T) {
+	id := NewHash("x", nil).Sum()
+	b, err := json.Marshal(map[string]ID{"output": id})
+	must(t, err)
+	if want := `{"output":"` + id.String() + `"}`; string(b) != want {
+		t.Errorf("wrong JSON\ngot:  %s\nwant: %s", b, want)
+	}
+	var back map[string]ID
+	must(t, json.Unmarshal(b, &back))
+	if back["output"] != id {
+		t.Errorf("wrong round trip\ngot:  %s\nwant: %s", back["output"], id)
+	}
+	if err := json.Unmarshal([]byte(`{"output":"zz"}`), &back); err == nil {
+		t.Errorf("no error for a malformed id")
 	}
 }
