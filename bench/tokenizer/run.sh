@@ -1,8 +1,9 @@
 #!/bin/sh
 # run.sh measures llm/tokenizer's encode throughput next to the Rust Hugging Face
 # tokenizers on the same documents, for each real tokenizer file, and prints the
-# ratio Go/Rust (above 1: Go is faster). Both run one document at a time on one
-# thread, after a warm-up pass that fills their word caches.
+# ratio Go/Rust (above 1: Go is faster), in MB per second of wall time and in MB
+# per second of process CPU time (steadier on a loaded machine). Both encode one
+# document at a time, after a warm-up pass that fills their word caches.
 #
 # Usage, from the repository root:
 #
@@ -26,7 +27,12 @@ if [ $# -eq 0 ]; then
 fi
 node bench/tokenizer/bench.js prepare "$work/docs.jsonl" "$@"
 go test -c -o "$work/tokenizer.test" ./llm/tokenizer
-printf '%-10s %12s %12s %8s\n' tokenizer "Go MB/s" "Rust MB/s" "Go/Rust"
+# metric NAME: the best value of a metric over the Go benchmark's runs.
+metric() {
+	awk -v name="$1" '/^BenchmarkEncode/ { for (i = 1; i < NF; i++) if ($(i+1) == name && $i + 0 > best) best = $i + 0 } END { print best }'
+}
+ratio() { echo "$1 $2" | awk '{ printf "%.2f", $1 / $2 }'; }
+printf '%-10s %8s %8s %8s   %8s %8s %8s\n' tokenizer "Go MB/s" "Rust" "Go/Rust" "Go CPU" "Rust CPU" "Go/Rust"
 for name in qwen2_5 llama3_2 gpt2; do
 	file=$root/models/tokenizers/$name/tokenizer.json
 	if [ -f "$file.gz" ]; then
@@ -36,13 +42,16 @@ for name in qwen2_5 llama3_2 gpt2; do
 	rust=$(node bench/tokenizer/bench.js rust "$file" "$work/docs.jsonl")
 	gores=$(cd llm/tokenizer && GOMAXPROCS=1 REFEVAL_TOKENIZER_BENCH_FILE=$file REFEVAL_TOKENIZER_BENCH_TEXT=$work/docs.jsonl \
 		"$work/tokenizer.test" -test.run '^$' -test.bench '^BenchmarkEncode$' -test.benchtime 3x -test.count 3)
-	gombs=$(echo "$gores" | awk '/^BenchmarkEncode/ { for (i = 1; i < NF; i++) if ($(i+1) == "MB/s" && $i > best) best = $i } END { print best }')
-	gotok=$(echo "$gores" | awk '/^BenchmarkEncode/ { for (i = 1; i < NF; i++) if ($(i+1) == "tokens") t = $i } END { print t }')
+	gombs=$(echo "$gores" | metric MB/s)
+	gocpu=$(echo "$gores" | metric cpu-MB/s)
+	gotok=$(echo "$gores" | metric tokens)
 	rustmbs=$(echo "$rust" | awk '{ print $2 }')
 	rusttok=$(echo "$rust" | awk '{ print $4 }')
+	rustcpu=$(echo "$rust" | awk '{ print $6 }')
 	if [ "$gotok" != "$rusttok" ]; then
 		echo "$name: token counts differ: Go $gotok, Rust $rusttok" >&2
 		exit 1
 	fi
-	printf '%-10s %12s %12s %8s\n' "$name" "$gombs" "$rustmbs" "$(echo "$gombs $rustmbs" | awk '{ printf "%.2f", $1 / $2 }')"
+	printf '%-10s %8s %8s %8s   %8s %8s %8s\n' "$name" "$gombs" "$rustmbs" "$(ratio "$gombs" "$rustmbs")" \
+		"$gocpu" "$rustcpu" "$(ratio "$gocpu" "$rustcpu")"
 done

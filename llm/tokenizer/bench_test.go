@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// BenchmarkEncode measures encode throughput (bytes of text per second) on
+// BenchmarkEncode measures encode throughput (bytes of text per second of
+// wall time, and per second of process CPU time as cpu-MB/s) on
 // the documents of $REFEVAL_TOKENIZER_BENCH_TEXT (JSON Lines, one string per
 // line), or the golden strings when unset, with $REFEVAL_TOKENIZER_BENCH_FILE
 // (default Qwen2.5). bench/tokenizer/run.sh runs it next to the Rust library.
@@ -51,12 +52,19 @@ func BenchmarkEncode(b *testing.B) {
 	}
 	b.SetBytes(int64(size))
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for range b.N {
 		for _, d := range docs {
 			tok.Encode(d)
 		}
 	}
-	b.ReportMetric(float64(ntok), "tokens") // after ResetTimer, which clears metrics
+	cpu := cpuTime() - cpu0
+	// Metrics after ResetTimer, which clears them. CPU time is steadier than
+	// wall time on a loaded machine; it counts the GC's threads too.
+	b.ReportMetric(float64(ntok), "tokens")
+	if cpu > 0 {
+		b.ReportMetric(float64(size)*float64(b.N)/1e6/cpu.Seconds(), "cpu-MB/s")
+	}
 }
 
 // BenchmarkLoad measures reading the gzip-compressed Qwen2.5 file.
