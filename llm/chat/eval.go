@@ -78,20 +78,20 @@ func concat(a, b string) string {
 	return a + b
 }
 
-func (r *renderer) block(stmts []node, e *env, b *strings.Builder) {
+func (r *renderer) block(stmts []node, e *env, b *outBuf) {
 	for _, s := range stmts {
 		r.exec(s, e, b)
 	}
 }
 
 func (r *renderer) blockString(stmts []node, e *env) string {
-	var b strings.Builder
+	var b outBuf
 	r.block(stmts, e, &b)
 	return b.String()
 }
 
 // exec evaluates one statement or expression and writes what it renders to b.
-func (r *renderer) exec(s node, e *env, b *strings.Builder) {
+func (r *renderer) exec(s node, e *env, b *outBuf) {
 	switch n := s.(type) {
 	case *strLit:
 		b.WriteString(n.v)
@@ -116,12 +116,53 @@ func (r *renderer) exec(s node, e *env, b *strings.Builder) {
 		writeValue(b, r.execCall(n, e))
 	case *filterStmt:
 		writeValue(b, r.applyFilter(r.blockString(n.body, e), n.filter, e))
+	case *binaryExpr:
+		if n.op == "+" {
+			r.writeSum(n, e, b)
+		} else {
+			writeValue(b, r.eval(s, e))
+		}
 	default:
 		writeValue(b, r.eval(s, e))
 	}
 }
 
-func writeValue(b *strings.Builder, v value) {
+// writeSum writes a + b + c ... without building the intermediate strings: once the
+// running sum is a string, each further operand is appended as its string. It evaluates
+// and fails exactly as evalBinary would.
+func (r *renderer) writeSum(n *binaryExpr, e *env, b *outBuf) {
+	var spine []*binaryExpr // outermost first
+	for x := n; ; {
+		spine = append(spine, x)
+		l, ok := x.left.(*binaryExpr)
+		if !ok || l.op != "+" {
+			break
+		}
+		x = l
+	}
+	acc := r.eval(spine[len(spine)-1].left, e)
+	streaming := false
+	for i := len(spine) - 1; i >= 0; i-- {
+		right := r.eval(spine[i].right, e)
+		if streaming {
+			if isNullish(right) {
+				binop(spine[i], "", right) // fails as the JavaScript does
+			}
+			b.WriteString(rawString(right))
+			continue
+		}
+		acc = binop(spine[i], acc, right)
+		if s, ok := acc.(string); ok {
+			b.WriteString(s)
+			streaming = true
+		}
+	}
+	if !streaming {
+		writeValue(b, acc)
+	}
+}
+
+func writeValue(b *outBuf, v value) {
 	switch x := v.(type) {
 	case undefinedT, nullT:
 	case string:
@@ -178,7 +219,7 @@ func (r *renderer) execSet(n *setNode, e *env) {
 	}
 }
 
-func (r *renderer) execFor(n *forNode, e *env, b *strings.Builder) {
+func (r *renderer) execFor(n *forNode, e *env, b *outBuf) {
 	scope := newEnv(e)
 	iterNode, test := n.iterable, node(nil)
 	if sel, ok := n.iterable.(*selectExpr); ok {
@@ -277,14 +318,15 @@ const (
 
 // loopBody runs one iteration. Like the JavaScript, output of an iteration cut short by
 // break or continue is dropped.
-func (r *renderer) loopBody(body []node, scope *env, b *strings.Builder) (ctl int) {
-	var ib strings.Builder
+func (r *renderer) loopBody(body []node, scope *env, b *outBuf) (ctl int) {
+	start := len(b.buf)
 	defer func() {
 		if x := recover(); x != nil {
 			lc, ok := x.(loopControl)
 			if !ok {
 				panic(x)
 			}
+			b.buf = b.buf[:start]
 			if lc.brk {
 				ctl = ctlBreak
 			} else {
@@ -292,10 +334,16 @@ func (r *renderer) loopBody(body []node, scope *env, b *strings.Builder) (ctl in
 			}
 		}
 	}()
-	r.block(body, scope, &ib)
-	b.WriteString(ib.String())
+	r.block(body, scope, b)
 	return ctlNone
 }
+
+// outBuf collects rendered text; unlike a strings.Builder it can drop what an
+// iteration wrote when break or continue cuts the iteration short.
+type outBuf struct{ buf []byte }
+
+func (o *outBuf) WriteString(s string) { o.buf = append(o.buf, s...) }
+func (o *outBuf) String() string       { return string(o.buf) }
 
 // eval evaluates an expression.
 func (r *renderer) eval(x node, e *env) value {
@@ -374,7 +422,7 @@ func (r *renderer) eval(x node, e *env) value {
 	}
 	// Statements used as values (a set inside an expression cannot be written, but the
 	// JavaScript evaluates statements and expressions alike).
-	var b strings.Builder
+	var b outBuf
 	r.exec(x, e, &b)
 	return b.String()
 }
@@ -641,7 +689,11 @@ func (r *renderer) evalBinary(n *binaryExpr, e *env) value {
 		}
 		return r.eval(n.right, e)
 	}
-	right := r.eval(n.right, e)
+	return binop(n, left, r.eval(n.right, e))
+}
+
+// binop applies a binary operator other than and/or to evaluated operands.
+func binop(n *binaryExpr, left, right value) value {
 	switch n.op {
 	case "==":
 		return looseEqual(left, right)

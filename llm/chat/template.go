@@ -6,7 +6,6 @@ import (
 	"math"
 	"runtime"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -119,7 +118,11 @@ func (t *Template) RenderVars(msgs []Message, addGenerationPrompt bool, vars map
 		top.vars[k] = tv
 	}
 	r := &renderer{t: t}
-	var b strings.Builder
+	size := 256
+	for _, m := range msgs {
+		size += len(m.Content) + 64
+	}
+	b := outBuf{buf: make([]byte, 0, size)}
 	defer func() {
 		if x := recover(); x != nil {
 			switch e := x.(type) {

@@ -262,3 +262,27 @@ func TestRenderVars(t *testing.T) {
 		t.Errorf("wrong rendering with overridden variables\ngot:  %#v, %v\nwant: %#v", got, err, want)
 	}
 }
+
+// TestWriteSum checks that a + chain written straight to the output (writeSum) renders
+// and fails as the same chain evaluated to a value first (set).
+func TestWriteSum(t *testing.T) {
+	for _, expr := range []string{
+		`'a' + 'b' + 'c'`, `1 + 2 + 'a' + [1, 'x'] + 2.0 + true`, `1 + 2`, `1.5 + 2`, `[1] + [2] + 'z'`,
+		`'a' + {'k': 1}`, `messages[0].role + ': ' + messages[0].content`, `'a' + nope`, `'a' + none + 'b'`, `nope + 'a'`,
+		`'x' + (1 + 2) + 'y'`, `true + 'a'`,
+	} {
+		t.Run(expr, func(t *testing.T) {
+			direct, err1 := Parse("{{ " + expr + " }}")
+			viaSet, err2 := Parse("{% set v = " + expr + " %}{{ v }}")
+			if err1 != nil || err2 != nil {
+				t.Fatal(err1, err2)
+			}
+			msgs := []Message{{Role: "user", Content: "hi"}}
+			got, gotErr := direct.Render(msgs, false)
+			want, wantErr := viaSet.Render(msgs, false)
+			if got != want || (gotErr == nil) != (wantErr == nil) {
+				t.Errorf("wrong rendering\ngot:  %#v, %v\nwant: %#v, %v", got, gotErr, want, wantErr)
+			}
+		})
+	}
+}
