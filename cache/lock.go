@@ -61,6 +61,9 @@ func acquire(dir string, opt Options, open func() error) (release func(), err er
 		if err == nil {
 			err = open()
 			if err == nil {
+				if !lockWritesPid {
+					os.WriteFile(filepath.Join(dir, lockName), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o666)
+				}
 				return release, nil
 			}
 			release()

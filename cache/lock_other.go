@@ -2,15 +2,10 @@
 
 package cache
 
-import (
-	"os"
-	"strconv"
-)
+// tryLock takes no lock of its own: on these platforms Badger's lock on
+// index/ is the only one, and Open turns its failure into errBusy. The pid
+// is recorded by acquire once Badger's lock is held.
+func tryLock(path string) (release func(), err error) { return func() {}, nil }
 
-// tryLock records our pid but takes no lock of its own: on these platforms
-// Badger's lock on index/ is the only one, and Open turns its failure into
-// errBusy.
-func tryLock(path string) (release func(), err error) {
-	os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o666)
-	return func() {}, nil
-}
+// lockWritesPid says whether tryLock records the pid itself.
+const lockWritesPid = false

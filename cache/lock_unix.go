@@ -39,3 +39,6 @@ func tryLock(path string) (release func(), err error) {
 		f.Close() // closing the last descriptor releases the flock
 	}, nil
 }
+
+// lockWritesPid says whether tryLock records the pid itself.
+const lockWritesPid = true
