@@ -69,6 +69,8 @@ func runModel(ctx context.Context, cmd *Command, args []string) error {
 			return usageErrorf("model inspect takes one folder")
 		}
 		return modelInspect(args[1], os.Stdout)
+	case "export":
+		return runModelExport(args[1:], os.Stdout)
 	}
 	return usageErrorf("unknown subcommand %q: want init or inspect", args[0])
 }

@@ -1,0 +1,173 @@
+package gguf
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Token types of tokenizer.ggml.token_type (llama.cpp's llama_token_type).
+const (
+	tokenNormal      int32 = 1
+	tokenControl     int32 = 3
+	tokenUserDefined int32 = 4
+	tokenUnused      int32 = 5
+)
+
+// Pre-tokenizer regexes of the tokenizers refeval knows, and the name
+// llama.cpp gives each (tokenizer.ggml.pre). convert_hf_to_gguf.py tells
+// them apart by hashing a tokenization; the regex says the same here.
+var preTokenizers = map[string]string{
+	`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`:      "qwen2",
+	`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`: "llama-bpe",
+}
+
+// tokenizerJSON is the part of a Hugging Face tokenizer.json that GGUF
+// needs.
+type tokenizerJSON struct {
+	AddedTokens []struct {
+		ID      int    `json:"id"`
+		Content string `json:"content"`
+		Special bool   `json:"special"`
+	} `json:"added_tokens"`
+	PreTokenizer  *preTokenizer `json:"pre_tokenizer"`
+	PostProcessor *struct {
+		Type       string            `json:"type"`
+		Single     []json.RawMessage `json:"single"`
+		Processors []struct {
+			Type   string            `json:"type"`
+			Single []json.RawMessage `json:"single"`
+		} `json:"processors"`
+	} `json:"post_processor"`
+	Model struct {
+		Type   string            `json:"type"`
+		Vocab  map[string]int    `json:"vocab"`
+		Merges []json.RawMessage `json:"merges"`
+	} `json:"model"`
+}
+
+type preTokenizer struct {
+	Type    string `json:"type"`
+	Pattern struct {
+		Regex string `json:"Regex"`
+	} `json:"pattern"`
+	UseRegex      bool           `json:"use_regex"`
+	PreTokenizers []preTokenizer `json:"pretokenizers"`
+}
+
+// vocabMeta is the tokenizer metadata of a GGUF file.
+type vocabMeta struct {
+	Tokens []string
+	Types  []int32
+	Merges []string
+	Pre    string
+	AddBOS bool
+	IDs    map[string]int // Every token by content.
+}
+
+// parseVocab reads a byte-level BPE tokenizer.json into llama.cpp's
+// "gpt2" vocabulary of exactly size tokens (ids missing from the file
+// become [PADn], as convert_hf_to_gguf.py writes them). pre overrides the
+// detected pre-tokenizer name when not empty.
+func parseVocab(data []byte, size int, pre string) (*vocabMeta, error) {
+	var tj tokenizerJSON
+	if err := json.Unmarshal(data, &tj); err != nil {
+		return nil, fmt.Errorf("bad JSON: %v", err)
+	}
+	if tj.Model.Type != "BPE" {
+		return nil, fmt.Errorf("model type %q: only byte-level BPE tokenizers (Qwen2, Llama-3, GPT-2) can be exported", tj.Model.Type)
+	}
+	v := &vocabMeta{Tokens: make([]string, size), Types: make([]int32, size), IDs: map[string]int{}}
+	set := make([]bool, size)
+	put := func(tok string, id int, typ int32) error {
+		if id < 0 || id >= size {
+			return fmt.Errorf("token %q has id %d outside the model's %d embedding rows", tok, id, size)
+		}
+		v.Tokens[id], v.Types[id], set[id] = tok, typ, true
+		v.IDs[tok] = id
+		return nil
+	}
+	for tok, id := range tj.Model.Vocab {
+		if err := put(tok, id, tokenNormal); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range tj.AddedTokens {
+		typ := tokenUserDefined
+		if t.Special || strings.HasPrefix(t.Content, "<|") && strings.HasSuffix(t.Content, "|>") {
+			typ = tokenControl
+		}
+		if err := put(t.Content, t.ID, typ); err != nil {
+			return nil, err
+		}
+	}
+	for i := range set {
+		if !set[i] {
+			v.Tokens[i], v.Types[i] = fmt.Sprintf("[PAD%d]", i), tokenUnused
+		}
+	}
+	for i, raw := range tj.Model.Merges {
+		var s string
+		var pair []string
+		switch {
+		case json.Unmarshal(raw, &s) == nil:
+		case json.Unmarshal(raw, &pair) == nil && len(pair) == 2:
+			s = pair[0] + " " + pair[1]
+		default:
+			return nil, fmt.Errorf("merge %d is neither \"a b\" nor [\"a\", \"b\"]", i)
+		}
+		v.Merges = append(v.Merges, s)
+	}
+	v.Pre = pre
+	if v.Pre == "" {
+		var err error
+		if v.Pre, err = detectPre(tj.PreTokenizer); err != nil {
+			return nil, err
+		}
+	}
+	if pp := tj.PostProcessor; pp != nil {
+		single := pp.Single
+		for _, p := range pp.Processors {
+			if p.Type == "TemplateProcessing" {
+				single = p.Single
+			}
+		}
+		if len(single) > 0 && strings.Contains(string(single[0]), `"SpecialToken"`) {
+			v.AddBOS = true
+		}
+	}
+	return v, nil
+}
+
+// detectPre names the pre-tokenizer as llama.cpp knows it.
+func detectPre(p *preTokenizer) (string, error) {
+	if p == nil {
+		return "", fmt.Errorf("no pre_tokenizer: name llama.cpp's pre-tokenizer with --pre")
+	}
+	var regexes []string
+	var byteLevelRegex bool
+	var walk func(p preTokenizer)
+	walk = func(p preTokenizer) {
+		switch p.Type {
+		case "Split":
+			regexes = append(regexes, p.Pattern.Regex)
+		case "ByteLevel":
+			byteLevelRegex = byteLevelRegex || p.UseRegex
+		case "Sequence":
+			for _, q := range p.PreTokenizers {
+				walk(q)
+			}
+		}
+	}
+	walk(*p)
+	switch {
+	case len(regexes) == 1 && !byteLevelRegex:
+		if name, ok := preTokenizers[regexes[0]]; ok {
+			return name, nil
+		}
+		return "", fmt.Errorf("pre-tokenizer regex %q is not one llama.cpp names here (qwen2, llama-bpe, gpt-2): name it with --pre", regexes[0])
+	case len(regexes) == 0 && byteLevelRegex:
+		return "gpt-2", nil
+	}
+	return "", fmt.Errorf("pre-tokenizer is not Qwen2's, Llama-3's or GPT-2's: name llama.cpp's pre-tokenizer with --pre")
+}
