@@ -72,10 +72,12 @@ func (m *Model) Generate(ctx context.Context, reqs []GenRequest, p SampleParams)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for start := 0; start < len(rows); start += m.maxBatch {
-		if err := m.generateBatch(ctx, rows[start:min(start+m.maxBatch, len(rows))], p); err != nil {
+	for start := 0; start < len(rows); {
+		n, _ := m.chunk(len(rows)-start, func(i int) int { return len(rows[start+i].prompt) }, false)
+		if err := m.generateBatch(ctx, rows[start:start+n], p); err != nil {
 			return nil, err
 		}
+		start += n
 	}
 	out := make([]Generation, len(reqs))
 	for i := range out {

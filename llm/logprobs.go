@@ -42,7 +42,7 @@ func (m *Model) SequenceLogProbs(ctx context.Context, seqs []Sequence) ([]SeqLog
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		n, seqLen := m.logitsChunk(len(seqs)-start, func(i int) int { return len(seqs[start+i].Tokens) })
+		n, seqLen := m.chunk(len(seqs)-start, func(i int) int { return len(seqs[start+i].Tokens) }, true)
 		chunk := seqs[start : start+n]
 		toks := make([][]int, len(chunk))
 		for i, s := range chunk {
@@ -71,20 +71,30 @@ func (m *Model) SequenceLogProbs(ctx context.Context, seqs []Sequence) ([]SeqLog
 	return out, nil
 }
 
-// logitsBudget bounds batch × length × vocab of one scoring pass: the
-// graph holds the [batch, seq, vocab] logits and their log-softmax, so
-// 2^27 values keep it near 1 GiB (Qwen2.5's vocabulary: 8 rows of 110
-// tokens, or 1 row of 880).
-const logitsBudget = 1 << 27
+// activationBudget bounds the largest activations of one forward pass:
+// batch × length × vocab for scoring (the [batch, seq, vocab] logits and
+// their log-softmax) and batch × heads × length² for attention scores.
+// 2^27 float32 values keep each near 512 MiB (Qwen's vocabulary: 8 rows
+// of 110 tokens, or 1 row of 880; Qwen2.5-0.5B's 14 heads: 8 rows of 1024
+// tokens need 2 passes of 4).
+const activationBudget = 1 << 27
 
-// logitsChunk returns how many of the next left sequences (lengths given
-// by length) go into one scoring pass, at most maxBatch and within
-// logitsBudget (always at least one), and the bucketed length.
-func (m *Model) logitsChunk(left int, length func(i int) int) (n, seqLen int) {
+// chunk returns how many of the next left sequences (lengths given by
+// length) go into one forward pass, at most maxBatch and within
+// activationBudget (always at least one), and their bucketed length. With
+// logits, every position's vocab-wide logits count; else only attention.
+func (m *Model) chunk(left int, length func(i int) int, logits bool) (n, seqLen int) {
+	cost := func(rows, seq int) int {
+		width := m.cfg.NumAttentionHeads * seq
+		if logits {
+			width = max(width, m.cfg.VocabSize)
+		}
+		return batchBucket(rows, m.maxBatch) * seq * width
+	}
 	longest := 0
 	for n < min(left, m.maxBatch) {
 		l := max(longest, length(n))
-		if n > 0 && batchBucket(n+1, m.maxBatch)*seqBucket(l)*m.cfg.VocabSize > logitsBudget {
+		if n > 0 && cost(n+1, seqBucket(l)) > activationBudget {
 			break
 		}
 		longest = l
@@ -111,16 +121,13 @@ func (m *Model) NextTokenLogProbs(ctx context.Context, prefixes [][]int) ([][]fl
 		return nil, err
 	}
 	out := make([][]float32, 0, len(prefixes))
-	for start := 0; start < len(prefixes); start += m.maxBatch {
+	for start := 0; start < len(prefixes); {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		chunk := prefixes[start:min(start+m.maxBatch, len(prefixes))]
-		longest := 1
-		for _, p := range chunk {
-			longest = max(longest, len(p))
-		}
-		tk, mask := padded(chunk, batchBucket(len(chunk), m.maxBatch), seqBucket(longest))
+		n, seqLen := m.chunk(len(prefixes)-start, func(i int) int { return len(prefixes[start+i]) }, false)
+		chunk := prefixes[start : start+n]
+		tk, mask := padded(chunk, batchBucket(len(chunk), m.maxBatch), seqLen)
 		res, err := e.Call(tk, mask)
 		if err != nil {
 			return nil, fmt.Errorf("next-token log-probs: %w", err)
@@ -130,6 +137,7 @@ func (m *Model) NextTokenLogProbs(ctx context.Context, prefixes [][]int) ([][]fl
 			return nil, err
 		}
 		out = append(out, rows[:len(chunk)]...)
+		start += n
 	}
 	return out, nil
 }

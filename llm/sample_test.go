@@ -90,23 +90,27 @@ func TestBuckets(t *testing.T) {
 	}
 }
 
-func TestLogitsChunk(t *testing.T) {
+func TestChunk(t *testing.T) {
 	tests := []struct {
 		name        string
 		vocab, left int
 		lengths     []int
+		logits      bool
 		n, seqLen   int
 	}{
-		{"small vocab fills the batch", 300, 10, []int{5, 100, 7, 3, 3, 3, 3, 3, 3, 3}, 8, 128},
-		{"big vocab stops at the budget", 151665, 10, []int{100, 100, 100, 100, 100, 100, 100, 100, 100, 100}, 4, 128},
-		{"one long row always runs", 151665, 2, []int{5000, 3}, 1, 6144},
-		{"fewer left than a batch", 300, 3, []int{1, 2, 3}, 3, 16},
+		{"small vocab fills the batch", 300, 10, []int{5, 100, 7, 3, 3, 3, 3, 3, 3, 3}, true, 8, 128},
+		{"big vocab stops at the budget", 151665, 10, []int{100, 100, 100, 100, 100, 100, 100, 100, 100, 100}, true, 4, 128},
+		{"one long row always runs", 151665, 2, []int{5000, 3}, true, 1, 6144},
+		{"fewer left than a batch", 300, 3, []int{1, 2, 3}, true, 3, 16},
+		{"attention only ignores the vocab", 151665, 10, []int{100, 100, 100, 100, 100, 100, 100, 100, 100, 100}, false, 8, 128},
+		// 4 heads × 3072² × 4 rows = 151M > 2^27: 2 rows per pass.
+		{"long prompts bound attention", 300, 4, []int{3000, 3000, 3000, 3000}, false, 2, 3072},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &Model{maxBatch: 8}
-			m.cfg.VocabSize = tc.vocab
-			n, seqLen := m.logitsChunk(tc.left, func(i int) int { return tc.lengths[i] })
+			m.cfg.VocabSize, m.cfg.NumAttentionHeads = tc.vocab, 4
+			n, seqLen := m.chunk(tc.left, func(i int) int { return tc.lengths[i] }, tc.logits)
 			if n != tc.n || seqLen != tc.seqLen {
 				t.Errorf("wrong chunk\ngot:  %d rows of %d\nwant: %d rows of %d", n, seqLen, tc.n, tc.seqLen)
 			}
