@@ -31,15 +31,15 @@ type addedTokenJSON struct {
 }
 
 type modelJSON struct {
-	Type                    string            `json:"type"`
-	Dropout                 *float64          `json:"dropout"`
-	UnkToken                *string           `json:"unk_token"`
-	ContinuingSubwordPrefix *string           `json:"continuing_subword_prefix"`
-	EndOfWordSuffix         *string           `json:"end_of_word_suffix"`
-	ByteFallback            bool              `json:"byte_fallback"`
-	IgnoreMerges            bool              `json:"ignore_merges"`
-	Vocab                   map[string]int    `json:"vocab"`
-	Merges                  []json.RawMessage `json:"merges"`
+	Type                    string         `json:"type"`
+	Dropout                 *float64       `json:"dropout"`
+	UnkToken                *string        `json:"unk_token"`
+	ContinuingSubwordPrefix *string        `json:"continuing_subword_prefix"`
+	EndOfWordSuffix         *string        `json:"end_of_word_suffix"`
+	ByteFallback            bool           `json:"byte_fallback"`
+	IgnoreMerges            bool           `json:"ignore_merges"`
+	Vocab                   map[string]int `json:"vocab"`
+	Merges                  mergeList      `json:"merges"`
 }
 
 // Load reads a Hugging Face tokenizer.json (or a gzip-compressed one, named
@@ -134,20 +134,8 @@ func (t *Tokenizer) setModel(m *modelJSON) error {
 		t.byteIDs[b] = int32(id)
 	}
 	t.merges = make(map[uint64]mergeRule, len(m.Merges))
-	for rank, raw := range m.Merges {
-		var a, b string
-		var s string
-		var pair []string
-		if err := json.Unmarshal(raw, &s); err == nil {
-			var ok bool
-			if a, b, ok = strings.Cut(s, " "); !ok {
-				return fmt.Errorf("merge %d %q is not two tokens separated by a space", rank, s)
-			}
-		} else if err := json.Unmarshal(raw, &pair); err == nil && len(pair) == 2 {
-			a, b = pair[0], pair[1]
-		} else {
-			return fmt.Errorf("merge %d %s is neither \"a b\" nor [\"a\", \"b\"]", rank, raw)
-		}
+	for rank, pair := range m.Merges {
+		a, b := pair[0], pair[1]
 		ia, oka := t.vocab[a]
 		ib, okb := t.vocab[b]
 		inew, oknew := t.vocab[a+b]
