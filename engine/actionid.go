@@ -69,7 +69,7 @@ func (p *Pipeline) computeAction(c *cache.Cache, in *Instance, ups map[*Instance
 
 	// Canonical configuration: every attribute of the kind, evaluated with
 	// upstream folders named by OutputID, as JSON (object keys sorted).
-	ctx, diags := p.evalContext(hashed, in.each)
+	ctx, diags := p.evalContext(hashed, in.each, in.Deps)
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("%s: %s", in.Addr, diagText(diags))
 	}

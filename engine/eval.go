@@ -25,11 +25,12 @@ type outsFunc func(*Instance) string
 
 // evalContext returns the context that expressions of a stage instance are
 // evaluated in: var, local, model, dataset, stage and (for for_each
-// instances) each, with every instance's out given by outs.
-func (p *Pipeline) evalContext(outs outsFunc, each cty.Value) (*hcl.EvalContext, hcl.Diagnostics) {
-	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: functions()}
+// instances) each. The out of each instance in real is given by outs; every
+// other instance's out is its placeholder.
+func (p *Pipeline) evalContext(outs outsFunc, each cty.Value, real []*Instance) (*hcl.EvalContext, hcl.Diagnostics) {
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: functionTable()}
 	ctx.Variables["var"] = objectOf(p.Vars)
-	ctx.Variables["stage"] = p.stageObject(outs)
+	ctx.Variables["stage"] = p.stageObject(outs, real)
 	if each != cty.NilVal {
 		ctx.Variables["each"] = each
 	}
@@ -63,30 +64,80 @@ func (p *Pipeline) evalContext(outs outsFunc, each cty.Value) (*hcl.EvalContext,
 	return ctx, diags
 }
 
-// stageObject builds the value of `stage`: kind → name → {out}, or
-// kind → name → key → {out} for blocks with for_each.
-func (p *Pipeline) stageObject(outs outsFunc) cty.Value {
-	kinds := map[string]map[string]cty.Value{}
-	for _, b := range p.blocks {
-		if kinds[b.kind.Name] == nil {
-			kinds[b.kind.Name] = map[string]cty.Value{}
+// blockValue is the value of stage.<kind>.<name> for one block: {out}, or
+// key → {out} for blocks with for_each.
+func blockValue(b *stageBlock, outs outsFunc) cty.Value {
+	if b.forEach == nil {
+		if len(b.instances) == 1 {
+			return outObject(outs(b.instances[0]))
 		}
-		if b.forEach == nil {
-			if len(b.instances) == 1 {
-				kinds[b.kind.Name][b.name] = outObject(outs(b.instances[0]))
-			} else {
-				kinds[b.kind.Name][b.name] = cty.DynamicVal
+		return cty.DynamicVal
+	}
+	insts := map[string]cty.Value{}
+	for _, in := range b.instances {
+		insts[in.Key] = outObject(outs(in))
+	}
+	return objectOf(insts)
+}
+
+// stageObject builds the value of `stage`: kind → name → block value, with
+// the blocks of the instances in real evaluated through outs and all others
+// from the placeholders, computed once per pipeline (a no-op build of n
+// stages would otherwise build n² values).
+func (p *Pipeline) stageObject(outs outsFunc, real []*Instance) cty.Value {
+	if !p.expanded {
+		// Still loading: instances may be missing; nothing to reuse.
+		kinds := map[string]map[string]cty.Value{}
+		for _, b := range p.blocks {
+			if kinds[b.kind.Name] == nil {
+				kinds[b.kind.Name] = map[string]cty.Value{}
 			}
+			kinds[b.kind.Name][b.name] = blockValue(b, outs)
+		}
+		obj := map[string]cty.Value{}
+		for k, names := range kinds {
+			obj[k] = objectOf(names)
+		}
+		return objectOf(obj)
+	}
+	p.pendingOnce.Do(func() {
+		p.pendingKinds = map[string]map[string]cty.Value{}
+		for _, b := range p.blocks {
+			if p.pendingKinds[b.kind.Name] == nil {
+				p.pendingKinds[b.kind.Name] = map[string]cty.Value{}
+			}
+			p.pendingKinds[b.kind.Name][b.name] = blockValue(b, pendingOut)
+		}
+		p.pendingStage = map[string]cty.Value{}
+		for k, names := range p.pendingKinds {
+			p.pendingStage[k] = objectOf(names)
+		}
+	})
+	if len(real) == 0 {
+		return objectOf(p.pendingStage)
+	}
+	touched := map[string]map[string]cty.Value{}
+	done := map[*stageBlock]bool{}
+	for _, in := range real {
+		b := in.block
+		if done[b] {
 			continue
 		}
-		insts := map[string]cty.Value{}
-		for _, in := range b.instances {
-			insts[in.Key] = outObject(outs(in))
+		done[b] = true
+		k := b.kind.Name
+		if touched[k] == nil {
+			touched[k] = map[string]cty.Value{}
+			for n, v := range p.pendingKinds[k] {
+				touched[k][n] = v
+			}
 		}
-		kinds[b.kind.Name][b.name] = objectOf(insts)
+		touched[k][b.name] = blockValue(b, outs)
 	}
 	obj := map[string]cty.Value{}
-	for k, names := range kinds {
+	for k, v := range p.pendingStage {
+		obj[k] = v
+	}
+	for k, names := range touched {
 		obj[k] = objectOf(names)
 	}
 	return objectOf(obj)

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"sync"
+
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
@@ -78,3 +80,6 @@ func functions() map[string]function.Function {
 		"zipmap":          stdlib.ZipmapFunc,
 	}
 }
+
+// functionTable returns the shared, read-only function table.
+var functionTable = sync.OnceValue(functions)

@@ -154,7 +154,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	}
 
 	// Instances.
-	staticCtx, d := p.evalContext(pendingOut, cty.NilVal)
+	staticCtx, d := p.evalContext(pendingOut, cty.NilVal, nil)
 	diags = append(diags, d...)
 	if d.HasErrors() {
 		return p, diags
@@ -163,6 +163,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 		diags = append(diags, p.expand(b, staticCtx)...)
 	}
 	diags = append(diags, p.link(blocks)...)
+	p.expanded = true
 	d = p.cycles()
 	diags = append(diags, d...)
 	if d.HasErrors() {
@@ -476,7 +477,7 @@ func wholeNumber(v cty.Value) (int, bool) {
 // decode evaluates an instance's attributes with upstream outputs given by
 // outs and hands them to its kind.
 func (p *Pipeline) decode(in *Instance, outs outsFunc) (Stage, hcl.Diagnostics) {
-	ctx, diags := p.evalContext(outs, in.each)
+	ctx, diags := p.evalContext(outs, in.each, in.Deps)
 	if diags.HasErrors() {
 		return nil, diags
 	}

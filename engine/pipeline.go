@@ -3,6 +3,7 @@ package engine
 import (
 	"sort"
 	"strconv"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -30,6 +31,11 @@ type Pipeline struct {
 	blocks  map[string]*stageBlock // by "kind.name"
 	globals map[string]*global     // by "local.x", "model.x", "dataset.x"
 	order   []*global              // globals in evaluation order
+
+	expanded     bool // every block has its instances
+	pendingOnce  sync.Once
+	pendingKinds map[string]map[string]cty.Value // kind → name → placeholder block value
+	pendingStage map[string]cty.Value            // kind → placeholder object
 }
 
 // An Instance is one stage instance: a stage block, or one key of a stage
