@@ -268,5 +268,13 @@ func (t *Transformer) mlp(w Weights, p string, x *Node) *Node {
 	g := x.Graph()
 	gate := linear(x, w(g, p+"mlp.gate_proj.weight"), nil)
 	up := linear(x, w(g, p+"mlp.up_proj.weight"), nil)
-	return linear(Mul(Mul(gate, Sigmoid(gate)), up), w(g, p+"mlp.down_proj.weight"), nil)
+	return linear(Mul(silu(gate), up), w(g, p+"mlp.down_proj.weight"), nil)
+}
+
+// silu is x·sigmoid(x), with sigmoid(x) = (1 + tanh(x/2))/2: the same
+// function, but the pure-Go backend's Tanh is vectorized while its Logistic
+// calls float64 math.Exp per element (4× slower end to end, measured on
+// [128, 192]).
+func silu(x *Node) *Node {
+	return Mul(x, AddScalar(MulScalar(Tanh(MulScalar(x, 0.5)), 0.5), 0.5))
 }
