@@ -243,3 +243,18 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestCancelled(t *testing.T) {
+	m := testModel(t, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := m.Generate(ctx, []GenRequest{{Prompt: []int{1, 2}}}, SampleParams{MaxTokens: 4}); err != context.Canceled {
+		t.Errorf("wrong error from Generate\ngot:  %#v\nwant: %#v", err, context.Canceled)
+	}
+	if _, err := m.SequenceLogProbs(ctx, []Sequence{{Tokens: []int{1, 2}, PromptLen: 1}}); err != context.Canceled {
+		t.Errorf("wrong error from SequenceLogProbs\ngot:  %#v\nwant: %#v", err, context.Canceled)
+	}
+	if _, err := m.NextTokenLogProbs(ctx, [][]int{{1}}); err != context.Canceled {
+		t.Errorf("wrong error from NextTokenLogProbs\ngot:  %#v\nwant: %#v", err, context.Canceled)
+	}
+}
