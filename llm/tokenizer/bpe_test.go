@@ -73,10 +73,24 @@ func TestIncompleteSuffix(t *testing.T) {
 }
 
 func TestAddedMatcherLeftmostLongest(t *testing.T) {
-	m := newAddedMatcher([]addedToken{{"<a>", 1}, {"<a><b>", 2}, {"<b>", 3}})
-	var got []string
-	m.split("x<a><b><a>y<b", func(s string) { got = append(got, s) }, func(id int) { got = append(got, string(rune('0'+id))) })
-	if want := []string{"x", "2", "1", "y<b"}; !slices.Equal(got, want) {
-		t.Errorf("wrong split\ngot:  %#v\nwant: %#v", got, want)
+	m := newAddedMatcher([]addedToken{{"<a>", 1}, {"<a><b>", 2}, {"<b>", 3}, {"<", 4}, {"<a>", 5}})
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"x<a><b><a>y<b", []string{"x", "#2", "#1", "y", "#4", "b"}},
+		{"<a><b", []string{"#1", "#4", "b"}},
+		{"<a", []string{"#4", "a"}},
+		{"plain", []string{"plain"}},
+		{"", nil},
+		{"<<b>>", []string{"#4", "#3", ">"}},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			var got []string
+			m.split(tc.in, func(s string) { got = append(got, s) }, func(id int) { got = append(got, "#"+itoa(id)) })
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("wrong split\ngot:  %#v\nwant: %#v", got, tc.want)
+			}
+		})
 	}
 }
