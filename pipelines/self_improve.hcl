@@ -1,0 +1,132 @@
+# self_improve.hcl: the RefEval self-improvement loop on the embedded demo
+# data, small enough to build on two CPU cores in a few minutes.
+#
+#   refeval build pipelines/self_improve.hcl
+#   refeval build pipelines/self_improve.hcl --var 'judge_template=../prompts/refmatch.txt'
+#   refeval sweep pipelines/self_improve.hcl --var 'betas=["0.01","0.1"]'
+#
+# tokenizer → init → sft (stage 1, distillation on the references) →
+# sample 5 candidates per prompt → score them with the policy as its own
+# judge (prompts/refeval.txt) → pairs → reference log-probs → DPO for each
+# beta → eval each DPO policy against the SFT policy and the references.
+
+variable "betas" {
+  type        = list(string)
+  default     = ["0.01", "0.005", "0.02", "0.05", "0.2"]
+  description = "DPO betas, one dpo and eval stage each (the paper's five)."
+}
+
+variable "judge_template" {
+  default     = "../prompts/refeval.txt"
+  description = "Judge template of the score stage: refeval.txt, refmatch.txt or base.txt."
+}
+
+variable "train_prompts" {
+  type        = number
+  default     = 20
+  description = "Training prompts sampled and judged (of 525)."
+}
+
+variable "test_prompts" {
+  type        = number
+  default     = 40
+  description = "Held-out prompts evaluated (of 105)."
+}
+
+locals {
+  max_tokens = 24
+}
+
+# The judge templates are in the tokenizer's text so that a judge prompt is
+# a few hundred tokens, not eight hundred.
+stage "tokenizer" "demo" {
+  files = ["../data/corpus.txt", "../prompts/base.txt", "../prompts/refeval.txt", "../prompts/refmatch.txt"]
+  vocab = 2048
+}
+
+stage "init" "tiny" {
+  tokenizer = stage.tokenizer.demo
+  arch      = "qwen2"
+  size      = "tiny"
+  seed      = 1
+}
+
+# Stage 1: distillation, supervised on the reference answers.
+stage "sft" "distill" {
+  model         = stage.init.tiny
+  prompts       = "../data/train.prompts.jsonl"
+  references    = "../data/train.references.jsonl"
+  lr            = 3e-3
+  epochs        = 5
+  batch         = 16
+  warmup_ratio  = 0.05
+  eval_fraction = 0.05
+}
+
+stage "sample" "train" {
+  model       = stage.sft.distill
+  prompts     = "../data/train.prompts.jsonl"
+  limit       = var.train_prompts
+  n           = 5
+  temperature = 0.8
+  top_p       = 0.95
+  max_tokens  = local.max_tokens
+  batch       = 20
+}
+
+# The policy judges its own candidates against the references. A tiny
+# policy never ranks the labels "a" and "b" among its top 5 next tokens, so
+# the demo reads their log-probs wherever they rank (top_logprobs = 0);
+# with a real model leave the paper's 5.
+stage "score" "train" {
+  judge        = stage.sft.distill
+  samples      = stage.sample.train
+  references   = "../data/train.references.jsonl"
+  template     = var.judge_template
+  top_logprobs = 0
+  batch        = 20
+}
+
+stage "pairs" "train" {
+  scores    = stage.score.train.out
+  max_len   = 2048
+  tokenizer = "${stage.tokenizer.demo.out}/tokenizer.json"
+}
+
+stage "logprobs" "ref" {
+  model = stage.sft.distill
+  pairs = stage.pairs.train
+}
+
+stage "dpo" "beta" {
+  for_each      = toset(var.betas)
+  model         = stage.sft.distill
+  pairs         = stage.logprobs.ref
+  beta          = tonumber(each.value)
+  lr            = 1e-4
+  batch         = 4
+  grad_accum    = 1
+  epochs        = 2
+  eval_fraction = 0.2
+  eval_every    = 4
+}
+
+stage "eval" "sft" {
+  policy     = stage.sft.distill
+  prompts    = "../data/test.prompts.jsonl"
+  references = "../data/test.references.jsonl"
+  limit      = var.test_prompts
+  judge      = "rouge-l"
+  max_tokens = local.max_tokens
+}
+
+stage "eval" "dpo" {
+  for_each   = toset(var.betas)
+  policy     = stage.dpo.beta[each.key]
+  baseline   = stage.sft.distill
+  prompts    = "../data/test.prompts.jsonl"
+  references = "../data/test.references.jsonl"
+  limit      = var.test_prompts
+  judge      = "rouge-l"
+  max_tokens = local.max_tokens
+}

@@ -1,0 +1,187 @@
+package stages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/refeval/refeval/engine"
+	"github.com/refeval/refeval/llm/train"
+)
+
+// The dpo kind trains a policy on preference pairs with Direct Preference
+// Optimization.
+//
+//	stage "dpo" "beta" {
+//	  for_each        = toset(["0.01", "0.005", "0.02", "0.05", "0.2"])
+//	  model           = stage.sft.distill      # required: the policy's starting checkpoint
+//	  pairs           = stage.logprobs.ref     # required: folder holding logprobs.jsonl (or pairs.jsonl with reference_free)
+//	  beta            = tonumber(each.value)   # 0.01
+//	  loss            = "sigmoid"              # sigmoid | ipo | hinge
+//	  label_smoothing = 0
+//	  reference_free  = false
+//	  lr              = 5e-7
+//	  schedule        = "cosine"               # cosine | linear | constant
+//	  warmup_ratio    = 0.1
+//	  batch           = 8                      # pairs per forward pass (2·batch sequences)
+//	  grad_accum      = 8                      # global batch = batch · grad_accum · replicas (paper: 64)
+//	  replicas        = 0                      # data-parallel replicas; 0: one per granted device
+//	  epochs          = 1
+//	  weight_decay    = 0
+//	  max_grad_norm   = 1
+//	  eval_fraction   = 0                      # held-out share of the pairs
+//	  eval_every      = 0                      # steps between held-out evaluations; best checkpoint kept
+//	  max_len         = 0                      # reject longer sequences (0: no limit)
+//	  seed            = 0
+//	}
+//
+// Its output folder is a checkpoint plus metrics.jsonl, metrics.json
+// (TrainMetrics) and loss.svg (loss and margin). A NaN or infinite loss
+// fails the stage; nothing is committed.
+
+// DPOVersion is the dpo kind's implementation version.
+const DPOVersion = "1"
+
+func init() {
+	Register(&engine.Kind{Name: "dpo", Version: DPOVersion, Schema: dpoSchema, Decode: decodeDPO, UsesBackend: true, NonDeterministic: true})
+}
+
+var dpoSchema = func() *hcl.BodySchema {
+	s := &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "model", Required: true},
+		{Name: "pairs", Required: true},
+		{Name: "beta"},
+		{Name: "loss"},
+		{Name: "label_smoothing"},
+		{Name: "reference_free"},
+	}}
+	for _, n := range trainAttrNames {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: n})
+	}
+	return s
+}()
+
+type dpoStage struct {
+	model         ModelRef
+	pairs         string
+	beta          float64
+	loss          string
+	smoothing     float64
+	referenceFree bool
+	t             trainSettings
+}
+
+func decodeDPO(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
+	a := newAttrs(body, dpoSchema, ectx)
+	s := &dpoStage{beta: 0.01, loss: train.LossSigmoid,
+		t: trainSettings{LR: 5e-7, Schedule: train.ScheduleCosine, WarmupRatio: 0.1, Batch: 8, GradAccum: 8, Epochs: 1, MaxGradNorm: 1}}
+	a.model("model", &s.model, false)
+	a.path("pairs", &s.pairs, "the output folder of a logprobs stage (or of a pairs stage, with reference_free = true)")
+	a.number("beta", &s.beta, 1e-9, 1e6)
+	a.oneOf("loss", &s.loss, train.LossSigmoid, train.LossIPO, train.LossHinge)
+	a.number("label_smoothing", &s.smoothing, 0, 0.5)
+	a.boolean("reference_free", &s.referenceFree)
+	decodeTrain(a, &s.t)
+	if s.model.Endpoint != nil {
+		a.errorf(a.content.Attributes["model"], "Invalid model", "The dpo kind trains a local checkpoint, not an endpoint.")
+	}
+	return s, a.diags
+}
+
+func (s *dpoStage) Inputs() []string { return append(s.model.Inputs(), s.pairs) }
+
+// readPreferencePairs reads logprobs.jsonl from folder, or pairs.jsonl
+// with zero reference log-probs when referenceFree.
+func readPreferencePairs(dir, folder string, referenceFree bool) ([]LogprobPair, string, error) {
+	path := filepath.Join(resolve(dir, folder), LogprobsFile)
+	lps, err := ReadJSONL[LogprobPair](path)
+	if err == nil {
+		return lps, "logprobs.jsonl", nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, "", fmt.Errorf("reading reference log-probs: %w", err)
+	}
+	if !referenceFree {
+		return nil, "", fmt.Errorf("%s has no %s: give pairs = stage.logprobs.NAME (the reference model's log-probs), or set reference_free = true", folder, LogprobsFile)
+	}
+	pairs, err := readPairs(dir, folder)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]LogprobPair, len(pairs))
+	for i, p := range pairs {
+		out[i] = LogprobPair{Pair: p}
+	}
+	return out, "none (reference_free)", nil
+}
+
+func (s *dpoStage) Run(ctx context.Context, rc *engine.RunContext) error {
+	lps, source, err := readPreferencePairs(rc.Dir, s.pairs, s.referenceFree)
+	if err != nil {
+		return err
+	}
+	if len(lps) == 0 {
+		return fmt.Errorf("%s holds no pairs: every prompt was skipped by the pairs stage (see its metrics.json)", s.pairs)
+	}
+	tr, err := loadTrainee(rc, s.model)
+	if err != nil {
+		return err
+	}
+	defer tr.close()
+	ct, err := loadChatText(tr.dir)
+	if err != nil {
+		return err
+	}
+	all := make([]train.PairExample, len(lps))
+	for i, lp := range lps {
+		prompt, c, r, err := ct.pairIDs(lp.Pair)
+		if err != nil {
+			return fmt.Errorf("pair %d: %w", i+1, err)
+		}
+		all[i] = train.PairExample{Prompt: prompt, Chosen: c, Rejected: r, RefChosen: lp.ChosenLogprob, RefRejected: lp.RejectedLogprob}
+	}
+	ti, ei := heldOut(len(all), s.t.EvalFraction, s.t.Seed)
+	var trainSet, evalSet []train.PairExample
+	for _, i := range ti {
+		trainSet = append(trainSet, all[i])
+	}
+	for _, i := range ei {
+		evalSet = append(evalSet, all[i])
+	}
+	replicas := s.t.replicas(rc)
+	rec := &recorder{rc: rc, dpo: true, total: steps(len(trainSet), s.t, replicas)}
+	logf(rc, "dpo: beta %g, %s loss, %d training and %d held-out pairs, %d steps, reference log-probs from %s\n",
+		s.beta, s.loss, len(trainSet), len(evalSet), rec.total, source)
+	start := time.Now()
+	res, err := train.DPO(ctx, tr.model, trainSet, evalSet, train.DPOConfig{
+		Beta: s.beta, Loss: s.loss, LabelSmoothing: s.smoothing, ReferenceFree: s.referenceFree,
+		LR: s.t.LR, WeightDecay: s.t.WeightDecay, Schedule: s.t.Schedule, WarmupRatio: s.t.warmup(),
+		MicroBatch: s.t.Batch, GradAccum: s.t.GradAccum, Replicas: replicas, Epochs: s.t.Epochs,
+		MaxGradNorm: s.t.MaxGradNorm, EvalEvery: s.t.EvalEvery, MaxSeqLen: s.t.MaxLen, Seed: uint64(s.t.Seed),
+	}, rec.onStep)
+	if err != nil {
+		return fmt.Errorf("dpo (beta %g): %w; nothing was saved", s.beta, err)
+	}
+	el := time.Since(start).Seconds()
+	if err := tr.save(rc.Out); err != nil {
+		return err
+	}
+	if err := rec.write(rc.Out, res.Evals); err != nil {
+		return err
+	}
+	m := TrainMetrics{Examples: len(trainSet), EvalExamples: len(evalSet), Seconds: el, Beta: s.beta, ReferenceSource: source}
+	m.fill(res, true)
+	tokens := 0
+	for _, l := range rec.lines {
+		tokens += l.Tokens
+	}
+	m.TokensPerSec = float64(tokens) / el
+	m.ExamplesPerSec = float64(len(trainSet)*max(1, s.t.Epochs)) / el
+	logf(rc, "dpo: %d steps in %.1fs, %.1f pairs/s; final loss %.4f\n", res.Steps, el, m.ExamplesPerSec, res.Final.Loss)
+	return writeMetrics(rc.Out, m)
+}

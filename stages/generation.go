@@ -1,0 +1,269 @@
+package stages
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/refeval/refeval/engine"
+	"github.com/refeval/refeval/llm"
+	"github.com/refeval/refeval/llm/openai"
+)
+
+// genSettings are the sampling settings of the sample, eval and reference
+// stages. They enter every memo key.
+type genSettings struct {
+	N           int     `json:"n"`
+	Temperature float64 `json:"temperature"` // 0: greedy
+	TopP        float64 `json:"top_p"`
+	TopK        int     `json:"top_k"`
+	MaxTokens   int     `json:"max_tokens"`
+	Seed        uint64  `json:"seed"`
+}
+
+// A generator answers prompts with a local model or an endpoint.
+type generator struct {
+	local  *llm.Model
+	text   *chatText
+	client *openai.Client
+	id     string // modelID: enters memo keys
+}
+
+// openGenerators opens one generator per worker: one per granted device
+// for local models (each holds its own copy of the weights), one for an
+// endpoint (whose client bounds its own concurrency).
+func openGenerators(rc *engine.RunContext, r ModelRef, rows int) ([]*generator, error) {
+	if r.Endpoint != nil {
+		c, err := newClient(rc, r)
+		if err != nil {
+			return nil, err
+		}
+		id, _ := modelID(rc, r, nil)
+		return []*generator{{client: c, id: id}}, nil
+	}
+	workers := max(1, len(rc.Devices))
+	var gens []*generator
+	for range workers {
+		m, err := loadLocal(rc, r, rows)
+		if err != nil {
+			closeGenerators(gens)
+			return nil, err
+		}
+		g := &generator{local: m}
+		gens = append(gens, g)
+		if g.text, err = newChatText(m.Tokenizer(), m.Template(), r.Path); err != nil {
+			closeGenerators(gens)
+			return nil, err
+		}
+		if g.id, err = modelID(rc, r, m); err != nil {
+			closeGenerators(gens)
+			return nil, err
+		}
+	}
+	return gens, nil
+}
+
+func closeGenerators(gens []*generator) {
+	for _, g := range gens {
+		if g.local != nil {
+			g.local.Close()
+		}
+	}
+}
+
+// generate answers each prompt with s.N texts.
+func (g *generator) generate(ctx context.Context, prompts []string, s genSettings) ([][]string, error) {
+	if g.client != nil {
+		return g.generateRemote(ctx, prompts, s)
+	}
+	reqs := make([]llm.GenRequest, len(prompts))
+	for i, p := range prompts {
+		ids, err := g.text.promptIDs(p)
+		if err != nil {
+			return nil, err
+		}
+		reqs[i] = llm.GenRequest{Prompt: ids, Item: p}
+	}
+	gens, err := g.local.Generate(ctx, reqs, llm.SampleParams{
+		N: s.N, MaxTokens: s.MaxTokens, Temperature: s.Temperature, TopP: s.TopP, TopK: s.TopK,
+		Greedy: s.Temperature == 0, Seed: s.Seed,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]string, len(prompts))
+	for i, gen := range gens {
+		for _, smp := range gen.Samples {
+			out[i] = append(out[i], g.text.text(smp.Tokens))
+		}
+	}
+	return out, nil
+}
+
+func (g *generator) generateRemote(ctx context.Context, prompts []string, s genSettings) ([][]string, error) {
+	out := make([][]string, len(prompts))
+	errs := make([]error, len(prompts))
+	var wg sync.WaitGroup
+	for i, p := range prompts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			temp, topP, seed := s.Temperature, s.TopP, int64(s.Seed)
+			req := openai.ChatRequest{
+				Messages:    []openai.Message{{Role: "user", Content: p}},
+				N:           s.N,
+				Temperature: &temp,
+				MaxTokens:   s.MaxTokens,
+				Seed:        &seed,
+			}
+			if topP > 0 {
+				req.TopP = &topP
+			}
+			resp, err := g.client.Chat(ctx, p, req)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			for _, c := range resp.Choices {
+				out[i] = append(out[i], c.Message.Content)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// memoKey hashes its parts into a memo key.
+func memoKey(parts ...any) string {
+	h := sha256.New()
+	for _, p := range parts {
+		b, _ := json.Marshal(p)
+		h.Write(b)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// memoGet reads a JSON memo entry; a missing memo or entry is a miss.
+func memoGet(rc *engine.RunContext, key string, v any) (bool, error) {
+	if rc.Memo == nil {
+		return false, nil
+	}
+	b, ok, err := rc.Memo.Get(key)
+	if err != nil || !ok {
+		return false, err
+	}
+	if json.Unmarshal(b, v) != nil {
+		return false, nil // an unreadable entry is computed again
+	}
+	return true, nil
+}
+
+func memoPut(rc *engine.RunContext, key string, v any) error {
+	if rc.Memo == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return rc.Memo.Put(key, b)
+}
+
+// memoGenerate answers every prompt with s.N texts, reading answers from
+// rc.Memo and storing each chunk's as soon as it is done, so an interrupted
+// stage resumes where it stopped and new prompts cost only themselves.
+// Chunks of chunk prompts are dealt to the generators (one per device).
+func memoGenerate(ctx context.Context, rc *engine.RunContext, gens []*generator, purpose string, prompts []string, s genSettings, chunk int) ([][]string, int, error) {
+	out := make([][]string, len(prompts))
+	keys := make([]string, len(prompts))
+	var todo []int
+	for i, p := range prompts {
+		keys[i] = memoKey("refeval generate v1", purpose, gens[0].id, s, p)
+		ok, err := memoGet(rc, keys[i], &out[i])
+		if err != nil {
+			return nil, 0, err
+		}
+		if !ok || len(out[i]) != max(1, s.N) {
+			todo = append(todo, i)
+		}
+	}
+	hits := len(prompts) - len(todo)
+	var mu sync.Mutex
+	done := int64(hits)
+	progress(rc, done, int64(len(prompts)))
+	chunks := make(chan []int)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(gens))
+	var wg sync.WaitGroup
+	for w, g := range gens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for idx := range chunks {
+				ps := make([]string, len(idx))
+				for k, i := range idx {
+					ps[k] = prompts[i]
+				}
+				texts, err := g.generate(ctx, ps, s)
+				if err == nil {
+					for k, i := range idx {
+						out[i] = texts[k]
+						if err = memoPut(rc, keys[i], texts[k]); err != nil {
+							break
+						}
+					}
+				}
+				if err != nil {
+					errs[w] = err
+					cancel()
+					return
+				}
+				mu.Lock()
+				done += int64(len(idx))
+				progress(rc, done, int64(len(prompts)))
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for start := 0; start < len(todo); start += chunk {
+		select {
+		case chunks <- todo[start:min(start+chunk, len(todo))]:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(chunks)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	return out, hits, nil
+}
+
+func progress(rc *engine.RunContext, done, total int64) {
+	if rc.Progress != nil {
+		rc.Progress(done, total)
+	}
+}
+
+func logf(rc *engine.RunContext, format string, args ...any) {
+	if rc.Log != nil {
+		fmt.Fprintf(rc.Log, format, args...)
+	}
+}

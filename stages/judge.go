@@ -1,0 +1,342 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/refeval/refeval/engine"
+	"github.com/refeval/refeval/llm"
+	"github.com/refeval/refeval/llm/openai"
+)
+
+// Judge modes of the score and eval kinds.
+const (
+	// JudgeLogprobs reads the label log-probs in one forward pass over the
+	// judge prompt ending in "Output (" (the default).
+	JudgeLogprobs = "logprobs"
+	// JudgeGenerate lets the judge answer greedily (judgeGenTokens tokens),
+	// finds the label with judgeLabelRe and reads the log-probs at its
+	// position, as the RefEval scripts do with vLLM.
+	JudgeGenerate = "generate"
+)
+
+// JudgeTopLogprobs is how many of the judge's most likely next tokens are
+// looked at for the labels: a label outside them is missing (null), as
+// with the paper's top_logprobs = 5.
+const JudgeTopLogprobs = 5
+
+const judgeGenTokens = 16
+
+var judgeLabelRe = regexp.MustCompile(`Output \((\S+)\)`)
+
+// A judgeTask is one ordered comparison: output (a) against output (b).
+type judgeTask struct {
+	Prompt, Reference, A, B string
+}
+
+// A labelVerdict is the judge's log-probs of the two labels (nil: not in
+// its top JudgeTopLogprobs).
+type labelVerdict struct {
+	A *float64 `json:"a"`
+	B *float64 `json:"b"`
+}
+
+// A judge compares outputs with a local model, an endpoint or ROUGE-L.
+type judge struct {
+	ref    ModelRef
+	mode   string
+	tmpl   string // the judge template's text; "" for rouge-l
+	local  *llm.Model
+	client *openai.Client
+	id     string
+	labelA int
+	labelB int
+	top    int // labels outside the top this many are missing; 0: never
+
+	fromText int // endpoint verdicts read from the text
+	mu       sync.Mutex
+}
+
+// openJudge loads the judge model (nothing for rouge-l).
+func openJudge(rc *engine.RunContext, r ModelRef, mode, tmpl string, rows, top int) (*judge, error) {
+	j := &judge{ref: r, mode: mode, tmpl: tmpl, top: top}
+	var err error
+	switch {
+	case r.Rouge:
+		j.id = RougeJudgeName
+		return j, nil
+	case r.Endpoint != nil:
+		if j.client, err = newClient(rc, r); err != nil {
+			return nil, err
+		}
+		j.id, _ = modelID(rc, r, nil)
+		return j, nil
+	}
+	if j.local, err = loadLocal(rc, r, rows); err != nil {
+		return nil, err
+	}
+	tok := j.local.Tokenizer()
+	var okA, okB bool
+	j.labelA, okA = tok.TokenID(LabelA)
+	j.labelB, okB = tok.TokenID(LabelB)
+	if !okA || !okB {
+		j.local.Close()
+		return nil, fmt.Errorf("judge %s: its tokenizer has no single token for the labels %q and %q", r.Path, LabelA, LabelB)
+	}
+	if j.id, err = modelID(rc, r, j.local); err != nil {
+		j.local.Close()
+		return nil, err
+	}
+	return j, nil
+}
+
+func (j *judge) close() {
+	if j.local != nil {
+		j.local.Close()
+	}
+}
+
+// key is the memo key of a task: the judge, its mode and template, and the
+// texts it sees.
+func (j *judge) key(t judgeTask) string {
+	return memoKey("refeval judge v1", j.id, j.mode, j.top, j.tmpl, t)
+}
+
+// judgeAll judges tasks, reading and writing verdicts through rc.Memo.
+func (j *judge) judgeAll(ctx context.Context, rc *engine.RunContext, tasks []judgeTask) ([]labelVerdict, int, error) {
+	out := make([]labelVerdict, len(tasks))
+	if j.ref.Rouge {
+		for i, t := range tasks {
+			out[i].A, out[i].B = RougeJudge(t.Reference, t.A, t.B)
+		}
+		return out, 0, nil
+	}
+	var todo []int
+	for i, t := range tasks {
+		ok, err := memoGet(rc, j.key(t), &out[i])
+		if err != nil {
+			return nil, 0, err
+		}
+		if !ok {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) == 0 {
+		return out, len(tasks), nil
+	}
+	sub := make([]judgeTask, len(todo))
+	for k, i := range todo {
+		sub[k] = tasks[i]
+	}
+	var vs []labelVerdict
+	var err error
+	switch {
+	case j.client != nil:
+		vs, err = j.judgeRemote(ctx, sub)
+	case j.mode == JudgeGenerate:
+		vs, err = j.judgeGenerate(ctx, sub)
+	default:
+		vs, err = j.judgeLogprobs(ctx, sub)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	for k, i := range todo {
+		out[i] = vs[k]
+		if err := memoPut(rc, j.key(tasks[i]), vs[k]); err != nil {
+			return nil, 0, err
+		}
+	}
+	return out, len(tasks) - len(todo), nil
+}
+
+// judgeLogprobs is the one-forward judge: the rendered template, the
+// assistant turn opened and "Output (" appended, then the next-token
+// distribution. The facade has no shared-prefix cache, so each pair is a
+// full forward pass over its own prompt (batched).
+func (j *judge) judgeLogprobs(ctx context.Context, tasks []judgeTask) ([]labelVerdict, error) {
+	tok := j.local.Tokenizer()
+	prefixes := make([][]int, len(tasks))
+	for i, t := range tasks {
+		s, err := JudgePrompt(j.tmpl, t.Prompt, t.Reference, t.A, t.B)
+		if err != nil {
+			return nil, err
+		}
+		prefixes[i] = tok.Encode(s)
+	}
+	rows, err := j.local.NextTokenLogProbs(ctx, prefixes)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]labelVerdict, len(tasks))
+	for i, row := range rows {
+		out[i] = j.labels(row)
+	}
+	return out, nil
+}
+
+// labels looks for the label tokens among the top j.top of a next-token
+// distribution (anywhere when j.top is 0).
+func (j *judge) labels(row []float32) labelVerdict {
+	var v labelVerdict
+	if j.top <= 0 {
+		a, b := float64(row[j.labelA]), float64(row[j.labelB])
+		return labelVerdict{A: &a, B: &b}
+	}
+	top := topK(row, j.top)
+	for _, id := range top {
+		lp := float64(row[id])
+		switch id {
+		case j.labelA:
+			v.A = &lp
+		case j.labelB:
+			v.B = &lp
+		}
+	}
+	return v
+}
+
+// topK returns the ids of the k largest values, largest first (lowest id
+// on ties).
+func topK(row []float32, k int) []int {
+	idx := make([]int, 0, k+1)
+	for id, v := range row {
+		if len(idx) == k && v <= row[idx[k-1]] {
+			continue
+		}
+		pos := sort.Search(len(idx), func(n int) bool { return row[idx[n]] < v })
+		idx = append(idx, 0)
+		copy(idx[pos+1:], idx[pos:])
+		idx[pos] = id
+		if len(idx) > k {
+			idx = idx[:k]
+		}
+	}
+	return idx
+}
+
+// judgeGenerate lets the judge answer (greedy, judgeGenTokens tokens),
+// finds "Output (x)" in the answer and reads the top log-probs at the
+// label's token, or at the first token when the answer has no label.
+func (j *judge) judgeGenerate(ctx context.Context, tasks []judgeTask) ([]labelVerdict, error) {
+	tok := j.local.Tokenizer()
+	reqs := make([]llm.GenRequest, len(tasks))
+	for i, t := range tasks {
+		s, err := RenderJudge(j.tmpl, t.Prompt, t.Reference, t.A, t.B)
+		if err != nil {
+			return nil, err
+		}
+		reqs[i] = llm.GenRequest{Prompt: tok.Encode(s + strings.TrimSuffix(JudgeAnswerPrefix, "Output (")), Item: fmt.Sprint(i)}
+	}
+	gens, err := j.local.Generate(ctx, reqs, llm.SampleParams{N: 1, MaxTokens: judgeGenTokens, Greedy: true})
+	if err != nil {
+		return nil, err
+	}
+	prefixes := make([][]int, len(tasks))
+	for i, g := range gens {
+		ids := g.Samples[0].Tokens
+		pos := labelPosition(tok.Decode, ids)
+		prefixes[i] = append(append([]int(nil), reqs[i].Prompt...), ids[:pos]...)
+	}
+	rows, err := j.local.NextTokenLogProbs(ctx, prefixes)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]labelVerdict, len(tasks))
+	for i, row := range rows {
+		out[i] = j.labels(row)
+	}
+	return out, nil
+}
+
+// labelPosition returns the index of the generated token where the label
+// of "Output (x)" starts, or 0 when the text has none.
+func labelPosition(decode func([]int, bool) string, ids []int) int {
+	text := decode(ids, false)
+	m := judgeLabelRe.FindStringSubmatchIndex(text)
+	if m == nil {
+		return 0
+	}
+	start := m[2]
+	for k := range ids {
+		if len(decode(ids[:k+1], false)) > start {
+			return k
+		}
+	}
+	return 0
+}
+
+// judgeRemote asks an endpoint for a short greedy answer with the top
+// JudgeTopLogprobs log-probs and reads the labels with openai.JudgeLabels.
+func (j *judge) judgeRemote(ctx context.Context, tasks []judgeTask) ([]labelVerdict, error) {
+	out := make([]labelVerdict, len(tasks))
+	errs := make([]error, len(tasks))
+	var wg sync.WaitGroup
+	for i, t := range tasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := RenderJudge(j.tmpl, t.Prompt, t.Reference, t.A, t.B)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			zero := 0.0
+			resp, err := j.client.Chat(ctx, fmt.Sprintf("pair %d", i), openai.ChatRequest{
+				Messages: chatMLMessages(s), Temperature: &zero, MaxTokens: judgeGenTokens,
+				Logprobs: true, TopLogprobs: JudgeTopLogprobs,
+			})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			v, err := openai.JudgeLabels(resp, 0)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			if v.FromText {
+				j.mu.Lock()
+				j.fromText++
+				j.mu.Unlock()
+				// p(a) from the text: a → 1, b → 0, else 0.5, as label log-probs.
+				z := 0.0
+				switch v.PA {
+				case 1:
+					out[i].A = &z
+				case 0:
+					out[i].B = &z
+				default:
+					out[i].A, out[i].B = &z, &z
+				}
+				return
+			}
+			out[i] = labelVerdict{A: v.LogprobA, B: v.LogprobB}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// chatMLMessages splits a rendered ChatML text into messages.
+func chatMLMessages(s string) []openai.Message {
+	var msgs []openai.Message
+	for _, part := range strings.Split(s, "<|im_start|>") {
+		part = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(part), "<|im_end|>"))
+		if part == "" {
+			continue
+		}
+		role, content, _ := strings.Cut(part, "\n")
+		msgs = append(msgs, openai.Message{Role: strings.TrimSpace(role), Content: strings.TrimSpace(strings.TrimSuffix(content, "<|im_end|>"))})
+	}
+	return msgs
+}

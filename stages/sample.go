@@ -1,0 +1,152 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/refeval/refeval/engine"
+)
+
+// The sample kind draws candidate answers from a policy.
+//
+//	stage "sample" "train" {
+//	  model       = stage.sft.distill          # required: the policy (see ModelRef)
+//	  prompts     = "data/train.prompts.jsonl" # required: PromptLine lines
+//	  n           = 5                          # candidates per prompt
+//	  temperature = 0.8
+//	  top_p       = 0.95
+//	  top_k       = 0                          # 0: all tokens
+//	  max_tokens  = 512
+//	  seed        = 0
+//	  limit       = 0                          # first N prompts only; 0: all
+//	  batch       = 8                          # rows per forward pass (prompts × n)
+//	}
+//
+// It writes samples.jsonl (Sample lines, in prompt order). Every prompt's
+// candidates are memoized (model digest, backend, settings, prompt), so an
+// interrupted stage resumes and a grown prompt file samples only the new
+// prompts. Prompts are dealt to one worker per granted device.
+
+// SampleVersion is the sample kind's implementation version.
+const SampleVersion = "1"
+
+func init() {
+	Register(&engine.Kind{Name: "sample", Version: SampleVersion, Schema: sampleSchema, Decode: decodeSample,
+		NonDeterministic: true, UsesBackend: true})
+}
+
+var sampleSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "model", Required: true},
+	{Name: "prompts", Required: true},
+	{Name: "n"},
+	{Name: "temperature"},
+	{Name: "top_p"},
+	{Name: "top_k"},
+	{Name: "max_tokens"},
+	{Name: "seed"},
+	{Name: "limit"},
+	{Name: "batch"},
+}}
+
+// DefaultMaxTokens is the default max_tokens of the sample, eval and
+// reference kinds.
+const DefaultMaxTokens = 512
+
+type sampleStage struct {
+	model   ModelRef
+	prompts string
+	gen     genSettings
+	limit   int
+	batch   int
+}
+
+// decodeGen reads the sampling attributes shared by sample, eval and reference.
+func decodeGen(a *attrs, g *genSettings) {
+	var seed int
+	a.integer("n", &g.N, 1, 1024)
+	a.number("temperature", &g.Temperature, 0, 100)
+	a.number("top_p", &g.TopP, 0, 1)
+	a.integer("top_k", &g.TopK, 0, 1<<30)
+	a.integer("max_tokens", &g.MaxTokens, 1, 1<<20)
+	a.integer("seed", &seed, 0, 1<<53)
+	g.Seed = uint64(seed)
+}
+
+func decodeSample(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
+	a := newAttrs(body, sampleSchema, ectx)
+	s := &sampleStage{gen: genSettings{N: 5, Temperature: 0.8, TopP: 0.95, MaxTokens: DefaultMaxTokens}, batch: 8}
+	a.model("model", &s.model, false)
+	a.path("prompts", &s.prompts, "a prompts file (JSON Lines of {\"prompt\": …})")
+	decodeGen(a, &s.gen)
+	a.integer("limit", &s.limit, 0, 1<<30)
+	a.integer("batch", &s.batch, 1, 4096)
+	return s, a.diags
+}
+
+func (s *sampleStage) Inputs() []string { return append(s.model.Inputs(), s.prompts) }
+
+// readPrompts reads a prompts file, keeping the first limit lines (all for 0).
+func readPrompts(dir, path string, limit int) ([]string, error) {
+	lines, err := ReadJSONL[PromptLine](resolve(dir, path))
+	if err != nil {
+		return nil, fmt.Errorf("reading prompts: %w", err)
+	}
+	if limit > 0 && limit < len(lines) {
+		lines = lines[:limit]
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = l.Prompt
+	}
+	return out, nil
+}
+
+// readTexts reads a references file: n lines, one per prompt.
+func readTexts(dir, path string, n int) ([]string, error) {
+	lines, err := ReadJSONL[TextLine](resolve(dir, path))
+	if err != nil {
+		return nil, fmt.Errorf("reading references: %w", err)
+	}
+	if len(lines) < n {
+		return nil, fmt.Errorf("%s has %d references for %d prompts; it needs one line per prompt, in prompt order", path, len(lines), n)
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = lines[i].Text
+	}
+	return out, nil
+}
+
+func (s *sampleStage) Run(ctx context.Context, rc *engine.RunContext) error {
+	prompts, err := readPrompts(rc.Dir, s.prompts, s.limit)
+	if err != nil {
+		return err
+	}
+	gens, err := openGenerators(rc, s.model, s.batch)
+	if err != nil {
+		return err
+	}
+	defer closeGenerators(gens)
+	start := time.Now()
+	chunk := max(1, s.batch/s.gen.N)
+	texts, hits, err := memoGenerate(ctx, rc, gens, "sample", prompts, s.gen, chunk)
+	if err != nil {
+		return err
+	}
+	out := make([]Sample, len(prompts))
+	for i, p := range prompts {
+		out[i] = Sample{Prompt: p}
+		for _, t := range texts[i] {
+			out[i].Candidates = append(out[i].Candidates, TextLine{Text: t})
+		}
+	}
+	if err := WriteJSONL(filepath.Join(rc.Out, SamplesFile), out); err != nil {
+		return err
+	}
+	logf(rc, "sample: %d prompts × %d candidates (%d prompts from the memo) in %v\n", len(prompts), s.gen.N, hits, time.Since(start).Round(time.Millisecond))
+	return nil
+}

@@ -1,0 +1,173 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/refeval/refeval/engine"
+)
+
+// The score kind judges every ordered pair of a prompt's candidates.
+//
+//	stage "score" "train" {
+//	  judge      = stage.sft.distill             # required: a model (see ModelRef) or "rouge-l"
+//	  samples    = stage.sample.train            # required: folder holding samples.jsonl
+//	  references = "data/train.references.jsonl" # one per prompt; leave out for reference-free templates
+//	  template   = "prompts/refeval.txt"         # required for model judges; its bytes enter the ActionID
+//	  mode       = "logprobs"                    # logprobs (one forward pass) | generate
+//	  top_logprobs = 5                           # a label outside the judge's top 5 is missing; 0: read it anywhere
+//	  batch      = 20                            # judge prompts per forward pass
+//	}
+//
+// It writes scores.jsonl (ScoreLine lines, in prompt order). Verdicts are
+// memoized per pair (judge digest, mode, template, texts).
+
+// ScoreVersion is the score kind's implementation version.
+const ScoreVersion = "1"
+
+func init() {
+	Register(&engine.Kind{Name: "score", Version: ScoreVersion, Schema: scoreSchema, Decode: decodeScore, UsesBackend: true})
+}
+
+var scoreSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "judge", Required: true},
+	{Name: "samples", Required: true},
+	{Name: "references"},
+	{Name: "template"},
+	{Name: "mode"},
+	{Name: "top_logprobs"},
+	{Name: "batch"},
+}}
+
+type scoreStage struct {
+	judge      ModelRef
+	samples    string
+	references string
+	template   string
+	mode       string
+	top        int
+	batch      int
+}
+
+// judgeAttrs reads the judge attributes shared by score and eval.
+func judgeAttrs(a *attrs, judge *ModelRef, template, mode *string) {
+	a.model("judge", judge, true)
+	a.path("template", template, "a judge template file such as \"prompts/refeval.txt\"")
+	a.oneOf("mode", mode, JudgeLogprobs, JudgeGenerate)
+	if !judge.Rouge && *template == "" && !a.has("template") && (judge.Path != "" || judge.Endpoint != nil) {
+		a.diags = append(a.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing template",
+			Detail: "A model judge needs a template argument naming its judge template, such as \"prompts/refeval.txt\"."})
+	}
+}
+
+func decodeScore(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
+	a := newAttrs(body, scoreSchema, ectx)
+	s := &scoreStage{mode: JudgeLogprobs, top: JudgeTopLogprobs, batch: 20}
+	judgeAttrs(a, &s.judge, &s.template, &s.mode)
+	a.integer("top_logprobs", &s.top, 0, 1<<20)
+	a.path("samples", &s.samples, "the output folder of a sample stage, such as stage.sample.train")
+	a.path("references", &s.references, "a references file (JSON Lines of {\"text\": …})")
+	a.integer("batch", &s.batch, 1, 4096)
+	return s, a.diags
+}
+
+func (s *scoreStage) Inputs() []string {
+	in := append(s.judge.Inputs(), s.samples)
+	for _, p := range []string{s.references, s.template} {
+		if p != "" {
+			in = append(in, p)
+		}
+	}
+	return in
+}
+
+// readTemplate reads a judge template ("" for the rouge-l judge).
+func readTemplate(dir, path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(resolve(dir, path))
+	if err != nil {
+		return "", fmt.Errorf("reading the judge template: %w", err)
+	}
+	return string(b), nil
+}
+
+func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
+	samples, err := ReadJSONL[Sample](filepath.Join(resolve(rc.Dir, s.samples), SamplesFile))
+	if err != nil {
+		return fmt.Errorf("reading samples: %w", err)
+	}
+	refs := make([]string, len(samples))
+	if s.references != "" {
+		if refs, err = readTexts(rc.Dir, s.references, len(samples)); err != nil {
+			return err
+		}
+	} else if s.judge.Rouge {
+		return fmt.Errorf("the rouge-l judge compares against references: set references")
+	}
+	tmpl, err := readTemplate(rc.Dir, s.template)
+	if err != nil {
+		return err
+	}
+	j, err := openJudge(rc, s.judge, s.mode, tmpl, s.batch, s.top)
+	if err != nil {
+		return err
+	}
+	defer j.close()
+	start := time.Now()
+	lines := make([]ScoreLine, len(samples))
+	var pairs, hits int
+	for first := 0; first < len(samples); {
+		// Gather whole prompts until about a batch of pairs.
+		var tasks []judgeTask
+		last := first
+		for last < len(samples) && (last == first || len(tasks)+len(OrderedPairs(len(samples[last].Candidates))) <= s.batch) {
+			sm := samples[last]
+			for _, p := range OrderedPairs(len(sm.Candidates)) {
+				tasks = append(tasks, judgeTask{Prompt: sm.Prompt, Reference: refs[last], A: sm.Candidates[p[0]].Text, B: sm.Candidates[p[1]].Text})
+			}
+			last++
+		}
+		vs, h, err := j.judgeAll(ctx, rc, tasks)
+		if err != nil {
+			return fmt.Errorf("judging prompt %d: %w", first+1, err)
+		}
+		hits += h
+		pairs += len(tasks)
+		k := 0
+		for i := first; i < last; i++ {
+			sm := samples[i]
+			line := ScoreLine{Prompt: sm.Prompt, Reference: refs[i], Candidates: sm.Candidates, Comparisons: []Comparison{}}
+			if !j.usesReference() {
+				line.Reference = ""
+			}
+			for _, p := range OrderedPairs(len(sm.Candidates)) {
+				line.Comparisons = append(line.Comparisons, NewComparison(p[0], p[1], vs[k].A, vs[k].B))
+				k++
+			}
+			lines[i] = line
+		}
+		first = last
+		progress(rc, int64(first), int64(len(samples)))
+	}
+	if err := WriteJSONL(filepath.Join(rc.Out, ScoresFile), lines); err != nil {
+		return err
+	}
+	el := time.Since(start)
+	logf(rc, "score: %d pairs of %d prompts judged by %s (%s mode; %d from the memo; %d read from text) in %v, %.1f pairs/s\n",
+		pairs, len(samples), s.judge, s.mode, hits, j.fromText, el.Round(time.Millisecond), float64(pairs-hits)/el.Seconds())
+	return nil
+}
+
+// usesReference says whether the judge saw a reference: rouge-l always,
+// a template only when it has the {REFERENCE} slot.
+func (j *judge) usesReference() bool {
+	return j.ref.Rouge || strings.Contains(j.tmpl, "{"+SlotReference+"}")
+}

@@ -1,0 +1,195 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/refeval/refeval/engine"
+	"github.com/refeval/refeval/llm/train"
+)
+
+// The sft kind fine-tunes a model on prompt → reference answers (the
+// paper's stage 1, distillation), the prompt tokens masked out of the loss.
+//
+//	stage "sft" "distill" {
+//	  model         = stage.init.tiny                # required: a local checkpoint
+//	  prompts       = "data/train.prompts.jsonl"     # required
+//	  references    = "data/train.references.jsonl"  # required: one answer per prompt
+//	  lr            = 1e-5
+//	  schedule      = "cosine"                       # cosine | linear | constant
+//	  warmup_ratio  = 0.1
+//	  epochs        = 1
+//	  batch         = 8                              # examples per forward pass
+//	  grad_accum    = 1
+//	  weight_decay  = 0
+//	  max_grad_norm = 1
+//	  eval_fraction = 0                              # held-out share; best checkpoint by its loss
+//	  eval_every    = 0                              # steps between evaluations (0: only at the end)
+//	  limit         = 0                              # first N prompts only
+//	  seed          = 0
+//	}
+//
+// Its output folder is a checkpoint (config.json, model.safetensors, the
+// tokenizer files) plus metrics.jsonl (StepLine per step), metrics.json
+// (TrainMetrics) and loss.svg.
+
+// SFTVersion is the sft kind's implementation version.
+const SFTVersion = "1"
+
+func init() {
+	Register(&engine.Kind{Name: "sft", Version: SFTVersion, Schema: sftSchema, Decode: decodeSFT, UsesBackend: true, NonDeterministic: true})
+}
+
+var sftSchema = func() *hcl.BodySchema {
+	s := &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "model", Required: true},
+		{Name: "prompts", Required: true},
+		{Name: "references", Required: true},
+	}}
+	for _, n := range trainAttrNames {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: n})
+	}
+	return s
+}()
+
+type sftStage struct {
+	model      ModelRef
+	prompts    string
+	references string
+	t          trainSettings
+}
+
+// TrainMetrics is the metrics.json of the sft and dpo kinds: the run's
+// size, its last training step, and the held-out metrics before training
+// and of the kept (best) checkpoint. DPO fields are absent for SFT.
+type TrainMetrics struct {
+	Examples     int      `json:"examples"`      // training examples (pairs for DPO)
+	EvalExamples int      `json:"eval_examples"` // held-out examples
+	Steps        int      `json:"steps"`
+	BestStep     int      `json:"best_step"` // step whose weights were saved
+	Loss         float64  `json:"loss"`      // last training step
+	Accuracy     *float64 `json:"accuracy,omitempty"`
+	Margin       *float64 `json:"margin,omitempty"`
+
+	EvalLossBefore     *float64 `json:"eval_loss_before,omitempty"`
+	EvalLoss           *float64 `json:"eval_loss,omitempty"` // of the saved checkpoint
+	EvalAccuracyBefore *float64 `json:"eval_accuracy_before,omitempty"`
+	EvalAccuracy       *float64 `json:"eval_accuracy,omitempty"`
+	EvalMarginBefore   *float64 `json:"eval_margin_before,omitempty"`
+	EvalMargin         *float64 `json:"eval_margin,omitempty"`
+	// EvalLogRatio is the policy's held-out chosen-minus-rejected log-ratio.
+	EvalLogRatioBefore *float64 `json:"eval_log_ratio_before,omitempty"`
+	EvalLogRatio       *float64 `json:"eval_log_ratio,omitempty"`
+
+	Beta            float64 `json:"beta,omitempty"`
+	Seconds         float64 `json:"seconds"`
+	TokensPerSec    float64 `json:"tokens_per_sec"`
+	ExamplesPerSec  float64 `json:"examples_per_sec"`
+	ReferenceSource string  `json:"reference_source,omitempty"`
+}
+
+// fill sets the held-out fields from a training result.
+func (m *TrainMetrics) fill(res *train.Result, dpo bool) {
+	m.Steps, m.BestStep, m.Loss = res.Steps, res.BestStep, res.Final.Loss
+	if dpo {
+		m.Accuracy, m.Margin = finite(res.Final.Accuracy), finite(res.Final.Margin)
+	}
+	if len(res.Evals) == 0 {
+		return
+	}
+	before := res.Evals[0]
+	best := res.Evals[len(res.Evals)-1]
+	for _, e := range res.Evals {
+		if e.Step == res.BestStep {
+			best = e
+		}
+	}
+	m.EvalLossBefore, m.EvalLoss = finite(before.Loss), finite(best.Loss)
+	if dpo {
+		m.EvalAccuracyBefore, m.EvalAccuracy = finite(before.Accuracy), finite(best.Accuracy)
+		m.EvalMarginBefore, m.EvalMargin = finite(before.Margin), finite(best.Margin)
+		m.EvalLogRatioBefore, m.EvalLogRatio = finite(before.LogRatio), finite(best.LogRatio)
+	}
+}
+
+func decodeSFT(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
+	a := newAttrs(body, sftSchema, ectx)
+	s := &sftStage{t: trainSettings{LR: 1e-5, Schedule: train.ScheduleCosine, WarmupRatio: 0.1, Batch: 8, GradAccum: 1, Epochs: 1, MaxGradNorm: 1}}
+	a.model("model", &s.model, false)
+	a.path("prompts", &s.prompts, "a prompts file (JSON Lines of {\"prompt\": …})")
+	a.path("references", &s.references, "a references file (JSON Lines of {\"text\": …})")
+	decodeTrain(a, &s.t)
+	if s.model.Endpoint != nil {
+		a.errorf(a.content.Attributes["model"], "Invalid model", "The sft kind trains a local checkpoint, not an endpoint.")
+	}
+	return s, a.diags
+}
+
+func (s *sftStage) Inputs() []string { return append(s.model.Inputs(), s.prompts, s.references) }
+
+func (s *sftStage) Run(ctx context.Context, rc *engine.RunContext) error {
+	prompts, err := readPrompts(rc.Dir, s.prompts, s.t.Limit)
+	if err != nil {
+		return err
+	}
+	refs, err := readTexts(rc.Dir, s.references, len(prompts))
+	if err != nil {
+		return err
+	}
+	tr, err := loadTrainee(rc, s.model)
+	if err != nil {
+		return err
+	}
+	defer tr.close()
+	ct, err := loadChatText(tr.dir)
+	if err != nil {
+		return err
+	}
+	all := make([]train.SFTExample, len(prompts))
+	for i, p := range prompts {
+		ids, err := ct.promptIDs(p)
+		if err != nil {
+			return err
+		}
+		all[i] = train.SFTExample{Prompt: ids, Response: ct.responseIDs(refs[i])}
+	}
+	ti, ei := heldOut(len(all), s.t.EvalFraction, s.t.Seed)
+	var trainSet, evalSet []train.SFTExample
+	for _, i := range ti {
+		trainSet = append(trainSet, all[i])
+	}
+	for _, i := range ei {
+		evalSet = append(evalSet, all[i])
+	}
+	replicas := s.t.replicas(rc)
+	rec := &recorder{rc: rc, total: steps(len(trainSet), s.t, replicas)}
+	start := time.Now()
+	res, err := train.SFT(ctx, tr.model, trainSet, evalSet, train.SFTConfig{
+		LR: s.t.LR, WeightDecay: s.t.WeightDecay, Schedule: s.t.Schedule, WarmupRatio: s.t.warmup(),
+		MicroBatch: s.t.Batch, GradAccum: s.t.GradAccum, Replicas: replicas, Epochs: s.t.Epochs,
+		MaxGradNorm: s.t.MaxGradNorm, EvalEvery: s.t.EvalEvery, MaxSeqLen: s.t.MaxLen, Seed: uint64(s.t.Seed),
+	}, rec.onStep)
+	if err != nil {
+		return fmt.Errorf("sft: %w", err)
+	}
+	el := time.Since(start).Seconds()
+	if err := tr.save(rc.Out); err != nil {
+		return err
+	}
+	if err := rec.write(rc.Out, res.Evals); err != nil {
+		return err
+	}
+	m := TrainMetrics{Examples: len(trainSet), EvalExamples: len(evalSet), Seconds: el}
+	m.fill(res, false)
+	tokens := 0
+	for _, l := range rec.lines {
+		tokens += l.Tokens
+	}
+	m.TokensPerSec = float64(tokens) / el
+	m.ExamplesPerSec = float64(len(trainSet)*max(1, s.t.Epochs)) / el
+	logf(rc, "sft: %d examples, %d steps, final loss %.4f, %.0f tokens/s\n", len(trainSet), res.Steps, res.Final.Loss, m.TokensPerSec)
+	return writeMetrics(rc.Out, m)
+}

@@ -1,0 +1,293 @@
+package stages
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/refeval/refeval/engine"
+	"github.com/refeval/refeval/llm/backend"
+	"github.com/refeval/refeval/llm/checkpoint"
+	"github.com/refeval/refeval/llm/train"
+	"github.com/refeval/refeval/llm/transformer"
+)
+
+// Files the sft and dpo kinds write besides the checkpoint.
+const (
+	MetricsLinesFile = "metrics.jsonl" // one StepLine per optimizer step
+	LossPlotFile     = "loss.svg"      // loss (and DPO margin) against step
+)
+
+// trainSettings are the optimizer attributes shared by sft and dpo.
+type trainSettings struct {
+	LR           float64
+	WeightDecay  float64
+	Schedule     string
+	WarmupRatio  float64
+	Batch        int
+	GradAccum    int
+	Replicas     int
+	Epochs       int
+	MaxGradNorm  float64
+	EvalFraction float64
+	EvalEvery    int
+	MaxLen       int
+	Limit        int
+	Seed         int
+}
+
+// decodeTrain reads the shared training attributes.
+func decodeTrain(a *attrs, t *trainSettings) {
+	a.number("lr", &t.LR, 1e-12, 10)
+	a.number("weight_decay", &t.WeightDecay, 0, 10)
+	a.oneOf("schedule", &t.Schedule, train.ScheduleCosine, train.ScheduleLinear, train.ScheduleConstant)
+	a.number("warmup_ratio", &t.WarmupRatio, 0, 1)
+	a.integer("batch", &t.Batch, 1, 1<<16)
+	a.integer("grad_accum", &t.GradAccum, 1, 1<<16)
+	a.integer("replicas", &t.Replicas, 0, 1024)
+	a.integer("epochs", &t.Epochs, 1, 1<<16)
+	a.number("max_grad_norm", &t.MaxGradNorm, 0, 1e9)
+	a.number("eval_fraction", &t.EvalFraction, 0, 0.9)
+	a.integer("eval_every", &t.EvalEvery, 0, 1<<30)
+	a.integer("max_len", &t.MaxLen, 0, 1<<30)
+	a.integer("limit", &t.Limit, 0, 1<<30)
+	a.integer("seed", &t.Seed, 0, 1<<53)
+}
+
+var trainAttrNames = []string{"lr", "weight_decay", "schedule", "warmup_ratio", "batch", "grad_accum", "replicas",
+	"epochs", "max_grad_norm", "eval_fraction", "eval_every", "max_len", "limit", "seed"}
+
+// warmup maps the attribute (0 means none) to train's convention (0 means
+// the default 0.1, negative none).
+func (t trainSettings) warmup() float64 {
+	if t.WarmupRatio == 0 {
+		return -1
+	}
+	return t.WarmupRatio
+}
+
+func (t trainSettings) replicas(rc *engine.RunContext) int {
+	if t.Replicas > 0 {
+		return t.Replicas
+	}
+	return max(1, len(rc.Devices))
+}
+
+// heldOut splits n items into training and held-out indices: a seeded
+// permutation, the first ceil(fraction·n) held out (at least one when the
+// fraction is positive and n ≥ 2; none otherwise).
+func heldOut(n int, fraction float64, seed int) (trainIdx, evalIdx []int) {
+	perm := rand.New(rand.NewPCG(uint64(seed), 0x5eed)).Perm(n)
+	k := int(math.Ceil(fraction * float64(n)))
+	if fraction > 0 && k < 1 && n >= 2 {
+		k = 1
+	}
+	if k >= n {
+		k = n - 1
+	}
+	k = max(k, 0)
+	evalIdx, trainIdx = append([]int(nil), perm[:k]...), append([]int(nil), perm[k:]...)
+	sort.Ints(evalIdx)
+	sort.Ints(trainIdx)
+	return trainIdx, evalIdx
+}
+
+// trainee is a checkpoint loaded as trainable variables.
+type trainee struct {
+	dir   string
+	ck    *checkpoint.Checkpoint
+	store *model.Store
+	model *train.Model
+}
+
+func loadTrainee(rc *engine.RunContext, r ModelRef) (*trainee, error) {
+	if !r.IsLocal() {
+		return nil, fmt.Errorf("training needs a local checkpoint, not %s", r)
+	}
+	dir := resolve(rc.Dir, r.Path)
+	ck, err := checkpoint.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	b, err := backend.New("")
+	if err != nil {
+		return nil, err
+	}
+	store := model.NewStore()
+	if err := transformer.LoadIntoStore(store, ck.Tensors); err != nil {
+		b.Finalize()
+		return nil, err
+	}
+	return &trainee{dir: dir, ck: ck, store: store, model: train.TransformerModel(b, store, ck.Config)}, nil
+}
+
+func (t *trainee) close() {
+	t.store.Finalize()
+	t.model.Backend.Finalize()
+}
+
+// save writes the trained weights and the tokenizer files as a checkpoint.
+func (t *trainee) save(out string) error {
+	ts, err := transformer.StoreTensors(t.store, t.ck.Config)
+	if err != nil {
+		return err
+	}
+	return checkpoint.Save(out, t.ck.Config, ts, checkpoint.SaveOptions{TokenizerDir: t.dir})
+}
+
+// A StepLine is one line of metrics.jsonl.
+type StepLine struct {
+	Step           int       `json:"step"`
+	Epoch          float64   `json:"epoch"`
+	Loss           float64   `json:"loss"`
+	Accuracy       *float64  `json:"accuracy,omitempty"`
+	RewardChosen   *float64  `json:"reward_chosen,omitempty"`
+	RewardRejected *float64  `json:"reward_rejected,omitempty"`
+	Margin         *float64  `json:"margin,omitempty"`
+	LogRatio       *float64  `json:"log_ratio,omitempty"`
+	LR             float64   `json:"lr"`
+	GradNorm       float64   `json:"grad_norm"`
+	Tokens         int       `json:"tokens"`
+	TokensPerSec   float64   `json:"tokens_per_sec"`
+	Eval           *StepLine `json:"eval,omitempty"`
+}
+
+func stepLine(m train.StepMetrics, dpo bool) StepLine {
+	l := StepLine{Step: m.Step, Epoch: m.Epoch, Loss: m.Loss, LR: m.LR, GradNorm: m.GradNorm, Tokens: m.Tokens, TokensPerSec: m.TokensPerSec}
+	if dpo {
+		f := func(v float64) *float64 { return &v }
+		l.Accuracy, l.RewardChosen, l.RewardRejected, l.Margin, l.LogRatio = f(m.Accuracy), f(m.RewardChosen), f(m.RewardRejected), f(m.Margin), f(m.LogRatio)
+	}
+	if m.Eval != nil {
+		e := stepLine(*m.Eval, dpo)
+		e.LR, e.GradNorm, e.TokensPerSec = 0, 0, 0
+		l.Eval = &e
+	}
+	return l
+}
+
+// recorder collects step lines and logs a line now and then.
+type recorder struct {
+	rc    *engine.RunContext
+	dpo   bool
+	total int
+	lines []StepLine
+}
+
+func (r *recorder) onStep(m train.StepMetrics) {
+	l := stepLine(m, r.dpo)
+	r.lines = append(r.lines, l)
+	progress(r.rc, int64(m.Step), int64(r.total))
+	if m.Step == 1 || m.Step%10 == 0 || m.Step == r.total || m.Eval != nil {
+		extra := ""
+		if r.dpo {
+			extra = fmt.Sprintf(" acc %.3f margin %.4f", m.Accuracy, m.Margin)
+		}
+		if m.Eval != nil {
+			extra += fmt.Sprintf(" | eval loss %.4f", m.Eval.Loss)
+			if r.dpo {
+				extra += fmt.Sprintf(" acc %.3f margin %.4f", m.Eval.Accuracy, m.Eval.Margin)
+			}
+		}
+		logf(r.rc, "step %d/%d loss %.4f%s lr %.3g %.0f tok/s\n", m.Step, r.total, m.Loss, extra, m.LR, m.TokensPerSec)
+	}
+}
+
+// write writes metrics.jsonl and the plot.
+func (r *recorder) write(out string, evals []train.StepMetrics) error {
+	if err := WriteJSONL(filepath.Join(out, MetricsLinesFile), r.lines); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(out, LossPlotFile), []byte(lossPlot(r.lines, evals, r.dpo)), 0o666)
+}
+
+// steps returns the optimizer steps of a run over n examples.
+func steps(n int, t trainSettings, replicas int) int {
+	global := max(1, t.Batch) * max(1, t.GradAccum) * replicas
+	return max(1, t.Epochs) * ((n + global - 1) / global)
+}
+
+// lossPlot draws training loss (and, for DPO, the margin) against step as
+// an SVG, with held-out evaluations as dots.
+func lossPlot(lines []StepLine, evals []train.StepMetrics, dpo bool) string {
+	const w, h, pad = 640.0, 220.0, 40.0
+	var b strings.Builder
+	panels := 1
+	if dpo {
+		panels = 2
+	}
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">`+"\n", w, h*float64(panels))
+	panel := func(idx int, title string, train func(StepLine) float64, eval func(train.StepMetrics) float64) {
+		y0 := h * float64(idx)
+		var xs, ys []float64
+		for _, l := range lines {
+			xs, ys = append(xs, float64(l.Step)), append(ys, train(l))
+		}
+		var exs, eys []float64
+		for _, e := range evals {
+			exs, eys = append(exs, float64(e.Step)), append(eys, eval(e))
+		}
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, v := range append(append([]float64(nil), ys...), eys...) {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+		}
+		if lo > hi {
+			lo, hi = 0, 1
+		}
+		if hi-lo < 1e-12 {
+			lo, hi = lo-0.5, hi+0.5
+		}
+		maxX := 1.0
+		for _, x := range append(append([]float64(nil), xs...), exs...) {
+			maxX = math.Max(maxX, x)
+		}
+		px := func(x float64) float64 { return pad + (w-2*pad)*x/maxX }
+		py := func(v float64) float64 { return y0 + h - pad + (v-lo)/(hi-lo)*(2*pad-h) }
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f">%s (line: training, dots: held-out)</text>`+"\n", pad, y0+16, title)
+		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" fill="none" stroke="#999"/>`+"\n", pad, y0+pad, w-2*pad, h-2*pad)
+		fmt.Fprintf(&b, `<text x="2" y="%.1f">%.3g</text><text x="2" y="%.1f">%.3g</text>`+"\n", py(hi)+4, hi, py(lo)+4, lo)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end">step %.0f</text>`+"\n", w-pad, y0+h-pad+14, maxX)
+		if len(xs) > 0 {
+			b.WriteString(`<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="`)
+			for i := range xs {
+				fmt.Fprintf(&b, "%.1f,%.1f ", px(xs[i]), py(ys[i]))
+			}
+			b.WriteString(`"/>` + "\n")
+		}
+		for i := range exs {
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="#d62728"/>`+"\n", px(exs[i]), py(eys[i]))
+		}
+	}
+	panel(0, "loss", func(l StepLine) float64 { return l.Loss }, func(m train.StepMetrics) float64 { return m.Loss })
+	if dpo {
+		panel(1, "margin (reward chosen − rejected)", func(l StepLine) float64 {
+			if l.Margin == nil {
+				return math.NaN()
+			}
+			return *l.Margin
+		}, func(m train.StepMetrics) float64 { return m.Margin })
+	}
+	b.WriteString("</svg>\n")
+	return b.String()
+}
+
+// writeMetrics writes metrics.json.
+func writeMetrics(out string, v any) error {
+	return WriteJSON(filepath.Join(out, MetricsFile), v)
+}
+
+// finite replaces NaN and infinities (which JSON cannot hold) by nil.
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
