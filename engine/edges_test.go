@@ -1,0 +1,53 @@
+package engine
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestLoadEdges checks that references make edges, also through locals,
+// models and datasets, to one instance by literal key, and from depends_on.
+func TestLoadEdges(t *testing.T) {
+	p, diags := Load("testdata/ok/edges.hcl", LoadOptions{Lookup: fakeLookup})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	tests := []struct {
+		addr string
+		deps []string
+	}{
+		{"stage.fake.prep", nil},
+		{`stage.fake.train["a"]`, []string{"stage.fake.data", "stage.fake.prep"}},
+		{`stage.fake.train["b"]`, []string{"stage.fake.data", "stage.fake.prep"}},
+		{"stage.fake.pick", []string{`stage.fake.train["b"]`}},
+		{"stage.fake.after", []string{"stage.fake.other"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			in, ok := p.Lookup(tt.addr)
+			if !ok {
+				t.Fatalf("no instance %s", tt.addr)
+			}
+			var got []string
+			for _, d := range in.Deps {
+				got = append(got, d.Addr)
+			}
+			if diff := cmp.Diff(tt.deps, got); diff != "" {
+				t.Errorf("wrong deps of %s (-want +got):\n%s", tt.addr, diff)
+			}
+		})
+	}
+	sel, err := p.Select([]string{"stage.fake.pick"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, in := range sel {
+		got = append(got, in.Addr)
+	}
+	want := []string{"stage.fake.prep", "stage.fake.data", `stage.fake.train["b"]`, "stage.fake.pick"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("wrong selection (-want +got):\n%s", diff)
+	}
+}
