@@ -11,7 +11,8 @@
 #
 # NODE_MODULES must hold @anush008/tokenizers@0.6.0 (llm/tokenizer/scripts/README.md).
 # Without TEXT FILES it uses English prose and HTML (the Go spec), Go source
-# (net/http) and the multilingual golden strings.
+# (net/http) and the multilingual golden strings. Last it times
+# `refeval tokenizer train` for 2000 and 8000 ids on the first 1 MB of the text.
 set -eu
 : "${NODE_MODULES:=/tmp/tok/node_modules}"
 export NODE_PATH=$NODE_MODULES GOEXPERIMENT=simd GOFLAGS=-mod=mod GOMLX_NO_AUTO_INSTALL=1
@@ -54,4 +55,9 @@ for name in qwen2_5 llama3_2 gpt2; do
 	fi
 	printf '%-10s %8s %8s %8s   %8s %8s %8s\n' "$name" "$gombs" "$rustmbs" "$(ratio "$gombs" "$rustmbs")" \
 		"$gocpu" "$rustcpu" "$(ratio "$gocpu" "$rustcpu")"
+done
+go build -o "$work/refeval" ./cmd/refeval
+cat "$@" | head -c 1000000 > "$work/train.txt"
+for n in 2000 8000; do
+	"$work/refeval" tokenizer train --vocab $n --out "$work/trained.json" "$work/train.txt" 2>&1 | sed 's/^refeval: /train: /'
 done
