@@ -20,6 +20,7 @@ type console struct {
 	w        io.Writer
 	tty      bool
 	bars     map[string][2]int64
+	deciles  map[string]int64 // off a terminal: the last tenth printed per stage
 	barShown bool
 	lastDraw time.Time
 }
@@ -28,7 +29,7 @@ func newConsole(w io.Writer) *console {
 	if w == nil {
 		w = io.Discard
 	}
-	c := &console{w: w, bars: map[string][2]int64{}}
+	c := &console{w: w, bars: map[string][2]int64{}, deciles: map[string]int64{}}
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 && os.Getenv("TERM") != "dumb" {
 			c.tty = true
@@ -47,12 +48,22 @@ func (c *console) printf(format string, args ...any) {
 }
 
 // progress records a stage's progress and redraws the bars (at most ten
-// times a second).
+// times a second). Off a terminal it prints a line each time a stage passes
+// another tenth of its total, so that logs show progress without flooding.
 func (c *console) progress(addr string, done, total int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.bars[addr] = [2]int64{done, total}
-	if !c.tty || time.Since(c.lastDraw) < 100*time.Millisecond {
+	if !c.tty {
+		if total > 0 {
+			if d := done * 10 / total; d > c.deciles[addr] {
+				c.deciles[addr] = d
+				fmt.Fprintf(c.w, "%s\n", bar(addr, done, total))
+			}
+		}
+		return
+	}
+	if time.Since(c.lastDraw) < 100*time.Millisecond {
 		return
 	}
 	c.clearBars()
@@ -64,6 +75,7 @@ func (c *console) finish(addr string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.bars, addr)
+	delete(c.deciles, addr)
 }
 
 func (c *console) clearBars() {
