@@ -27,28 +27,34 @@ type Tokenizer struct {
 // the Rust library with add_special_tokens=false), but added and special
 // tokens written inside text are matched, so "<|im_start|>" is one id.
 func (t *Tokenizer) Encode(text string) []int {
-	ids := make([]int, 0, len(text)/3+1)
-	token := func(id int) { ids = append(ids, id) }
+	st := &encodeState{ids: make([]int, 0, len(text)/3+1)}
+	token := func(id int) { st.ids = append(st.ids, id) }
 	t.addedRaw.split(text, func(seg string) {
 		if t.normalize != nil {
 			seg = t.normalize(seg)
 		}
 		t.addedNorm.split(seg, func(seg string) {
-			ids = t.pretokenize(ids, seg, 0)
+			t.pretokenize(st, seg, 0)
 		}, token)
 	}, token)
-	return ids
+	return st.ids
+}
+
+// encodeState holds the ids of one Encode call. The pre-tokenizers' callbacks
+// share it by pointer, so that no piece costs an allocation.
+type encodeState struct {
+	ids []int
 }
 
 // pretokenize runs splitter k and those after it on s, then BPE on each piece.
-func (t *Tokenizer) pretokenize(ids []int, s string, k int) []int {
+func (t *Tokenizer) pretokenize(st *encodeState, s string, k int) {
 	if k == len(t.splitters) {
-		return t.bpeWord(ids, s)
+		st.ids = t.bpeWord(st.ids, s)
+		return
 	}
 	t.splitters[k](s, func(piece string) {
-		ids = t.pretokenize(ids, piece, k+1)
+		t.pretokenize(st, piece, k+1)
 	})
-	return ids
 }
 
 // EncodeWithSpecial returns Encode(text) with the special tokens that the
