@@ -3,6 +3,7 @@ package stages
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -105,9 +106,14 @@ func readPrompts(dir, path string, limit int) ([]string, error) {
 	return out, nil
 }
 
-// readTexts reads a references file: n lines, one per prompt.
+// readTexts reads a references file (or the references.jsonl of a
+// reference stage's folder): n lines, one per prompt.
 func readTexts(dir, path string, n int) ([]string, error) {
-	lines, err := ReadJSONL[TextLine](resolve(dir, path))
+	full := resolve(dir, path)
+	if fi, err := os.Stat(full); err == nil && fi.IsDir() {
+		full = filepath.Join(full, ReferencesFile)
+	}
+	lines, err := ReadJSONL[TextLine](full)
 	if err != nil {
 		return nil, fmt.Errorf("reading references: %w", err)
 	}
