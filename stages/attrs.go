@@ -175,9 +175,10 @@ func (a *attrs) strList(name string, dst *[]string, what string) {
 }
 
 // path reads a file or folder path, or a stage output object ({out = …}).
+// null counts as absent, so that a conditional can leave it out.
 func (a *attrs) path(name string, dst *string, what string) {
 	v, attr, ok := a.value(name)
-	if !ok {
+	if !ok || v.IsNull() {
 		return
 	}
 	if out, ok := field(v, "out"); ok {

@@ -60,7 +60,7 @@ func judgeAttrs(a *attrs, judge *ModelRef, template, mode *string) {
 	a.model("judge", judge, true)
 	a.path("template", template, "a judge template file such as \"prompts/refeval.txt\"")
 	a.oneOf("mode", mode, JudgeLogprobs, JudgeGenerate)
-	if !judge.Rouge && *template == "" && !a.has("template") && (judge.Path != "" || judge.Endpoint != nil) {
+	if !judge.Rouge && *template == "" && (judge.Path != "" || judge.Endpoint != nil) {
 		a.diags = append(a.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing template",
 			Detail: "A model judge needs a template argument naming its judge template, such as \"prompts/refeval.txt\"."})
 	}

@@ -1,0 +1,114 @@
+# ablation.hcl: the paper's judge ablation on the embedded demo data — the
+# judge prompt (base, refeval, refmatch, or the model-free rouge-l judge)
+# crossed with the DPO beta. Tokenizer, model, SFT and sampling run once;
+# each judge scores the same candidates, and each (judge, beta) trains and
+# evaluates its own policy.
+#
+#   refeval build pipelines/ablation.hcl
+#   refeval build pipelines/ablation.hcl --var 'betas=["0.01","0.1"]'
+
+variable "betas" {
+  type        = list(string)
+  default     = ["0.01", "0.1"]
+  description = "DPO betas crossed with every judge."
+}
+
+variable "train_prompts" {
+  type        = number
+  default     = 20
+  description = "Training prompts sampled and judged (of 525)."
+}
+
+variable "test_prompts" {
+  type        = number
+  default     = 40
+  description = "Held-out prompts evaluated (of 105)."
+}
+
+locals {
+  max_tokens = 24
+  # Judge name → template ("" for the model-free judge).
+  judges = {
+    base     = "../prompts/base.txt"
+    refeval  = "../prompts/refeval.txt"
+    refmatch = "../prompts/refmatch.txt"
+    rouge-l  = ""
+  }
+  runs = { for p in setproduct(keys(local.judges), var.betas) : "${p[0]}/${p[1]}" => { judge = p[0], beta = p[1] } }
+}
+
+stage "tokenizer" "demo" {
+  files = ["../data/corpus.txt", "../prompts/base.txt", "../prompts/refeval.txt", "../prompts/refmatch.txt"]
+  vocab = 2048
+}
+
+stage "init" "tiny" {
+  tokenizer = stage.tokenizer.demo
+  size      = "tiny"
+  seed      = 1
+}
+
+stage "sft" "distill" {
+  model         = stage.init.tiny
+  prompts       = "../data/train.prompts.jsonl"
+  references    = "../data/train.references.jsonl"
+  lr            = 3e-3
+  epochs        = 5
+  batch         = 16
+  warmup_ratio  = 0.05
+  eval_fraction = 0.05
+}
+
+stage "sample" "train" {
+  model      = stage.sft.distill
+  prompts    = "../data/train.prompts.jsonl"
+  limit      = var.train_prompts
+  max_tokens = local.max_tokens
+  batch      = 20
+}
+
+stage "score" "judge" {
+  for_each     = local.judges
+  judge        = each.key == "rouge-l" ? "rouge-l" : stage.sft.distill.out
+  template     = each.value == "" ? null : each.value
+  samples      = stage.sample.train
+  references   = "../data/train.references.jsonl"
+  top_logprobs = 0 # see self_improve.hcl
+  batch        = 20
+}
+
+stage "pairs" "judge" {
+  for_each  = local.judges
+  scores    = stage.score.judge[each.key].out
+  tokenizer = "${stage.tokenizer.demo.out}/tokenizer.json"
+}
+
+stage "logprobs" "judge" {
+  for_each = local.judges
+  model    = stage.sft.distill
+  pairs    = stage.pairs.judge[each.key]
+}
+
+stage "dpo" "run" {
+  for_each      = local.runs
+  model         = stage.sft.distill
+  pairs         = stage.logprobs.judge[each.value.judge]
+  beta          = tonumber(each.value.beta)
+  lr            = 1e-4
+  batch         = 4
+  grad_accum    = 1
+  epochs        = 2
+  eval_fraction = 0.2
+  eval_every    = 4
+}
+
+stage "eval" "run" {
+  for_each   = local.runs
+  policy     = stage.dpo.run[each.key]
+  baseline   = stage.sft.distill
+  prompts    = "../data/test.prompts.jsonl"
+  references = "../data/test.references.jsonl"
+  limit      = var.test_prompts
+  judge      = "rouge-l"
+  max_tokens = local.max_tokens
+}
