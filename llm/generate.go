@@ -38,6 +38,7 @@ type row struct {
 	req, sample int
 	prompt      []int
 	rng         *rand.Rand
+	scratch     []float64 // pick's buffer, one per row.
 	out         Sample
 	done        bool
 }
@@ -128,7 +129,10 @@ func (m *Model) generateBatch(ctx context.Context, rows []*row, p SampleParams) 
 			if r.done {
 				continue
 			}
-			t := pick(logp[i], p, r.rng)
+			if r.scratch == nil && !p.Greedy && p.Temperature > 0 {
+				r.scratch = make([]float64, len(logp[i]))
+			}
+			t := pick(logp[i], p, r.rng, r.scratch)
 			r.out.Tokens = append(r.out.Tokens, t)
 			r.out.LogProbs = append(r.out.LogProbs, logp[i][t])
 			switch {

@@ -29,8 +29,9 @@ func rowRNG(seed uint64, item string, sample int) *rand.Rand {
 
 // pick chooses the next token from a row's log-softmax logp. It draws one
 // uniform number from rng per call (none when greedy), so the stream stays
-// aligned whatever the tokens.
-func pick(logp []float32, p SampleParams, rng *rand.Rand) int {
+// aligned whatever the tokens. scratch (len(logp) or nil) holds the
+// unnormalized probabilities, so each exp is computed once.
+func pick(logp []float32, p SampleParams, rng *rand.Rand, scratch []float64) int {
 	if p.Greedy || p.Temperature <= 0 {
 		best := 0
 		for i, v := range logp {
@@ -46,17 +47,21 @@ func pick(logp []float32, p SampleParams, rng *rand.Rand) int {
 		maxLP = max(maxLP, v)
 	}
 	invT := 1 / p.Temperature
-	weight := func(i int) float64 { return math.Exp(float64(logp[i]-maxLP) * invT) }
+	if len(scratch) != len(logp) {
+		scratch = make([]float64, len(logp))
+	}
+	total := 0.0
+	for i, v := range logp {
+		scratch[i] = math.Exp(float64(v-maxLP) * invT)
+		total += scratch[i]
+	}
+	weight := func(i int) float64 { return scratch[i] }
 	topP := p.TopP
 	if topP <= 0 || topP > 1 {
 		topP = 1
 	}
 	if p.TopK <= 0 && topP >= 1 {
 		// Plain temperature sampling: walk the vocabulary in id order.
-		total := 0.0
-		for i := range logp {
-			total += weight(i)
-		}
 		target, acc := u*total, 0.0
 		for i := range logp {
 			acc += weight(i)
@@ -69,10 +74,6 @@ func pick(logp []float32, p SampleParams, rng *rand.Rand) int {
 	// Candidates in order of probability (lowest id first on ties). Only a
 	// prefix is needed: find a threshold whose tokens already cover the
 	// nucleus (and top-k), then sort just those.
-	total := 0.0
-	for i := range logp {
-		total += weight(i)
-	}
 	var cand []int
 	for _, thr := range []float64{1e-2, 1e-4, 1e-6, 1e-9, 0} {
 		cand = cand[:0]

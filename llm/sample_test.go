@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -64,7 +65,7 @@ func TestPickDistribution(t *testing.T) {
 			const n = 40000
 			counts := make([]float64, len(logp))
 			for i := 0; i < n; i++ {
-				counts[pick(logp, tc.p, rng)]++
+				counts[pick(logp, tc.p, rng, nil)]++
 			}
 			for i := range counts {
 				got := counts[i] / n
@@ -113,6 +114,23 @@ func TestChunk(t *testing.T) {
 			n, seqLen := m.chunk(tc.left, func(i int) int { return tc.lengths[i] }, tc.logits)
 			if n != tc.n || seqLen != tc.seqLen {
 				t.Errorf("wrong chunk\ngot:  %d rows of %d\nwant: %d rows of %d", n, seqLen, tc.n, tc.seqLen)
+			}
+		})
+	}
+}
+
+func BenchmarkPick(b *testing.B) {
+	logits := make([]float64, 151665)
+	r := rand.New(rand.NewPCG(1, 1))
+	for i := range logits {
+		logits[i] = r.NormFloat64() * 3
+	}
+	logp := logSoftmax(logits)
+	scratch := make([]float64, len(logp))
+	for _, p := range []SampleParams{{Greedy: true}, {Temperature: 0.8}, {Temperature: 0.8, TopP: 0.95}, {Temperature: 0.8, TopK: 50}} {
+		b.Run(fmt.Sprintf("T%g_p%g_k%d_greedy%v", p.Temperature, p.TopP, p.TopK, p.Greedy), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				pick(logp, p, r, scratch)
 			}
 		})
 	}
