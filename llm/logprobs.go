@@ -75,8 +75,8 @@ func (m *Model) SequenceLogProbs(ctx context.Context, seqs []Sequence) ([]SeqLog
 // batch × length × vocab for scoring (the [batch, seq, vocab] logits and
 // their log-softmax) and batch × heads × length² for attention scores.
 // 2^27 float32 values keep each near 512 MiB (Qwen's vocabulary: 8 rows
-// of 110 tokens, or 1 row of 880; Qwen2.5-0.5B's 14 heads: 8 rows of 1024
-// tokens need 2 passes of 4).
+// of 110 tokens, or 1 row of 880; Qwen2.5-0.5B's 14 heads: prompts in the
+// 1536-token bucket go 4 rows at a time).
 const activationBudget = 1 << 27
 
 // chunk returns how many of the next left sequences (lengths given by
