@@ -76,6 +76,9 @@ func Open(dir string, opt Options) (*Cache, error) {
 		made:       map[ID]bool{},
 	}
 	c.release, err = acquire(abs, opt, func() error {
+		if err := removeEmptyIndexFiles(filepath.Join(abs, indexDir)); err != nil {
+			return err
+		}
 		db, err := badger.Open(badgerOptions(filepath.Join(abs, indexDir)))
 		if err != nil {
 			if strings.Contains(err.Error(), "Cannot acquire directory lock") {
@@ -91,6 +94,33 @@ func Open(dir string, opt Options) (*Cache, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// removeEmptyIndexFiles deletes zero-byte memtable and value-log files from
+// the index folder. A process killed while Badger creates one of them leaves
+// it empty, and Badger then refuses to open the folder ("while opening fid:
+// … Create a new file"; dgraph-io/badger#2207, fix proposed in #2331). An
+// empty file holds no data, and Open runs this only while holding the lock,
+// so no other process can be creating the file.
+func removeEmptyIndexFiles(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("cache: reading index folder: %w", err)
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".mem") && !strings.HasSuffix(name, ".vlog") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() || info.Size() != 0 {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("cache: removing empty index file left by a killed process: %w", err)
+		}
+	}
+	return nil
 }
 
 // Close closes the index and releases the lock.
