@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"errors"
 	"fmt"
 
 	. "github.com/gomlx/gomlx/core/graph"
@@ -9,10 +10,16 @@ import (
 	"github.com/refeval/refeval/llm/transformer"
 )
 
+// errClosed is returned by the methods of a closed Model.
+var errClosed = errors.New("llm: model is closed")
+
 // exec returns the cached executor of key, making it with build on first
 // use. model.Exec compiles once per distinct input shape and keeps it.
 // Callers hold m.mu.
 func (m *Model) exec(key string, build func() (*model.Exec, error)) (*model.Exec, error) {
+	if m.execs == nil {
+		return nil, errClosed
+	}
 	if e, ok := m.execs[key]; ok {
 		return e, nil
 	}

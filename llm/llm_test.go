@@ -258,3 +258,16 @@ func TestCancelled(t *testing.T) {
 		t.Errorf("wrong error from NextTokenLogProbs\ngot:  %#v\nwant: %#v", err, context.Canceled)
 	}
 }
+
+func TestClosed(t *testing.T) {
+	m := testModel(t, 4)
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.NextTokenLogProbs(context.Background(), [][]int{{1}}); err != errClosed {
+		t.Errorf("wrong error after Close\ngot:  %#v\nwant: %#v", err, errClosed)
+	}
+	if err := m.Close(); err != nil {
+		t.Errorf("wrong error from a second Close\ngot:  %#v\nwant: nil", err)
+	}
+}

@@ -127,6 +127,9 @@ func (m *Model) Compilations() int { return int(m.compiles.Load()) }
 func (m *Model) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.execs == nil {
+		return nil
+	}
 	for _, e := range m.execs {
 		e.Finalize()
 	}
