@@ -120,7 +120,7 @@ func (m *Model) generateBatch(ctx context.Context, rows []*row, p SampleParams) 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		logp, err := rowsOf(res[0])
+		logits, err := rowsOf(res[0])
 		if err != nil {
 			return err
 		}
@@ -130,11 +130,11 @@ func (m *Model) generateBatch(ctx context.Context, rows []*row, p SampleParams) 
 				continue
 			}
 			if r.scratch == nil && !p.Greedy && p.Temperature > 0 {
-				r.scratch = make([]float64, len(logp[i]))
+				r.scratch = make([]float64, len(logits[i]))
 			}
-			t := pick(logp[i], p, r.rng, r.scratch)
+			t := pick(logits[i], p, r.rng, r.scratch)
 			r.out.Tokens = append(r.out.Tokens, t)
-			r.out.LogProbs = append(r.out.LogProbs, logp[i][t])
+			r.out.LogProbs = append(r.out.LogProbs, float32(float64(logits[i][t])-logSumExp(logits[i])))
 			switch {
 			case slices.Contains(m.cfg.EOSTokenIDs, t):
 				r.done, r.out.Finish = true, FinishEOS

@@ -27,7 +27,8 @@ func rowRNG(seed uint64, item string, sample int) *rand.Rand {
 	return rand.New(rand.NewPCG(seed^h.Sum64(), uint64(sample)*0x9e3779b97f4a7c15+1))
 }
 
-// pick chooses the next token from a row's log-softmax logp. It draws one
+// pick chooses the next token from a row's logits (or log-probs: only
+// differences matter). It draws one
 // uniform number from rng per call (none when greedy), so the stream stays
 // aligned whatever the tokens. scratch (len(logp) or nil) holds the
 // unnormalized probabilities, so each exp is computed once.
@@ -52,7 +53,7 @@ func pick(logp []float32, p SampleParams, rng *rand.Rand, scratch []float64) int
 	}
 	total := 0.0
 	for i, v := range logp {
-		scratch[i] = math.Exp(float64(v-maxLP) * invT)
+		scratch[i] = fastExp(float64(v-maxLP) * invT)
 		total += scratch[i]
 	}
 	weight := func(i int) float64 { return scratch[i] }
