@@ -42,14 +42,15 @@ func (m *Model) tokenLogProbsExec() (*model.Exec, error) {
 	})
 }
 
-// nextTokenExec: right-padded tokens [B,S], mask [B,S] → [B,V] log-softmax after each row's last token.
+// nextTokenExec: right-padded tokens [B,S], mask [B,S] → [B,V] logits after
+// each row's last token (normalized on the host, see prefillExec).
 func (m *Model) nextTokenExec() (*model.Exec, error) {
 	return m.exec("next", func() (*model.Exec, error) {
 		return model.NewExec(m.backend, m.store, func(scope *model.Scope, tokens, mask *Node) *Node {
 			m.compiles.Add(1)
 			w := transformer.VariableWeights(scope)
 			h := transformer.LastHidden(m.tr.Hidden(w, tokens, mask), mask)
-			return LogSoftmax(m.tr.LMHead(w, h), -1)
+			return m.tr.LMHead(w, h)
 		})
 	})
 }

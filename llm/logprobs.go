@@ -136,7 +136,13 @@ func (m *Model) NextTokenLogProbs(ctx context.Context, prefixes [][]int) ([][]fl
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, rows[:len(chunk)]...)
+		for _, row := range rows[:len(chunk)] {
+			lse := logSumExp(row)
+			for k, v := range row {
+				row[k] = float32(float64(v) - lse)
+			}
+			out = append(out, row)
+		}
 		start += n
 	}
 	return out, nil
