@@ -158,6 +158,20 @@ func (c *Cache) GC(opt GCOptions) (GCReport, error) {
 	}
 	rep.StatRecords = len(stale)
 	drop = append(drop, stale...)
+	c.mu.Lock()
+	for id := range c.made {
+		outputs[id] = true
+	}
+	c.mu.Unlock()
+	outStats, err := c.keysOf(prefixOutStat, func(k []byte) bool {
+		var id ID
+		copy(id[:], k[len(prefixOutStat):])
+		return !outputs[id]
+	})
+	if err != nil {
+		return rep, err
+	}
+	drop = append(drop, outStats...)
 	if !opt.DryRun {
 		if err := c.deleteKeys(drop); err != nil {
 			return rep, err
@@ -171,11 +185,6 @@ func (c *Cache) GC(opt GCOptions) (GCReport, error) {
 			removeTree(p)
 		}
 	}
-	c.mu.Lock()
-	for id := range c.made {
-		outputs[id] = true
-	}
-	c.mu.Unlock()
 	if des, err := os.ReadDir(filepath.Join(c.dir, outDir)); err == nil {
 		for _, d := range des {
 			if id, err := ParseID(d.Name()); err == nil && !outputs[id] {
@@ -272,6 +281,25 @@ func (c *Cache) danglingLasts(gone func(ID) bool) ([][]byte, error) {
 		return nil
 	})
 	return keys, err
+}
+
+// keysOf returns the keys with the given prefix for which drop reports true.
+func (c *Cache) keysOf(prefix string, drop func(key []byte) bool) ([][]byte, error) {
+	var keys [][]byte
+	err := c.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if k := it.Item().Key(); drop(k) {
+				keys = append(keys, it.Item().KeyCopy(nil))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cache %s: reading %s records: %w", c.dir, prefix, err)
+	}
+	return keys, nil
 }
 
 // staleStats returns the stat-cache records of paths that no longer exist.

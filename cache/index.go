@@ -50,19 +50,37 @@ type Entry struct {
 const touchInterval = 1 * time.Hour
 
 // Get returns the entry for action. It returns ErrNotFound if there is none,
-// and an error wrapping ErrCorrupt if the entry's output folder is missing or
-// a file in it is missing or has the wrong size (a cheap check; VerifyOutput
-// rehashes). With ErrCorrupt it also returns the entry, so that the caller can
-// say which stage's output was damaged.
+// and an error wrapping ErrCorrupt if the entry's output folder is missing,
+// or a file in it is missing, has the wrong size or exec bit, or has a stat
+// other than the one recorded at commit and a content other than the
+// manifest's (outstat.go: one stat per file; a file is reread only when its
+// stat changed; VerifyOutput rehashes everything). With ErrCorrupt it also
+// returns the entry, so that the caller can say which stage's output was
+// damaged.
 func (c *Cache) Get(action ID) (*Entry, error) {
-	e, err := c.getEntry(action)
+	var e Entry
+	var rec []statKey
+	err := c.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(actionKey(action))
+		if err != nil {
+			return err
+		}
+		if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &e) }); err != nil {
+			return err
+		}
+		rec = readOutStats(txn, e.OutputID, len(e.Files))
+		return nil
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cache %s: reading entry %s: %w", c.dir, action, err)
 	}
-	if err := c.checkOutput(e.OutputID, e.Files); err != nil {
-		return e, err
+	if err := c.checkOutput(e.OutputID, e.Files, rec); err != nil {
+		return &e, err
 	}
-	return e, nil
+	return &e, nil
 }
 
 // getEntry reads the entry without checking its output.
@@ -82,31 +100,6 @@ func (c *Cache) getEntry(action ID) (*Entry, error) {
 		return nil, fmt.Errorf("cache %s: reading entry %s: %w", c.dir, action, err)
 	}
 	return &e, nil
-}
-
-// checkOutput checks that every file of the manifest exists in the output
-// folder with the recorded size.
-func (c *Cache) checkOutput(id ID, files []File) error {
-	dir := c.OutputDir(id)
-	if _, err := os.Stat(dir); err != nil {
-		return fmt.Errorf("output %s: folder missing: %w", dir, ErrCorrupt)
-	}
-	for _, f := range files {
-		if !cleanName(f.Name) {
-			return fmt.Errorf("output %s: manifest names %q, which is not a path inside the folder: %w", dir, f.Name, ErrCorrupt)
-		}
-		p := filepath.Join(dir, filepath.FromSlash(f.Name))
-		fi, err := os.Lstat(p)
-		switch {
-		case err != nil:
-			return fmt.Errorf("output %s: file %s missing: %w", dir, f.Name, ErrCorrupt)
-		case !fi.Mode().IsRegular():
-			return fmt.Errorf("output %s: %s is not a regular file: %w", dir, f.Name, ErrCorrupt)
-		case fi.Size() != f.Size:
-			return fmt.Errorf("output %s: file %s has %d bytes, want %d: %w", dir, f.Name, fi.Size(), f.Size, ErrCorrupt)
-		}
-	}
-	return nil
 }
 
 // Put records e as the entry for action and as the last entry of

@@ -7,12 +7,13 @@ import (
 // Key spaces in the Badger index. Each key starts with one letter and a
 // slash, so that a prefix scan visits one kind of record.
 const (
-	prefixAction = "a/" // a/<ActionID 32 bytes> → Entry (JSON)
-	prefixLast   = "l/" // l/<pipeline>\x00<addr> → ActionID (32 bytes)
-	prefixStat   = "s/" // s/<absolute path> → statRecord
-	prefixMemo   = "m/" // m/<uvarint len(namespace)><namespace><key> → value
-	prefixBuild  = "b/" // b/<pipeline>\x00<unix ns, 8 bytes big-endian> → buildRecord (JSON)
-	keyTrimmed   = "t"  // time of the last automatic trim (unix ns, 8 bytes)
+	prefixAction  = "a/" // a/<ActionID 32 bytes> → Entry (JSON)
+	prefixLast    = "l/" // l/<pipeline>\x00<addr> → ActionID (32 bytes)
+	prefixStat    = "s/" // s/<absolute path> → statRecord
+	prefixMemo    = "m/" // m/<uvarint len(namespace)><namespace><key> → value
+	prefixBuild   = "b/" // b/<pipeline>\x00<unix ns, 8 bytes big-endian> → buildRecord (JSON)
+	prefixOutStat = "o/" // o/<OutputID 32 bytes> → stat of each output file at commit (outstat.go)
+	keyTrimmed    = "t"  // time of the last automatic trim (unix ns, 8 bytes)
 )
 
 func actionKey(id ID) []byte { return append([]byte(prefixAction), id[:]...) }

@@ -72,7 +72,9 @@ func acquire(dir string, opt Options, open func() error) (release func(), err er
 			return nil, err
 		}
 		if opt.NoWait {
-			return nil, fmt.Errorf("cache %s is in use by another refeval; wait for it to finish or use another cache directory: %w", busyMessage(dir), ErrLocked)
+			// The caller knows how its user can wait or pick another
+			// folder, so the error only says who holds this one.
+			return nil, fmt.Errorf("%w: %s", ErrLocked, busyMessage(dir))
 		}
 		if !warned {
 			warned = true

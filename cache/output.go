@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/zeebo/blake3"
 )
 
@@ -102,6 +103,7 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 	// Hash the files on all cores (each big file also hashes its segments
 	// in parallel), as an output may hold thousands of small files.
 	files := make([]File, len(paths))
+	stats := make([]statKey, len(paths))
 	errs := make([]error, len(paths))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
@@ -110,7 +112,7 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			files[i], errs[i] = commitFile(paths[i], names[i])
+			files[i], stats[i], errs[i] = commitFile(paths[i], names[i])
 			<-sem
 		}()
 	}
@@ -123,7 +125,17 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 			return ID{}, nil, fmt.Errorf("cache: committing output %s: %w", tmp, err)
 		}
 	}
-	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
+	order := make([]int, len(files))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(files[a].Name, files[b].Name) })
+	sortedFiles := make([]File, len(files))
+	sortedStats := make([]statKey, len(files))
+	for i, j := range order {
+		sortedFiles[i], sortedStats[i] = files[j], stats[j]
+	}
+	files, stats = sortedFiles, sortedStats
 	id := OutputIDOf(files)
 	dest := c.OutputDir(id)
 	// Two stages of this process may commit the same output at once.
@@ -133,7 +145,12 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 	c.made[id] = true
 	c.mu.Unlock()
 	if _, err := os.Stat(dest); err == nil {
-		if c.checkOutput(id, files) == nil {
+		var rec []statKey
+		c.db.View(func(txn *badger.Txn) error {
+			rec = readOutStats(txn, id, len(files))
+			return nil
+		})
+		if c.checkOutput(id, files, rec) == nil {
 			if err := removeTree(tmp); err != nil {
 				return ID{}, nil, fmt.Errorf("cache: removing duplicate output %s: %w", tmp, err)
 			}
@@ -157,38 +174,51 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 	if err := syncDir(filepath.Join(c.dir, outDir)); err != nil {
 		return ID{}, nil, fmt.Errorf("cache: committing output %s: %w", dest, err)
 	}
+	// Renaming the folder changes no file's stat. Not synced here: Put's
+	// Sync makes the record durable with the entry.
+	if err := c.writeOutStats(id, stats); err != nil {
+		return ID{}, nil, fmt.Errorf("cache %s: recording the stats of output %s: %w", c.dir, id, err)
+	}
 	return id, files, nil
 }
 
-// commitFile hashes, fsyncs and write-protects one output file.
-func commitFile(p, name string) (File, error) {
+// commitFile hashes, fsyncs and write-protects one output file. It returns
+// the file's stat after that, for the output's stat record.
+func commitFile(p, name string) (File, statKey, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return File{}, err
+		return File{}, statKey{}, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return File{}, err
+		return File{}, statKey{}, err
 	}
 	if readHook != nil {
 		readHook(p)
 	}
 	digest, err := digestReaderAt(f, fi.Size(), name)
 	if err != nil {
-		return File{}, err
+		return File{}, statKey{}, err
 	}
 	mode := fs.FileMode(0o444)
 	if fi.Mode()&0o111 != 0 {
 		mode = 0o555
 	}
 	if err := f.Chmod(mode); err != nil {
-		return File{}, fmt.Errorf("%s: %w", name, err)
+		return File{}, statKey{}, fmt.Errorf("%s: %w", name, err)
 	}
 	if err := f.Sync(); err != nil {
-		return File{}, fmt.Errorf("%s: fsync: %w", name, err)
+		return File{}, statKey{}, fmt.Errorf("%s: fsync: %w", name, err)
 	}
-	return File{Name: name, Size: fi.Size(), Digest: digest, Mode: mode}, nil
+	after, err := f.Stat()
+	if err != nil {
+		return File{}, statKey{}, err
+	}
+	if after.Size() != fi.Size() || !after.ModTime().Equal(fi.ModTime()) {
+		return File{}, statKey{}, fmt.Errorf("%s changed while it was being committed; a process the stage started is still writing it (wait for it before the stage returns)", name)
+	}
+	return File{Name: name, Size: fi.Size(), Digest: digest, Mode: mode}, statKeyOf(after), nil
 }
 
 func (c *Cache) forgetTemp(tmp string) {

@@ -138,12 +138,20 @@ func TestCorruptOutput(t *testing.T) {
 	tests := []struct {
 		name       string
 		damage     func(t *testing.T, dir string)
-		getCorrupt bool   // the cheap check in Get notices
+		getCorrupt bool   // Get notices
 		wantInErr  string // VerifyOutput names this
 	}{
 		{"file removed", func(t *testing.T, dir string) { must(t, os.Remove(filepath.Join(dir, "sub/b.txt"))) }, true, "sub/b.txt (missing)"},
 		{"file truncated", func(t *testing.T, dir string) { overwrite(t, filepath.Join(dir, "a.txt"), "al") }, true, "a.txt (2 bytes, want 5)"},
-		{"same size, other bytes", func(t *testing.T, dir string) { overwrite(t, filepath.Join(dir, "a.txt"), "ALPHA") }, false, "a.txt (content changed)"},
+		{"same size, other bytes", func(t *testing.T, dir string) { overwrite(t, filepath.Join(dir, "a.txt"), "ALPHA") }, true, "a.txt (content changed)"},
+		{"same size, other bytes, mtime restored", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "sub/b.txt")
+			fi, err := os.Stat(p)
+			must(t, err)
+			overwrite(t, p, "BRAVO")
+			must(t, os.Chtimes(p, fi.ModTime(), fi.ModTime())) // only ctime tells
+		}, true, "sub/b.txt (content changed)"},
+		{"exec bit set", func(t *testing.T, dir string) { must(t, os.Chmod(filepath.Join(dir, "a.txt"), 0o555)) }, true, "a.txt"},
 		{"extra file", func(t *testing.T, dir string) { must(t, os.WriteFile(filepath.Join(dir, "c.txt"), nil, 0o644)) }, false, "c.txt (not in the manifest)"},
 		{"folder removed", func(t *testing.T, dir string) { must(t, removeTree(dir)) }, true, "folder missing"},
 	}
@@ -186,6 +194,41 @@ func TestCorruptOutput(t *testing.T) {
 				t.Errorf("recommitted output fails verification: %v", err)
 			}
 		})
+	}
+}
+
+// TestGetRereadsOnlyChangedFiles checks that Get reads no file of an
+// untouched output, rehashes a file whose stat changed, and remembers the
+// new stat when the content is intact.
+func TestGetRereadsOnlyChangedFiles(t *testing.T) {
+	c := openTest(t)
+	r := countReads(t)
+	id, manifest := commit(t, c, map[string]string{"a.txt": "alpha", "b.txt": "bravo"})
+	action := NewHash("x", nil).Sum()
+	must(t, c.Put(action, &Entry{OutputID: id, Files: manifest}))
+	a, b := filepath.Join(c.OutputDir(id), "a.txt"), filepath.Join(c.OutputDir(id), "b.txt")
+	steps := []struct {
+		name         string
+		change       func()
+		wantA, wantB int // reads so far
+	}{
+		{"untouched", func() {}, 0, 0},
+		{"a touched", func() {
+			old := time.Now().Add(-time.Hour)
+			must(t, os.Chtimes(a, old, old))
+		}, 1, 0},
+		{"nothing since", func() {}, 1, 0},
+		{"b copied over itself", func() { overwrite(t, b, "bravo"); must(t, os.Chmod(b, 0o444)) }, 1, 1},
+		{"nothing again", func() {}, 1, 1},
+	}
+	for _, st := range steps {
+		st.change()
+		if _, err := c.Get(action); err != nil {
+			t.Fatalf("%s: Get of an intact output: %v", st.name, err)
+		}
+		if r.of(a) != st.wantA || r.of(b) != st.wantB {
+			t.Errorf("%s: wrong reads\ngot:  a %d, b %d\nwant: a %d, b %d", st.name, r.of(a), r.of(b), st.wantA, st.wantB)
+		}
 	}
 }
 

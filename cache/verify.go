@@ -66,6 +66,7 @@ func (c *Cache) Repair(rep VerifyReport) error {
 	var keys [][]byte
 	gone := map[ID]bool{}
 	for _, co := range rep.Corrupt {
+		keys = append(keys, outStatKey(co.OutputID))
 		for _, a := range co.Actions {
 			keys = append(keys, actionKey(a))
 			gone[a] = true

@@ -343,6 +343,12 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 				b.con.printf("refeval: %v\n", err)
 			}
 		}
+		// Trim what no recent build used, at most once a day (go build
+		// does the same with its cache); a failure only costs disk space.
+		_, _, err := opt.Cache.TrimIfDue(cache.GCOptions{KeepBuilds: cache.DefaultKeepBuilds, OlderThan: cache.DefaultOlderThan})
+		if err != nil {
+			b.con.printf("refeval: trimming the cache: %v\n", err)
+		}
 	}
 	return rep
 }
@@ -478,12 +484,12 @@ func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int) (
 	}
 	logPath := c.LogPath(a.id)
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o777); err != nil {
-		os.RemoveAll(tmp)
+		c.DiscardOutputDir(tmp)
 		return cache.ID{}, nil, 0, err
 	}
 	logf, err := os.Create(logPath)
 	if err != nil {
-		os.RemoveAll(tmp)
+		c.DiscardOutputDir(tmp)
 		return cache.ID{}, nil, 0, err
 	}
 	b.con.printf("run    %s\n", res.name())
@@ -512,7 +518,7 @@ func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int) (
 		err = ctx.Err()
 	}
 	if err != nil {
-		os.RemoveAll(tmp)
+		c.DiscardOutputDir(tmp)
 		if ctx.Err() != nil {
 			return cache.ID{}, nil, dur, fmt.Errorf("interrupted: %w", err)
 		}
@@ -523,7 +529,7 @@ func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int) (
 	}
 	oid, files, err := c.CommitOutput(tmp)
 	if err != nil {
-		os.RemoveAll(tmp)
+		c.DiscardOutputDir(tmp)
 		return cache.ID{}, nil, dur, err
 	}
 	return oid, files, dur, nil

@@ -137,7 +137,7 @@ func openCache(f *commonFlags, dir string) (*cache.Cache, error) {
 		Waiting: func(msg string) { fmt.Fprintf(os.Stderr, "refeval: %s\n", msg) },
 	})
 	if errors.Is(err, cache.ErrLocked) {
-		return nil, fmt.Errorf("%w\n(another refeval is using the cache folder; wait for it to finish, drop --no-wait to wait, or pass --cache DIR)", err)
+		return nil, fmt.Errorf("%w; wait for it to finish, drop --no-wait to wait for it, or pass --cache DIR to use another folder", err)
 	}
 	return c, err
 }

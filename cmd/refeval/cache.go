@@ -13,7 +13,7 @@ import (
 )
 
 var cmdCache = &Command{
-	UsageLine: "cache [--cache DIR] [--no-wait] ls [--json] | gc [--keep-builds N] [--keep-newer DUR] [--dry-run] | verify [FILE]",
+	UsageLine: "cache [--cache DIR] [--no-wait] ls [--json] | gc [--keep-builds N] [--keep-newer DUR] [--dry-run] | verify [--repair] [FILE]",
 	Short:     "list, trim or verify the cache folder",
 	Long: `
 Cache works on a cache folder: --cache DIR, else $REFEVAL_CACHE, else the
@@ -24,7 +24,10 @@ Cache works on a cache folder: --cache DIR, else $REFEVAL_CACHE, else the
 	                       entries of the last --keep-builds builds of each
 	                       pipeline and those used within --keep-newer
 	refeval cache verify   rehashes every output file and names the corrupt
-	                       outputs and the stages that made them; exit 1 if any
+	                       outputs and the stages that made them; exit 1 if any.
+	                       With --repair it also drops the corrupt outputs and
+	                       their entries, so the next build runs those stages
+	                       again (a build reruns them anyway), and exits 0
 `,
 }
 
@@ -34,6 +37,7 @@ var (
 	cacheKeep      int
 	cacheKeepNewer time.Duration
 	cacheDryRun    bool
+	cacheRepair    bool
 )
 
 func init() {
@@ -44,6 +48,7 @@ func init() {
 	cmdCache.Flag.IntVar(&cacheKeep, "keep-builds", cache.DefaultKeepBuilds, "gc: keep what the last N builds of each pipeline used")
 	cmdCache.Flag.DurationVar(&cacheKeepNewer, "keep-newer", cache.DefaultOlderThan, "gc: keep entries used within this long (0: none by age)")
 	cmdCache.Flag.BoolVar(&cacheDryRun, "dry-run", false, "gc: say what would be removed, remove nothing")
+	cmdCache.Flag.BoolVar(&cacheRepair, "repair", false, "verify: drop the corrupt outputs and their entries")
 	register(cmdCache)
 }
 
@@ -98,10 +103,17 @@ func runCache(ctx context.Context, cmd *Command, args []string) error {
 			fmt.Printf("corrupt output %s (made by %v): %v\n", co.OutputID, co.Addrs, co.Err)
 		}
 		fmt.Printf("verified %d outputs (%s): %d corrupt\n", rep.Outputs, size(rep.Bytes), len(rep.Corrupt))
-		if len(rep.Corrupt) > 0 {
-			return fmt.Errorf("%d corrupt outputs in %s; the next build runs their stages again, or run 'refeval cache gc' to drop them", len(rep.Corrupt), c.Dir())
+		if len(rep.Corrupt) == 0 {
+			return nil
 		}
-		return nil
+		if cacheRepair {
+			if err := c.Repair(rep); err != nil {
+				return err
+			}
+			fmt.Printf("dropped %d corrupt outputs; the next build runs their stages again\n", len(rep.Corrupt))
+			return nil
+		}
+		return fmt.Errorf("%d corrupt outputs in %s; the next build runs their stages again, or run 'refeval cache verify --repair' to drop them now", len(rep.Corrupt), c.Dir())
 	}
 }
 
