@@ -58,6 +58,34 @@ func BenchmarkPrefill(b *testing.B) {
 	}
 }
 
+// BenchmarkScore measures SequenceLogProbs (the logprobs stage): 8
+// sequences of 128 tokens, half prompt.
+func BenchmarkScore(b *testing.B) {
+	for _, size := range []string{"tiny", "small"} {
+		b.Run(size+"/8x128", func(b *testing.B) {
+			m := benchModel(b, size, 8)
+			seqs := make([]Sequence, 8)
+			for i := range seqs {
+				seqs[i] = Sequence{Tokens: prompt(uint64(i), 128), PromptLen: 64}
+			}
+			ctx := context.Background()
+			if _, err := m.SequenceLogProbs(ctx, seqs); err != nil { // compile
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			cpu := cpuTime()
+			for i := 0; i < b.N; i++ {
+				if _, err := m.SequenceLogProbs(ctx, seqs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu = cpuTime() - cpu
+			b.ReportMetric(float64(8*128*b.N)/b.Elapsed().Seconds(), "tokens/s")
+			b.ReportMetric(float64(8*128*b.N)/cpu.Seconds(), "tokens/cpu-s")
+		})
+	}
+}
+
 // BenchmarkDecode measures decode steps: a generation of 33 tokens minus
 // one of 1 token (the prefill), per generated token and row.
 func BenchmarkDecode(b *testing.B) {
