@@ -38,7 +38,7 @@ locals {
 }
 
 stage "tokenizer" "demo" {
-  files = ["../data/corpus.txt", "../prompts/base.txt", "../prompts/refeval.txt", "../prompts/refmatch.txt"]
+  files = ["../data/corpus.txt", "../prompts/base.txt", "../prompts/refmatch.txt"]
   vocab = 2048
 }
 
