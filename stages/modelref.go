@@ -12,7 +12,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
@@ -178,16 +177,6 @@ func endpointConfig(v, ep cty.Value) (openai.Config, error) {
 		cfg.Timeout = d
 	}
 	return cfg, nil
-}
-
-// requireModel reports a missing model argument (Required in the schema
-// makes HCL do it, but kinds with optional model arguments call this).
-func requireModel(diags hcl.Diagnostics, r ModelRef, name string, rng hcl.Range) hcl.Diagnostics {
-	if r.Path == "" && r.Endpoint == nil && !r.Rouge {
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing " + name,
-			Detail: fmt.Sprintf("The %s argument is required: %s.", name, modelRefWhat), Subject: rng.Ptr()})
-	}
-	return diags
 }
 
 // resolve makes a path relative to the pipeline's folder absolute.
