@@ -1,6 +1,7 @@
 # ablation.hcl: the paper's judge ablation on the embedded demo data — the
 # judge prompt (base, refeval, refmatch, or the model-free rouge-l judge)
-# crossed with the DPO beta. Tokenizer, model, SFT and sampling run once;
+# crossed with the DPO beta. Tokenizer, model, SFT and sampling run once
+# (the same actions as self_improve.hcl's, so a shared cache has them);
 # each judge scores the same candidates, and each (judge, beta) trains and
 # evaluates its own policy.
 #
@@ -44,6 +45,7 @@ stage "tokenizer" "demo" {
 
 stage "init" "tiny" {
   tokenizer = stage.tokenizer.demo
+  arch      = "qwen2"
   size      = "tiny"
   seed      = 1
 }
@@ -60,11 +62,14 @@ stage "sft" "distill" {
 }
 
 stage "sample" "train" {
-  model      = stage.sft.distill
-  prompts    = "../data/train.prompts.jsonl"
-  limit      = var.train_prompts
-  max_tokens = local.max_tokens
-  batch      = 20
+  model       = stage.sft.distill
+  prompts     = "../data/train.prompts.jsonl"
+  limit       = var.train_prompts
+  n           = 5
+  temperature = 0.8
+  top_p       = 0.95
+  max_tokens  = local.max_tokens
+  batch       = 20
 }
 
 stage "score" "judge" {
@@ -111,4 +116,9 @@ stage "eval" "run" {
   limit      = var.test_prompts
   judge      = "rouge-l"
   max_tokens = local.max_tokens
+}
+
+# One file with every run's eval metrics, headed by its judge/beta key.
+stage "exec" "report" {
+  command = ["sh", "-c", join("; ", [for k, e in stage.eval.run : "echo '== ${k}' >> $OUT/report.txt; cat ${e.out}/metrics.json >> $OUT/report.txt"])]
 }
