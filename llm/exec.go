@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -32,12 +34,25 @@ func (m *Model) exec(key string, build func() (*model.Exec, error)) (*model.Exec
 	return e, nil
 }
 
-// tokenLogProbsExec: tokens [B,S], mask [B,S] → [B,S] next-token log-probs.
-func (m *Model) tokenLogProbsExec() (*model.Exec, error) {
-	return m.exec("logprobs", func() (*model.Exec, error) {
-		return model.NewExec(m.backend, m.store, func(scope *model.Scope, tokens, mask *Node) *Node {
+// scoreExec: tokens [B,S], mask [B,S], pos [B,R], targets [B,R] (Int32)
+// → [B,R] log p(targets[b,r] | tokens[b,:pos[b,r]+1]). Only the R scored
+// positions go through the lm_head and the log-sum-exp, so a long prompt
+// costs its attention and MLP but not its [len, vocab] logits.
+func (m *Model) scoreExec() (*model.Exec, error) {
+	return m.exec("score", func() (*model.Exec, error) {
+		return model.NewExec(m.backend, m.store, func(scope *model.Scope, tokens, mask, pos, targets *Node) *Node {
 			m.compiles.Add(1)
-			return m.tr.TokenLogProbs(transformer.VariableWeights(scope), tokens, mask)
+			w := transformer.VariableWeights(scope)
+			g := tokens.Graph()
+			b, r := pos.Shape().Dimensions[0], pos.Shape().Dimensions[1]
+			h := m.tr.Hidden(w, tokens, mask) // [B,S,H]
+			bi := Iota(g, shapes.Make(dtypes.Int32, b, r, 1), 0)
+			ri := Iota(g, shapes.Make(dtypes.Int32, b, r, 1), 1)
+			hr := Gather(h, Concatenate([]*Node{bi, InsertAxes(pos, -1)}, -1)) // [B,R,H]
+			logits := m.tr.LMHead(w, hr)                                       // [B,R,V]
+			shifted := Sub(logits, ReduceAndKeep(logits, ReduceMax, -1))
+			lse := Log(ReduceSum(Exp(shifted), -1))
+			return Sub(Gather(shifted, Concatenate([]*Node{bi, ri, InsertAxes(targets, -1)}, -1)), lse)
 		})
 	})
 }

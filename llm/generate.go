@@ -74,7 +74,7 @@ func (m *Model) Generate(ctx context.Context, reqs []GenRequest, p SampleParams)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for start := 0; start < len(rows); {
-		n, _ := m.chunk(len(rows)-start, func(i int) int { return len(rows[start+i].prompt) }, false)
+		n, _, _ := m.chunk(len(rows)-start, func(i int) int { return len(rows[start+i].prompt) }, nil)
 		if err := m.generateBatch(ctx, rows[start:start+n], p); err != nil {
 			return nil, err
 		}

@@ -33,7 +33,7 @@ func (m *Model) SequenceLogProbs(ctx context.Context, seqs []Sequence) ([]SeqLog
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, err := m.tokenLogProbsExec()
+	e, err := m.scoreExec()
 	if err != nil {
 		return nil, err
 	}
@@ -42,14 +42,32 @@ func (m *Model) SequenceLogProbs(ctx context.Context, seqs []Sequence) ([]SeqLog
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		n, seqLen := m.chunk(len(seqs)-start, func(i int) int { return len(seqs[start+i].Tokens) }, true)
+		n, seqLen, respLen := m.chunk(len(seqs)-start,
+			func(i int) int { return len(seqs[start+i].Tokens) },
+			func(i int) int { return len(seqs[start+i].Tokens) - seqs[start+i].PromptLen })
 		chunk := seqs[start : start+n]
 		toks := make([][]int, len(chunk))
 		for i, s := range chunk {
 			toks[i] = s.Tokens
 		}
-		tk, mask := padded(toks, batchBucket(len(chunk), m.maxBatch), seqLen)
-		res, err := e.Call(tk, mask)
+		rows := batchBucket(len(chunk), m.maxBatch)
+		tk, mask := padded(toks, rows, seqLen)
+		// Response token t (PromptLen <= t < len) is predicted at position t-1.
+		pos := make([][]int32, rows)
+		targets := make([][]int32, rows)
+		for i := range pos {
+			pos[i] = make([]int32, respLen)
+			targets[i] = make([]int32, respLen)
+			if i >= len(chunk) {
+				continue
+			}
+			s := chunk[i]
+			for t := s.PromptLen; t < len(s.Tokens); t++ {
+				pos[i][t-s.PromptLen] = int32(t - 1)
+				targets[i][t-s.PromptLen] = int32(s.Tokens[t])
+			}
+		}
+		res, err := e.Call(tk, mask, pos, targets)
 		if err != nil {
 			return nil, fmt.Errorf("scoring sequences: %w", err)
 		}
@@ -59,10 +77,9 @@ func (m *Model) SequenceLogProbs(ctx context.Context, seqs []Sequence) ([]SeqLog
 		}
 		for i, s := range chunk {
 			r := SeqLogProbs{Tokens: make([]float32, len(s.Tokens)-s.PromptLen)}
-			for t := s.PromptLen; t < len(s.Tokens); t++ {
-				v := lp[i*seqLen+t-1]
-				r.Tokens[t-s.PromptLen] = v
-				r.Sum += float64(v)
+			for j := range r.Tokens {
+				r.Tokens[j] = lp[i*respLen+j]
+				r.Sum += float64(r.Tokens[j])
 			}
 			out[start+i] = r
 		}
@@ -72,35 +89,39 @@ func (m *Model) SequenceLogProbs(ctx context.Context, seqs []Sequence) ([]SeqLog
 }
 
 // activationBudget bounds the largest activations of one forward pass:
-// batch × length × vocab for scoring (the [batch, seq, vocab] logits and
-// their log-softmax) and batch × heads × length² for attention scores.
-// 2^27 float32 values keep each near 512 MiB (Qwen's vocabulary: 8 rows
-// of 110 tokens, or 1 row of 880; Qwen2.5-0.5B's 14 heads: prompts in the
-// 1536-token bucket go 4 rows at a time).
+// batch × scored positions × vocab for scoring (the logits of the response
+// tokens and their exponentials) and batch × heads × length² for attention
+// scores. 2^27 float32 values keep each near 512 MiB (Qwen's vocabulary: 8
+// responses of 110 tokens, or 1 of 880; Qwen2.5-0.5B's 14 heads: prompts in
+// the 1536-token bucket go 4 rows at a time).
 const activationBudget = 1 << 27
 
 // chunk returns how many of the next left sequences (lengths given by
 // length) go into one forward pass, at most maxBatch and within
-// activationBudget (always at least one), and their bucketed length. With
-// logits, every position's vocab-wide logits count; else only attention.
-func (m *Model) chunk(left int, length func(i int) int, logits bool) (n, seqLen int) {
-	cost := func(rows, seq int) int {
-		width := m.cfg.NumAttentionHeads * seq
-		if logits {
-			width = max(width, m.cfg.VocabSize)
+// activationBudget (always at least one), their bucketed length and, when
+// scored is not nil, the bucketed number of scored positions (whose
+// vocab-wide logits count against the budget).
+func (m *Model) chunk(left int, length, scored func(i int) int) (n, seqLen, scoredLen int) {
+	cost := func(rows, seq, sc int) int {
+		width := m.cfg.NumAttentionHeads * seq * seq
+		if scored != nil {
+			width = max(width, sc*m.cfg.VocabSize)
 		}
-		return batchBucket(rows, m.maxBatch) * seq * width
+		return batchBucket(rows, m.maxBatch) * width
 	}
-	longest := 0
+	longest, most := 0, 0
 	for n < min(left, m.maxBatch) {
-		l := max(longest, length(n))
-		if n > 0 && cost(n+1, seqBucket(l)) > activationBudget {
+		l, s := max(longest, length(n)), most
+		if scored != nil {
+			s = max(most, scored(n))
+		}
+		if n > 0 && cost(n+1, seqBucket(l), seqBucket(max(s, 1))) > activationBudget {
 			break
 		}
-		longest = l
+		longest, most = l, s
 		n++
 	}
-	return n, seqBucket(max(longest, 1))
+	return n, seqBucket(max(longest, 1)), seqBucket(max(most, 1))
 }
 
 // NextTokenLogProbs returns, for each prefix, the log-softmax over the
@@ -125,7 +146,7 @@ func (m *Model) NextTokenLogProbs(ctx context.Context, prefixes [][]int) ([][]fl
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		n, seqLen := m.chunk(len(prefixes)-start, func(i int) int { return len(prefixes[start+i]) }, false)
+		n, seqLen, _ := m.chunk(len(prefixes)-start, func(i int) int { return len(prefixes[start+i]) }, nil)
 		chunk := prefixes[start : start+n]
 		tk, mask := padded(chunk, batchBucket(len(chunk), m.maxBatch), seqLen)
 		res, err := e.Call(tk, mask)

@@ -93,27 +93,31 @@ func TestBuckets(t *testing.T) {
 
 func TestChunk(t *testing.T) {
 	tests := []struct {
-		name        string
-		vocab, left int
-		lengths     []int
-		logits      bool
-		n, seqLen   int
+		name              string
+		vocab, left       int
+		lengths, scored   []int // scored nil: attention only
+		n, seqLen, scoreL int
 	}{
-		{"small vocab fills the batch", 300, 10, []int{5, 100, 7, 3, 3, 3, 3, 3, 3, 3}, true, 8, 128},
-		{"big vocab stops at the budget", 151665, 10, []int{100, 100, 100, 100, 100, 100, 100, 100, 100, 100}, true, 4, 128},
-		{"one long row always runs", 151665, 2, []int{5000, 3}, true, 1, 6144},
-		{"fewer left than a batch", 300, 3, []int{1, 2, 3}, true, 3, 16},
-		{"attention only ignores the vocab", 151665, 10, []int{100, 100, 100, 100, 100, 100, 100, 100, 100, 100}, false, 8, 128},
+		{"small vocab fills the batch", 300, 10, []int{5, 100, 7, 3, 3, 3, 3, 3, 3, 3}, []int{1, 50, 1, 1, 1, 1, 1, 1, 1, 1}, 8, 128, 64},
+		{"big vocab stops at the budget", 151665, 10, []int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, []int{100, 100, 100, 100, 100, 100, 100, 100, 100, 100}, 4, 256, 128},
+		{"only scored positions count", 151665, 10, []int{200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, []int{10, 10, 10, 10, 10, 10, 10, 10, 10, 10}, 8, 256, 16},
+		{"one long row always runs", 151665, 2, []int{5000, 3}, []int{4000, 1}, 1, 6144, 4096},
+		{"fewer left than a batch", 300, 3, []int{1, 2, 3}, []int{0, 1, 2}, 3, 16, 16},
+		{"attention only ignores the vocab", 151665, 10, []int{100, 100, 100, 100, 100, 100, 100, 100, 100, 100}, nil, 8, 128, 16},
 		// 4 heads × 3072² × 4 rows = 151M > 2^27: 2 rows per pass.
-		{"long prompts bound attention", 300, 4, []int{3000, 3000, 3000, 3000}, false, 2, 3072},
+		{"long prompts bound attention", 300, 4, []int{3000, 3000, 3000, 3000}, nil, 2, 3072, 16},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &Model{maxBatch: 8}
 			m.cfg.VocabSize, m.cfg.NumAttentionHeads = tc.vocab, 4
-			n, seqLen := m.chunk(tc.left, func(i int) int { return tc.lengths[i] }, tc.logits)
-			if n != tc.n || seqLen != tc.seqLen {
-				t.Errorf("wrong chunk\ngot:  %d rows of %d\nwant: %d rows of %d", n, seqLen, tc.n, tc.seqLen)
+			var scored func(int) int
+			if tc.scored != nil {
+				scored = func(i int) int { return tc.scored[i] }
+			}
+			n, seqLen, scoreL := m.chunk(tc.left, func(i int) int { return tc.lengths[i] }, scored)
+			if n != tc.n || seqLen != tc.seqLen || scoreL != tc.scoreL {
+				t.Errorf("wrong chunk\ngot:  %d rows of %d, %d scored\nwant: %d rows of %d, %d scored", n, seqLen, scoreL, tc.n, tc.seqLen, tc.scoreL)
 			}
 		})
 	}
