@@ -158,3 +158,33 @@ func TestList(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordBuildSkipsRepeats checks that a build using the same actions as
+// the pipeline's last one (a no-op build) records nothing, so that it does
+// not push an older, different build out of the last KeepBuilds.
+func TestRecordBuildSkipsRepeats(t *testing.T) {
+	c := openTest(t)
+	put := func(name string) ID {
+		id, files := commit(t, c, map[string]string{"out.txt": name})
+		a := NewHash(name, nil).Sum()
+		must(t, c.Put(a, &Entry{OutputID: id, Files: files, Pipeline: "p.hcl", Addr: "stage.x." + name, LastUsed: time.Unix(0, 0)}))
+		return a
+	}
+	a, b, shared := put("a"), put("b"), put("shared")
+	must(t, c.RecordBuild("p.hcl", []ID{a, shared}))
+	for range 3 {
+		must(t, c.RecordBuild("p.hcl", []ID{shared, b, b})) // order and repeats do not matter
+	}
+	rep, err := c.GC(GCOptions{KeepBuilds: 2})
+	must(t, err)
+	if rep.Entries != 0 || rep.Kept != 3 || rep.Builds != 0 {
+		t.Errorf("wrong GC report after repeated builds\ngot:  %+v\nwant: 0 entries removed, 3 kept, 0 build records removed", rep)
+	}
+	must(t, c.RecordBuild("p.hcl", []ID{b}))
+	must(t, c.RecordBuild("p.hcl", []ID{shared}))
+	rep, err = c.GC(GCOptions{KeepBuilds: 2})
+	must(t, err)
+	if rep.Entries != 1 || rep.Builds != 2 {
+		t.Errorf("wrong GC report after two new builds\ngot:  %+v\nwant: 1 entry (a) and 2 build records removed", rep)
+	}
+}

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -80,6 +82,9 @@ func (c *Cache) Get(action ID) (*Entry, error) {
 	if err := c.checkOutput(e.OutputID, e.Files, rec); err != nil {
 		return &e, err
 	}
+	c.mu.Lock()
+	c.used[action] = e.LastUsed
+	c.mu.Unlock()
 	return &e, nil
 }
 
@@ -147,11 +152,17 @@ func (c *Cache) Put(action ID, e *Entry) error {
 // LastUsed is more than an hour old. It returns ErrNotFound if there is no
 // entry.
 func (c *Cache) Touch(action ID) error {
+	now := c.now()
+	c.mu.Lock()
+	last, ok := c.used[action]
+	c.mu.Unlock()
+	if ok && now.Sub(last) < touchInterval {
+		return nil // Get just read the entry: no need to read it again
+	}
 	e, err := c.getEntry(action)
 	if err != nil {
 		return err
 	}
-	now := c.now()
 	if now.Sub(e.LastUsed) < touchInterval {
 		return nil
 	}
@@ -163,6 +174,9 @@ func (c *Cache) Touch(action ID) error {
 	if err := c.db.Update(func(txn *badger.Txn) error { return txn.Set(actionKey(action), v) }); err != nil {
 		return fmt.Errorf("cache %s: touching entry %s: %w", c.dir, action, err)
 	}
+	c.mu.Lock()
+	c.used[action] = now
+	c.mu.Unlock()
 	return nil
 }
 
@@ -204,8 +218,17 @@ type buildRecord struct {
 }
 
 // RecordBuild records that a build of pipeline used actions. GC keeps the
-// entries of the last GCOptions.KeepBuilds builds of each pipeline.
+// entries of the last GCOptions.KeepBuilds builds of each pipeline. A build
+// that used the same actions as the pipeline's last recorded build (a no-op
+// build, say) writes nothing: it would only push older, different builds
+// out of the last KeepBuilds.
 func (c *Cache) RecordBuild(pipeline string, actions []ID) error {
+	actions = slices.Clone(actions)
+	slices.SortFunc(actions, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+	actions = slices.Compact(actions)
+	if same, err := c.sameAsLastBuild(pipeline, actions); err != nil || same {
+		return err
+	}
 	now := c.now()
 	v, err := json.Marshal(buildRecord{Time: now, Actions: actions})
 	if err != nil {
@@ -215,6 +238,33 @@ func (c *Cache) RecordBuild(pipeline string, actions []ID) error {
 		return fmt.Errorf("cache %s: recording build of %s: %w", c.dir, pipeline, err)
 	}
 	return c.sync()
+}
+
+// sameAsLastBuild reports whether the last recorded build of pipeline used
+// exactly actions (sorted, without duplicates).
+func (c *Cache) sameAsLastBuild(pipeline string, actions []ID) (bool, error) {
+	same := false
+	err := c.db.View(func(txn *badger.Txn) error {
+		prefix := buildPrefix(pipeline)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true, PrefetchValues: false})
+		defer it.Close()
+		it.Seek(append(slices.Clone(prefix), 0xff))
+		if !it.Valid() {
+			return nil
+		}
+		return it.Item().Value(func(v []byte) error {
+			var rec buildRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return nil // malformed: write a new one
+			}
+			same = slices.Equal(rec.Actions, actions)
+			return nil
+		})
+	})
+	if err != nil {
+		return false, fmt.Errorf("cache %s: reading the last build of %s: %w", c.dir, pipeline, err)
+	}
+	return same, nil
 }
 
 // OutputDir returns the folder holding the output with the given OutputID:

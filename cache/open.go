@@ -37,8 +37,9 @@ type Cache struct {
 	now func() time.Time
 
 	mu   sync.Mutex
-	temp map[string]bool // temp folders handed out by this Cache, not stale
-	made map[ID]bool     // outputs committed by this Cache, which GC keeps
+	temp map[string]bool  // temp folders handed out by this Cache, not stale
+	made map[ID]bool      // outputs committed by this Cache, which GC keeps
+	used map[ID]time.Time // LastUsed of entries Get returned, so Touch need not reread them
 
 	commitMu sync.Mutex // serializes the final rename of CommitOutput
 }
@@ -74,6 +75,7 @@ func Open(dir string, opt Options) (*Cache, error) {
 		now:        time.Now,
 		temp:       map[string]bool{},
 		made:       map[ID]bool{},
+		used:       map[ID]time.Time{},
 	}
 	c.release, err = acquire(abs, opt, func() error {
 		if err := removeEmptyIndexFiles(filepath.Join(abs, indexDir)); err != nil {
@@ -149,7 +151,7 @@ func badgerOptions(dir string) badger.Options {
 		WithLogger(quietLogger{}).
 		WithMetricsEnabled(false).
 		WithDetectConflicts(false).
-		WithMemTableSize(8 << 20).      // WAL file is 2× this, sparse
+		WithMemTableSize(1 << 20).      // WAL file is 2× this; bigger ones cost every Open ~10 ms more
 		WithNumMemtables(2).            // at most one flushing while one fills
 		WithNumLevelZeroTables(2).      // flush to L1 early; keeps open files few
 		WithNumCompactors(2).           // the minimum Badger accepts

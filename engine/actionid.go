@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -69,7 +70,7 @@ func (p *Pipeline) computeAction(c *cache.Cache, in *Instance, ups map[*Instance
 
 	// Canonical configuration: every attribute of the kind, evaluated with
 	// upstream folders named by OutputID, as JSON (object keys sorted).
-	ctx, diags := p.evalContext(hashed, in.each, in.Deps)
+	ctx, diags := p.evalContext(hashed, in.each, in.block)
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("%s: %s", in.Addr, diagText(diags))
 	}
@@ -178,6 +179,10 @@ func (a addrWriter) Write(b []byte) (int, error) {
 // unescapeHTML undoes encoding/json's escaping of <, > and &, which only
 // makes configuration lines harder to read.
 func unescapeHTML(js []byte) []byte {
-	s := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(string(js))
-	return []byte(s)
+	if !bytes.Contains(js, []byte(`\u00`)) {
+		return js
+	}
+	return []byte(htmlUnescaper.Replace(string(js)))
 }
+
+var htmlUnescaper = strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&")

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -23,14 +24,15 @@ func isPending(path string) bool { return strings.HasPrefix(path, pendingPrefix)
 // outsFunc gives the string an instance's `out` evaluates to.
 type outsFunc func(*Instance) string
 
-// evalContext returns the context that expressions of a stage instance are
-// evaluated in: var, local, model, dataset, stage and (for for_each
-// instances) each. The out of each instance in real is given by outs; every
-// other instance's out is its placeholder.
-func (p *Pipeline) evalContext(outs outsFunc, each cty.Value, real []*Instance) (*hcl.EvalContext, hcl.Diagnostics) {
+// evalContext returns the context that expressions of a stage block's
+// instance are evaluated in: var, local, model, dataset, stage and (for
+// for_each instances) each. Each instance's out is given by outs. With b
+// nil, `stage` holds every block (used while loading); otherwise only the
+// blocks that b or a global refers to, since no other can be reached.
+func (p *Pipeline) evalContext(outs outsFunc, each cty.Value, b *stageBlock) (*hcl.EvalContext, hcl.Diagnostics) {
 	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: functionTable()}
 	ctx.Variables["var"] = objectOf(p.Vars)
-	ctx.Variables["stage"] = p.stageObject(outs, real)
+	ctx.Variables["stage"] = p.stageObject(outs, b)
 	if each != cty.NilVal {
 		ctx.Variables["each"] = each
 	}
@@ -80,67 +82,60 @@ func blockValue(b *stageBlock, outs outsFunc) cty.Value {
 	return objectOf(insts)
 }
 
-// stageObject builds the value of `stage`: kind → name → block value, with
-// the blocks of the instances in real evaluated through outs and all others
-// from the placeholders, computed once per pipeline (a no-op build of n
-// stages would otherwise build n² values).
-func (p *Pipeline) stageObject(outs outsFunc, real []*Instance) cty.Value {
-	if !p.expanded {
-		// Still loading: instances may be missing; nothing to reuse.
-		kinds := map[string]map[string]cty.Value{}
-		for _, b := range p.blocks {
-			if kinds[b.kind.Name] == nil {
-				kinds[b.kind.Name] = map[string]cty.Value{}
-			}
-			kinds[b.kind.Name][b.name] = blockValue(b, outs)
-		}
-		obj := map[string]cty.Value{}
-		for k, names := range kinds {
-			obj[k] = objectOf(names)
-		}
-		return objectOf(obj)
+// stageObject builds the value of `stage`: kind → name → block value. With
+// b nil it holds every block; otherwise the blocks in b's scope, so that
+// evaluating n stages costs O(n · references), not O(n²).
+func (p *Pipeline) stageObject(outs outsFunc, b *stageBlock) cty.Value {
+	blocks := p.blocks
+	if b != nil && p.expanded {
+		blocks = p.scopeOf(b)
 	}
-	p.pendingOnce.Do(func() {
-		p.pendingKinds = map[string]map[string]cty.Value{}
-		for _, b := range p.blocks {
-			if p.pendingKinds[b.kind.Name] == nil {
-				p.pendingKinds[b.kind.Name] = map[string]cty.Value{}
-			}
-			p.pendingKinds[b.kind.Name][b.name] = blockValue(b, pendingOut)
+	kinds := map[string]map[string]cty.Value{}
+	for _, sb := range blocks {
+		if kinds[sb.kind.Name] == nil {
+			kinds[sb.kind.Name] = map[string]cty.Value{}
 		}
-		p.pendingStage = map[string]cty.Value{}
-		for k, names := range p.pendingKinds {
-			p.pendingStage[k] = objectOf(names)
-		}
-	})
-	if len(real) == 0 {
-		return objectOf(p.pendingStage)
-	}
-	touched := map[string]map[string]cty.Value{}
-	done := map[*stageBlock]bool{}
-	for _, in := range real {
-		b := in.block
-		if done[b] {
-			continue
-		}
-		done[b] = true
-		k := b.kind.Name
-		if touched[k] == nil {
-			touched[k] = map[string]cty.Value{}
-			for n, v := range p.pendingKinds[k] {
-				touched[k][n] = v
-			}
-		}
-		touched[k][b.name] = blockValue(b, outs)
+		kinds[sb.kind.Name][sb.name] = blockValue(sb, outs)
 	}
 	obj := map[string]cty.Value{}
-	for k, v := range p.pendingStage {
-		obj[k] = v
-	}
-	for k, names := range touched {
+	for k, names := range kinds {
 		obj[k] = objectOf(names)
 	}
 	return objectOf(obj)
+}
+
+// scopeOf returns the blocks that expressions of b can reach: those its
+// attributes, gpus and depends_on refer to, and those any local, model or
+// dataset refers to (every global is evaluated with each stage). Stage
+// references always name a block (refs.go), so no other block's value can
+// be read. The scopes are computed once, after loading.
+func (p *Pipeline) scopeOf(b *stageBlock) map[string]*stageBlock {
+	p.scopeOnce.Do(func() {
+		shared := map[string]*stageBlock{}
+		for _, g := range p.globals {
+			for _, r := range g.refs {
+				if sb, ok := p.blocks[r.name]; ok && r.root == "stage" {
+					shared[r.name] = sb
+				}
+			}
+		}
+		p.scopes = map[*stageBlock]map[string]*stageBlock{}
+		for _, sb := range p.blocks {
+			m := maps.Clone(shared)
+			for _, r := range sb.refs {
+				if rb, ok := p.blocks[r.name]; ok && r.root == "stage" {
+					m[r.name] = rb
+				}
+			}
+			for _, r := range sb.dependsOn {
+				if rb, ok := p.blocks[r.name]; ok && r.root == "stage" {
+					m[r.name] = rb
+				}
+			}
+			p.scopes[sb] = m
+		}
+	})
+	return p.scopes[b]
 }
 
 func outObject(out string) cty.Value {

@@ -477,7 +477,7 @@ func wholeNumber(v cty.Value) (int, bool) {
 // decode evaluates an instance's attributes with upstream outputs given by
 // outs and hands them to its kind.
 func (p *Pipeline) decode(in *Instance, outs outsFunc) (Stage, hcl.Diagnostics) {
-	ctx, diags := p.evalContext(outs, in.each, in.Deps)
+	ctx, diags := p.evalContext(outs, in.each, in.block)
 	if diags.HasErrors() {
 		return nil, diags
 	}

@@ -32,10 +32,9 @@ type Pipeline struct {
 	globals map[string]*global     // by "local.x", "model.x", "dataset.x"
 	order   []*global              // globals in evaluation order
 
-	expanded     bool // every block has its instances
-	pendingOnce  sync.Once
-	pendingKinds map[string]map[string]cty.Value // kind → name → placeholder block value
-	pendingStage map[string]cty.Value            // kind → placeholder object
+	expanded  bool // every block has its instances
+	scopeOnce sync.Once
+	scopes    map[*stageBlock]map[string]*stageBlock // blocks each block's expressions can reach (scopeOf)
 }
 
 // An Instance is one stage instance: a stage block, or one key of a stage

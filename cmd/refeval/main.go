@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -63,6 +64,12 @@ func usageErrorf(format string, args ...any) error {
 }
 
 func main() {
+	// refeval is short-lived and its heap small (the pipeline and cache
+	// index entries; model weights live in backend buffers): collecting
+	// less often saves a fifth of a no-op build's CPU. GOGC still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
