@@ -130,6 +130,66 @@ func cacheDir(f *commonFlags, p *engine.Pipeline) string {
 	return filepath.Join(p.Dir, ".refeval")
 }
 
+// earlyCache is a cache folder being opened while the pipeline loads: a
+// no-op build spends most of its time on the two. Only a folder that
+// already exists and that no other refeval holds is opened early, so that a
+// bad pipeline still creates nothing and never waits for the lock.
+type earlyCache struct {
+	dir  string
+	done chan struct{}
+	c    *cache.Cache
+	err  error
+}
+
+// openEarly starts opening the cache folder that file's pipeline will use,
+// if it exists; it returns nil otherwise.
+func openEarly(f *commonFlags, file string) *earlyCache {
+	dir := f.cacheDir
+	if dir == "" {
+		dir = os.Getenv("REFEVAL_CACHE")
+	}
+	if dir == "" {
+		abs, err := filepath.Abs(file)
+		if err != nil {
+			return nil
+		}
+		dir = filepath.Join(filepath.Dir(abs), ".refeval")
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "index")); err != nil || !fi.IsDir() {
+		return nil
+	}
+	e := &earlyCache{dir: dir, done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		e.c, e.err = cache.Open(dir, cache.Options{NoWait: true})
+	}()
+	return e
+}
+
+// take returns the open cache folder dir: the early one if it is dir and
+// opened, else one opened now (waiting for another refeval unless --no-wait).
+func (e *earlyCache) take(f *commonFlags, dir string) (*cache.Cache, error) {
+	if e != nil {
+		<-e.done
+		if e.err == nil && e.dir == dir {
+			return e.c, nil
+		}
+		e.drop()
+	}
+	return openCache(f, dir)
+}
+
+// drop closes the early cache, if it was opened.
+func (e *earlyCache) drop() {
+	if e == nil {
+		return
+	}
+	<-e.done
+	if e.err == nil {
+		e.c.Close()
+	}
+}
+
 // openCache opens the cache folder, waiting for another refeval unless --no-wait.
 func openCache(f *commonFlags, dir string) (*cache.Cache, error) {
 	c, err := cache.Open(dir, cache.Options{
@@ -154,19 +214,23 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 		return usageErrorf("missing pipeline FILE")
 	}
 	f := &buildFlags
+	early := openEarly(f, args[0])
 	p, err := loadPipeline(args[0], f.vars.values())
 	if err != nil {
+		early.drop()
 		return err
 	}
 	sel, err := p.Select(args[1:])
 	if err != nil {
+		early.drop()
 		return err
 	}
 	gpus := gpusAvailable(f)
 	if err := printDiags(p, engine.CheckDevices(sel, gpus)); err != nil {
+		early.drop()
 		return err
 	}
-	c, err := openCache(f, cacheDir(f, p))
+	c, err := early.take(f, cacheDir(f, p))
 	if err != nil {
 		return err
 	}
