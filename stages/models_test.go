@@ -372,3 +372,42 @@ func refsOf(t *testing.T, dir string, n int) []string {
 	}
 	return refs
 }
+
+// TestDPOStageStopsOnDivergence gives DPO reference log-probs that make
+// the loss infinite: the stage fails, says so, and saves no checkpoint.
+func TestDPOStageStopsOnDivergence(t *testing.T) {
+	d := newDemo(t, 4)
+	d.tinyPolicy()
+	prompts, err := readPrompts(d.dir, "train.prompts.jsonl", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lps []LogprobPair
+	for _, p := range prompts {
+		lps = append(lps, LogprobPair{Pair: Pair{Prompt: p, Chosen: Conversation(p, "yes"), Rejected: Conversation(p, "no")},
+			ChosenLogprob: 1e308, RejectedLogprob: -1e308})
+	}
+	if err := os.MkdirAll(filepath.Join(d.dir, "lp"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJSONL(filepath.Join(d.dir, "lp", LogprobsFile), lps); err != nil {
+		t.Fatal(err)
+	}
+	st, diags := decodeKind(t, "dpo", `model = "init"
+pairs = "lp"
+beta = 1
+lr = 1e-3
+batch = 2
+grad_accum = 1`)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	out := t.TempDir()
+	err = st.Run(context.Background(), &engine.RunContext{Dir: d.dir, Out: out})
+	if err == nil || !strings.Contains(err.Error(), "diverged") || !strings.Contains(err.Error(), "nothing was saved") {
+		t.Fatalf("wrong error\ngot:  %v\nwant: one saying training diverged and nothing was saved", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "model.safetensors")); err == nil {
+		t.Errorf("a diverged run saved a checkpoint")
+	}
+}
