@@ -65,12 +65,15 @@ task --silent >/dev/null 2>&1
 
 # now_ms prints the wall clock in milliseconds.
 now_ms() { date +%s%3N; }
-# time_runs CMD... runs CMD RUNS times and prints the mean milliseconds.
+# time_runs CMD... runs CMD RUNS times and prints the median milliseconds
+# (the median, not the mean: a shared machine's load comes in bursts).
 time_runs() {
-  start=$(now_ms)
-  for _ in $(seq 1 "$RUNS"); do "$@" >/dev/null 2>&1 || true; done
-  end=$(now_ms)
-  echo $(( (end - start) / RUNS ))
+  for _ in $(seq 1 "$RUNS"); do
+    start=$(now_ms)
+    "$@" >/dev/null 2>&1 || true
+    end=$(now_ms)
+    echo $((end - start))
+  done | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'
 }
 # Check that each tool really has nothing to do.
 refeval build --json p.hcl 2>/dev/null | grep -q '"ran":\[\]' || { echo "refeval no-op build ran stages" >&2; exit 1; }
@@ -79,7 +82,7 @@ make -q stamp || { echo "make -q: not up to date" >&2; exit 1; }
 r=$(time_runs refeval build p.hcl)
 m=$(time_runs make -q stamp)
 t=$(time_runs task --silent)
-echo "no-op build of $STAGES stages, mean of $RUNS runs:"
+echo "no-op build of $STAGES stages, median of $RUNS runs:"
 echo "  refeval  ${r} ms"
 echo "  make -q  ${m} ms   refeval/make = $(awk "BEGIN{printf \"%.1f\", $r/($m>0?$m:1)}")"
 echo "  task     ${t} ms   refeval/task = $(awk "BEGIN{printf \"%.2f\", $r/($t>0?$t:1)}")"

@@ -19,6 +19,7 @@ type console struct {
 	mu       sync.Mutex
 	w        io.Writer
 	tty      bool
+	width    int // terminal columns; the bar line stays shorter, so that it never wraps
 	bars     map[string][2]int64
 	deciles  map[string]int64 // off a terminal: the last tenth printed per stage
 	barShown bool
@@ -33,6 +34,7 @@ func newConsole(w io.Writer) *console {
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 && os.Getenv("TERM") != "dumb" {
 			c.tty = true
+			c.width = termWidth(f)
 		}
 	}
 	return c
@@ -99,8 +101,14 @@ func (c *console) drawBars() {
 		parts = append(parts, bar(a, c.bars[a][0], c.bars[a][1]))
 	}
 	line := strings.Join(parts, "  ")
-	if len(line) > 160 {
-		line = line[:157] + "..."
+	// A line that wraps could not be erased by "\r\033[K" alone, so the bar
+	// line is cut to the terminal's width (80 columns if unknown).
+	width := c.width
+	if width <= 0 {
+		width = 80
+	}
+	if r := []rune(line); len(r) > width-1 {
+		line = string(r[:max(0, width-4)]) + "..."
 	}
 	fmt.Fprint(c.w, line)
 	c.barShown = true

@@ -35,3 +35,25 @@ func TestProgressOffTerminal(t *testing.T) {
 		t.Errorf("wrong number of progress lines\ngot:  %#v\nwant: %#v\n%s", n, 10, b.String())
 	}
 }
+
+// TestProgressOnTerminal checks the live bar line: drawn when a stage
+// reports progress, erased before each console line and drawn again after
+// it, never wider than the terminal, and gone once the stage finishes.
+func TestProgressOnTerminal(t *testing.T) {
+	const clear = "\r\033[K"
+	var b strings.Builder
+	c := newConsole(&b)
+	c.tty, c.width = true, 40
+	c.progress("stage.exec.a_long_stage_name", 5, 10)
+	c.printf("ran    stage.exec.b (0.10s)\n")
+	c.finish("stage.exec.a_long_stage_name")
+	c.printf("ran    stage.exec.a_long_stage_name (1.00s)\n")
+	bar := "stage.exec.a_long_stage_name [######..."
+	want := bar + clear + "ran    stage.exec.b (0.10s)\n" + bar + clear + "ran    stage.exec.a_long_stage_name (1.00s)\n"
+	if got := b.String(); got != want {
+		t.Errorf("wrong terminal output\ngot:  %q\nwant: %q", got, want)
+	}
+	if len(bar) > 39 {
+		t.Errorf("bar line wider than the terminal: %d columns", len(bar))
+	}
+}
