@@ -271,3 +271,17 @@ func TestClosed(t *testing.T) {
 		t.Errorf("wrong error from a second Close\ngot:  %#v\nwant: nil", err)
 	}
 }
+
+func TestScoreEmptyResponse(t *testing.T) {
+	m := testModel(t, 4)
+	got, err := m.SequenceLogProbs(context.Background(), []Sequence{{Tokens: []int{1, 2, 3}, PromptLen: 3}, {Tokens: []int{1, 2, 3}, PromptLen: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got[0].Tokens) != 0 || got[0].Sum != 0 {
+		t.Errorf("wrong score of an empty response\ngot:  %#v\nwant: no tokens, sum 0", got[0])
+	}
+	if len(got[1].Tokens) != 1 || got[1].Sum >= 0 || float64(got[1].Tokens[0]) != got[1].Sum {
+		t.Errorf("wrong score of a one-token response\ngot:  %#v", got[1])
+	}
+}
