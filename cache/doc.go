@@ -10,7 +10,8 @@
 //	lock          flock-ed by the process that has the cache open; holds its pid
 //	index/        a Badger database: ActionID → Entry, (pipeline, address) →
 //	              last ActionID, the stat cache (path → stat + digest),
-//	              per-item memos, and build records for GC
+//	              per-item memos, build records for GC, and the stat of
+//	              each output file at commit (outstat.go)
 //	out/<hex>/    an output folder, named by its OutputID; read-only files
 //	tmp/          output folders of running stages (NewOutputDir), renamed
 //	              into out/ by CommitOutput; leftovers are removed by GC
@@ -23,6 +24,11 @@
 // cache directory at a time (Badger's index cannot be shared,
 // dgraph-io/badger#1823); Open waits for the lock or, with NoWait, fails with
 // ErrLocked.
+//
+// Get checks an output by stat: a file whose size, mtime, ctime, inode or
+// device differs from what CommitOutput recorded is rehashed, and a
+// content mismatch is ErrCorrupt, so any damage is a miss for the build that
+// meets it; an untouched output costs one stat per file.
 //
 // Inputs are hashed through a stat cache (DigestPath): a file whose path,
 // size, mtime, ctime, inode and device are unchanged is not read again.
