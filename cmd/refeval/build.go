@@ -209,6 +209,20 @@ func gpusAvailable(f *commonFlags) int {
 	return engine.DetectGPUs()
 }
 
+// gpusFor is gpusAvailable for a build of sel, without running nvidia-smi
+// (which can take a good part of a second) when no stage asks for a GPU.
+func gpusFor(f *commonFlags, sel []*engine.Instance) int {
+	if f.gpus >= 0 {
+		return f.gpus
+	}
+	for _, in := range sel {
+		if in.GPUs > 0 {
+			return engine.DetectGPUs()
+		}
+	}
+	return 0
+}
+
 func runBuild(ctx context.Context, cmd *Command, args []string) error {
 	if len(args) < 1 {
 		return usageErrorf("missing pipeline FILE")
@@ -225,7 +239,7 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 		early.drop()
 		return err
 	}
-	gpus := gpusAvailable(f)
+	gpus := gpusFor(f, sel)
 	if err := printDiags(p, engine.CheckDevices(sel, gpus)); err != nil {
 		early.drop()
 		return err
