@@ -47,8 +47,9 @@ type row struct {
 // prompts, then one decode step per token through the KV cache, stopping a
 // sample at an end-of-sequence id of the model or after p.MaxTokens
 // tokens. Each sample draws from its own RNG seeded from (p.Seed,
-// req.Item, sample index) and padding never enters a row's arithmetic, so
-// a sample is the same whatever else is in its batch.
+// req.Item, sample index), padding never enters a row's arithmetic, and
+// rows are batched only with rows of the same KV-cache length, so a sample
+// is bit-for-bit the same whatever else was requested with it.
 func (m *Model) Generate(ctx context.Context, reqs []GenRequest, p SampleParams) ([]Generation, error) {
 	if p.N <= 0 {
 		p.N = 1
@@ -73,12 +74,28 @@ func (m *Model) Generate(ctx context.Context, reqs []GenRequest, p SampleParams)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for start := 0; start < len(rows); {
-		n, _, _ := m.chunk(len(rows)-start, func(i int) int { return len(rows[start+i].prompt) }, nil)
-		if err := m.generateBatch(ctx, rows[start:start+n], p); err != nil {
-			return nil, err
+	// Rows share a batch only with rows of the same KV-cache length: the
+	// decode step's attention over the cache rounds differently for other
+	// lengths (batch size and prompt bucket do not matter; tested), and a
+	// sample must not depend on its batch.
+	groups := map[int][]*row{}
+	var order []int
+	for _, r := range rows {
+		c := seqBucket(len(r.prompt) + p.MaxTokens)
+		if _, ok := groups[c]; !ok {
+			order = append(order, c)
 		}
-		start += n
+		groups[c] = append(groups[c], r)
+	}
+	for _, c := range order {
+		group := groups[c]
+		for start := 0; start < len(group); {
+			n, _, _ := m.chunk(len(group)-start, func(i int) int { return len(group[start+i].prompt) }, nil)
+			if err := m.generateBatch(ctx, group[start:start+n], p); err != nil {
+				return nil, err
+			}
+			start += n
+		}
 	}
 	out := make([]Generation, len(reqs))
 	for i := range out {
