@@ -3,7 +3,8 @@
 #
 #   refeval build pipelines/self_improve.hcl
 #   refeval build pipelines/self_improve.hcl --var 'judge_template=../prompts/refmatch.txt'
-#   refeval sweep pipelines/self_improve.hcl --var 'betas=["0.01","0.1"]'
+#   refeval sweep pipelines/self_improve.hcl --var beta=0.01,0.005,0.02,0.05,0.2
+#   refeval sweep pipelines/self_improve.hcl --var judge_template=../prompts/base.txt,../prompts/refeval.txt
 #
 # tokenizer → init → sft (stage 1, distillation on the references) →
 # sample 5 candidates per prompt → score them with the policy as its own
@@ -14,6 +15,12 @@ variable "betas" {
   type        = list(string)
   default     = ["0.01", "0.005", "0.02", "0.05", "0.2"]
   description = "DPO betas, one dpo and eval stage each (the paper's five)."
+}
+
+variable "beta" {
+  type        = string
+  default     = ""
+  description = "One DPO beta instead of the list, for refeval sweep --var beta=0.01,0.1: its stages are keyed \"sweep\", so every row of the sweep table has the same columns."
 }
 
 variable "judge_template" {
@@ -35,6 +42,8 @@ variable "test_prompts" {
 
 locals {
   max_tokens = 24
+  # DPO runs by instance key: every beta of var.betas, or var.beta alone.
+  runs = var.beta == "" ? { for b in var.betas : b => b } : { sweep = var.beta }
 }
 
 # Two of the judge templates are in the tokenizer's text so that a judge
@@ -101,7 +110,7 @@ stage "logprobs" "ref" {
 }
 
 stage "dpo" "beta" {
-  for_each      = toset(var.betas)
+  for_each      = local.runs
   model         = stage.sft.distill
   pairs         = stage.logprobs.ref
   beta          = tonumber(each.value)
@@ -123,7 +132,7 @@ stage "eval" "sft" {
 }
 
 stage "eval" "dpo" {
-  for_each   = toset(var.betas)
+  for_each   = local.runs
   policy     = stage.dpo.beta[each.key]
   baseline   = stage.sft.distill
   prompts    = "../data/test.prompts.jsonl"
