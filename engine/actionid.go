@@ -21,15 +21,33 @@ import (
 func hashOut(id cache.ID) string { return "@out:" + id.String() }
 
 // An action is a stage instance ready to run or to be found in the cache:
-// its decoded Stage (with real upstream folders), its ActionID and the
-// pieces the ActionID was made of, kept in the cache entry so that plan can
-// explain a later rerun.
+// its ActionID and the pieces the ActionID was made of, kept in the cache
+// entry so that plan can explain a later rerun. The Stage with real
+// upstream folders is decoded only when the stage runs (stage).
 type action struct {
 	id       cache.ID
-	stage    Stage
 	config   map[string]string // attribute → canonical JSON
 	inputs   map[string]string // input path → digest hex
 	upstream map[string]string // upstream address → OutputID hex
+
+	p   *Pipeline
+	in  *Instance
+	ups map[*Instance]upstreamOut
+}
+
+// stage decodes the instance with its upstream stages' real output folders,
+// for running it.
+func (a *action) stage() (Stage, error) {
+	st, diags := a.p.decode(a.in, func(u *Instance) string {
+		if o, ok := a.ups[u]; ok {
+			return o.dir
+		}
+		return pendingOut(u)
+	})
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s: %s", a.in.Addr, diagText(diags))
+	}
+	return st, nil
 }
 
 // upstreamOut is what the engine knows about a finished upstream instance.
@@ -38,27 +56,31 @@ type upstreamOut struct {
 	dir string
 }
 
-// computeAction decodes an instance with its upstream outputs and hashes
-// its ActionID. ups holds every dependency of in. debug, when non-nil,
-// receives the hashed lines (REFEVAL_DEBUG=cachehash=1).
+// computeAction hashes an instance's ActionID. ups holds every dependency
+// of in. debug, when non-nil, receives the hashed lines
+// (REFEVAL_DEBUG=cachehash=1).
+//
+// The input files are those of the instance as decoded at load time, with
+// placeholder upstream folders: an input below an upstream folder is a
+// placeholder path, skipped here since the upstream's OutputID covers it,
+// and every other input evaluates the same at load and at run time (the
+// loader has checked that it exists). So a cached stage is never decoded
+// again.
 func (p *Pipeline) computeAction(c *cache.Cache, in *Instance, ups map[*Instance]upstreamOut, debug io.Writer) (*action, error) {
-	realOut := func(u *Instance) string {
-		if o, ok := ups[u]; ok {
-			return o.dir
-		}
-		return pendingOut(u)
-	}
 	hashed := func(u *Instance) string {
 		if o, ok := ups[u]; ok {
 			return hashOut(o.id)
 		}
 		return pendingOut(u)
 	}
-	st, diags := p.decode(in, realOut)
-	if diags.HasErrors() {
-		return nil, fmt.Errorf("%s: %s", in.Addr, diagText(diags))
+	st := in.stage
+	if st == nil {
+		var diags hcl.Diagnostics
+		if st, diags = p.decode(in, pendingOut); diags.HasErrors() {
+			return nil, fmt.Errorf("%s: %s", in.Addr, diagText(diags))
+		}
 	}
-	a := &action{stage: st, config: map[string]string{}, inputs: map[string]string{}, upstream: map[string]string{}}
+	a := &action{config: map[string]string{}, inputs: map[string]string{}, upstream: map[string]string{}, p: p, in: in, ups: ups}
 
 	// The address stays out of the ActionID: two instances with the same
 	// kind, configuration and inputs are the same action, run once.

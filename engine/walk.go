@@ -510,7 +510,10 @@ func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int) (
 		Progress: func(done, total int64) { b.con.progress(res.name(), done, total) },
 	}
 	start := time.Now()
-	err = safeRun(ctx, a.stage, rc)
+	st, err := a.stage()
+	if err == nil {
+		err = safeRun(ctx, st, rc)
+	}
 	dur := time.Since(start)
 	b.con.finish(res.name())
 	logf.Close()
