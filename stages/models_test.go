@@ -411,3 +411,30 @@ grad_accum = 1`)
 		t.Errorf("a diverged run saved a checkpoint")
 	}
 }
+
+// TestSampleShardsAcrossDevices samples with two granted devices (two
+// workers, each with its own copy of the model) and gets the same file as
+// with one.
+func TestSampleShardsAcrossDevices(t *testing.T) {
+	d := newDemo(t, 6)
+	d.tinyPolicy()
+	src := `model = "init"
+prompts = "train.prompts.jsonl"
+n = 2
+max_tokens = 4
+batch = 2`
+	one := d.run("sample", "one", src)
+	st, diags := decodeKind(t, "sample", src)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	two := t.TempDir()
+	if err := st.Run(context.Background(), &engine.RunContext{Dir: d.dir, Out: two, Devices: []int{0, 1}, Memo: newMemo()}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(filepath.Join(one, SamplesFile))
+	b, _ := os.ReadFile(filepath.Join(two, SamplesFile))
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("two workers sampled differently from one\none: %s\ntwo: %s", a, b)
+	}
+}
