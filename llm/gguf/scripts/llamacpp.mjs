@@ -13,8 +13,8 @@
 // OUTDIR/llamacpp_NAME.json: the spec, the greedy tokens, the top-k
 // log-probabilities at every step and the smallest top-1/top-2 margin.
 //
-// Numerics settings (see /work/shared/ORACLES.md): F32 weights, F32 KV
-// cache, flash attention off, one sequence per context.
+// Numerics settings (see /work/shared/ORACLES.md): F32 weights (F16 for the
+// _f16 files), F32 KV cache, flash attention off, one sequence per context.
 import fs from "node:fs";
 import path from "node:path";
 import {getLlama, LlamaLogLevel} from "node-llama-cpp";
@@ -67,7 +67,7 @@ for (const file of fs.readdirSync(specDir).filter((f) => f.endsWith(".spec.json"
     await model.dispose();
     const golden = {
         spec,
-        oracle: "llama.cpp via node-llama-cpp 3.21.1, CPU, F32 weights, F32 KV cache, flash attention off; probabilities renormalised in double",
+        oracle: `llama.cpp via node-llama-cpp 3.21.1, CPU, ${(spec.model.type || "f32").toUpperCase()} weights, F32 KV cache, flash attention off; probabilities renormalised in double`,
         min_margin: minMargin,
         runs,
     };

@@ -16,5 +16,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export GOEXPERIMENT=simd GOMLX_NO_AUTO_INSTALL=1
 (cd "$pkg" && go test -count=1 -timeout 20m -run 'TestWriteLlamaCppModels$' -v . -args -gguf-out "$work")
+# Two of them also as F16 files.
+(cd "$pkg" && go test -count=1 -timeout 20m -run 'TestWriteLlamaCppModels$' -v . -args -gguf-out "$work" \
+	-gguf-type f16 -gguf-models qwen2_gqa_tied,llama_kv1_tied)
 cp "$here/llamacpp.mjs" "$node_dir/llamacpp.mjs"   # ES modules resolve node_modules from the script's folder.
 node "$node_dir/llamacpp.mjs" "$work" "$pkg/testdata"
