@@ -53,6 +53,9 @@ func Build(cfg checkpoint.Config, tensors map[string]*checkpoint.Tensor, tokeniz
 	if arch != "qwen2" && arch != "llama" {
 		return nil, fmt.Errorf("model type %q: only qwen2 and llama can be exported", arch)
 	}
+	if cfg.RopeScaling != nil && arch != "llama" {
+		return nil, fmt.Errorf("model type %s with %s rope scaling: llama.cpp's %s reads no rope_freqs; only llama models with it can be exported", arch, cfg.RopeScaling.Type, arch)
+	}
 	if opt.Type != F32 && opt.Type != F16 {
 		return nil, fmt.Errorf("weight type %v: want f32 or f16", opt.Type)
 	}

@@ -21,3 +21,7 @@ export GOEXPERIMENT=simd GOMLX_NO_AUTO_INSTALL=1
 	-gguf-type f16 -gguf-models qwen2_gqa_tied,llama_kv1_tied)
 cp "$here/llamacpp.mjs" "$node_dir/llamacpp.mjs"   # ES modules resolve node_modules from the script's folder.
 node "$node_dir/llamacpp.mjs" "$work" "$pkg/testdata"
+cp "$here/tokenize.mjs" "$node_dir/tokenize.mjs"
+node "$node_dir/tokenize.mjs" "$pkg/testdata" \
+	models/tokenizers/qwen2_5/tokenizer.json.gz="$work/qwen2_gqa_tied.gguf" \
+	models/tokenizers/llama3_2/tokenizer.json.gz="$work/llama_kv1_tied.gguf"
