@@ -16,7 +16,7 @@ import (
 // Hugging Face's in package tokenizer). A wrong pre-tokenizer name, merge
 // list or token type shows up here as different ids.
 func TestLlamaCppTokenize(t *testing.T) {
-	data, err := os.ReadFile("testdata/llamacpp_tokenize.json")
+	data, err := os.ReadFile("testdata/tokenize_llamacpp.json")
 	if err != nil {
 		t.Fatal(err)
 	}

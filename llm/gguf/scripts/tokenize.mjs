@@ -1,7 +1,7 @@
 // tokenize.mjs tokenizes a few hard strings with llama.cpp's tokenizer as
 // it loads from GGUF files refeval exported (tokens, merges, token types and
 // pre-tokenizer name embedded by package gguf), and writes
-// OUTDIR/llamacpp_tokenize.json for TestLlamaCppTokenize.
+// OUTDIR/tokenize_llamacpp.json for TestLlamaCppTokenize.
 //
 //	node tokenize.mjs OUTDIR TOKENIZER=FILE.gguf …
 //
@@ -30,5 +30,5 @@ for (const spec of specs) {
     await model.dispose();
 }
 const out = {oracle: "llama.cpp via node-llama-cpp 3.21.1: model.tokenize(text, true) on refeval-exported GGUF files", texts, ids};
-fs.writeFileSync(path.join(outDir, "llamacpp_tokenize.json"), JSON.stringify(out, null, 1) + "\n");
+fs.writeFileSync(path.join(outDir, "tokenize_llamacpp.json"), JSON.stringify(out, null, 1) + "\n");
 console.log(`tokenized ${texts.length} texts with ${specs.length} tokenizers`);
