@@ -122,7 +122,7 @@ func tokenizerVocab(path string) (int, error) {
 // log-probabilities at every step to 1e-3 for F32 files. For F16 files
 // (refeval runs the F16-rounded weights in float32; llama.cpp also rounds
 // the activations to F16 before each matmul, and these models' weights are
-// scaled up to std 0.25–0.4, so logits span ±10) the tolerance is 0.1:
+// scaled up to std 0.25–0.4, which magnifies that rounding) the tolerance is 0.1:
 // measured 1.2e-2 (qwen2) and 5.1e-2 (llama); the greedy tokens must still
 // match exactly.
 func TestLlamaCppGoldens(t *testing.T) {
