@@ -13,7 +13,7 @@ import (
 )
 
 var cmdModel = &Command{
-	UsageLine: "model init|inspect [arguments]",
+	UsageLine: "model init|inspect|export [arguments]",
 	Short:     "create or describe a model checkpoint folder",
 	Long: `
 Model works on Hugging Face checkpoint folders (config.json, *.safetensors,
@@ -72,7 +72,7 @@ func runModel(ctx context.Context, cmd *Command, args []string) error {
 	case "export":
 		return runModelExport(args[1:], os.Stdout)
 	}
-	return usageErrorf("unknown subcommand %q: want init or inspect", args[0])
+	return usageErrorf("unknown subcommand %q: want init, inspect or export", args[0])
 }
 
 // modelInit writes a random model folder and reports it on stdout.

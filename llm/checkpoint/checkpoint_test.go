@@ -219,6 +219,10 @@ func TestSizedConfig(t *testing.T) {
 		{"llama", "small", 128256, 20_000_000, 30_000_000},
 		{"llama", "100M", 128256, 90_000_000, 110_000_000},
 		{"qwen2", "2M", 1000, 1_800_000, 2_200_000},
+		// Sizes whose closest shape has an odd head count (hidden 448 → 7 heads).
+		{"qwen2", "125M", 151665, 115_000_000, 135_000_000},
+		{"qwen2", "120M", 151665, 110_000_000, 130_000_000},
+		{"qwen2", "135M", 151665, 125_000_000, 145_000_000},
 	}
 	for _, tc := range tests {
 		t.Run(tc.arch+" "+tc.size, func(t *testing.T) {

@@ -103,6 +103,9 @@ func SizedConfig(arch string, size string, vocabSize int) (Config, error) {
 		for l := 2; l <= max(2, h/16) && l <= 128; l++ {
 			c := cfg
 			shape(&c, h, l)
+			if c.Validate() != nil {
+				continue
+			}
 			d := NumParams(c) - target
 			if d < 0 {
 				d = -d
@@ -121,7 +124,12 @@ func shape(c *Config, hidden, layers int) {
 	c.NumHiddenLayers = layers
 	c.NumAttentionHeads = max(4, hidden/64)
 	c.HeadDim = hidden / c.NumAttentionHeads
-	c.NumKeyValueHeads = c.NumAttentionHeads / 2
+	// Grouped-query attention with two query heads per key/value head;
+	// an odd head count (hidden 448 → 7 heads) keeps one per query head.
+	c.NumKeyValueHeads = c.NumAttentionHeads
+	if c.NumAttentionHeads%2 == 0 {
+		c.NumKeyValueHeads = c.NumAttentionHeads / 2
+	}
 	c.IntermediateSize = (hidden*8/3 + 31) / 32 * 32
 }
 
