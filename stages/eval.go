@@ -33,7 +33,8 @@ import (
 //	  batch       = 8
 //	}
 //
-// It writes answers.jsonl (EvalAnswer lines) and metrics.json (EvalMetrics).
+// It writes answers.jsonl (EvalAnswer lines) and metrics.json (EvalMetrics;
+// with endpoint models, their token usage).
 
 // EvalVersion is the eval kind's implementation version.
 const EvalVersion = "1"
@@ -97,6 +98,11 @@ type EvalMetrics struct {
 	VsBaseline     *WinRate `json:"vs_baseline,omitempty"`
 	BaselineRougeL *float64 `json:"baseline_rouge_l,omitempty"`
 	Seconds        float64  `json:"seconds"`
+	// FromText counts an endpoint judge's verdicts read from the answer
+	// text (the server gave no log-probs).
+	FromText int `json:"from_text,omitempty"`
+	// Usage sums the endpoint models' token usage; absent without one.
+	Usage *EndpointUsage `json:"usage,omitempty"`
 }
 
 func decodeEval(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
@@ -148,8 +154,9 @@ func (s *evalStage) answers(ctx context.Context, rc *engine.RunContext, r ModelR
 	return out, nil
 }
 
-// matches judges answers against opponents in both orders.
-func matches(ctx context.Context, rc *engine.RunContext, j *judge, prompts, refs, answers, opponents []string) ([]Match, error) {
+// matches judges answers against opponents in both orders. It also returns
+// how many verdicts were read from an endpoint's answer text.
+func matches(ctx context.Context, rc *engine.RunContext, j *judge, prompts, refs, answers, opponents []string) ([]Match, int, error) {
 	tasks := make([]judgeTask, 0, 2*len(prompts))
 	for i, p := range prompts {
 		tasks = append(tasks,
@@ -158,16 +165,23 @@ func matches(ctx context.Context, rc *engine.RunContext, j *judge, prompts, refs
 	}
 	vs, _, err := j.judgeAll(ctx, rc, tasks)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	out := make([]Match, len(prompts))
 	for i := range prompts {
 		out[i] = Match{PolicyFirst: LabelProb(vs[2*i].A, vs[2*i].B), PolicySecond: LabelProb(vs[2*i+1].A, vs[2*i+1].B)}
 	}
-	return out, nil
+	fromText := 0
+	for _, v := range vs {
+		if v.FromText {
+			fromText++
+		}
+	}
+	return out, fromText, nil
 }
 
 func (s *evalStage) Run(ctx context.Context, rc *engine.RunContext) error {
+	defer forgetClients(rc)
 	start := time.Now()
 	prompts, err := readPrompts(rc.Dir, s.prompts, s.limit)
 	if err != nil {
@@ -196,11 +210,11 @@ func (s *evalStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		return err
 	}
 	defer j.close()
-	vsRef, err := matches(ctx, rc, j, prompts, refs, answers, refs)
+	vsRef, fromText, err := matches(ctx, rc, j, prompts, refs, answers, refs)
 	if err != nil {
 		return fmt.Errorf("judging against the references: %w", err)
 	}
-	m := EvalMetrics{Prompts: len(prompts), Judge: s.judge.String()}
+	m := EvalMetrics{Prompts: len(prompts), Judge: s.judge.String(), FromText: fromText}
 	if m.VsReference, err = ComputeWinRate(vsRef); err != nil {
 		return err
 	}
@@ -211,10 +225,11 @@ func (s *evalStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		m.RougeL += lines[i].RougeL / float64(len(prompts))
 	}
 	if base != nil {
-		vsBase, err := matches(ctx, rc, j, prompts, refs, answers, base)
+		vsBase, ft, err := matches(ctx, rc, j, prompts, refs, answers, base)
 		if err != nil {
 			return fmt.Errorf("judging against the baseline: %w", err)
 		}
+		m.FromText += ft
 		w, err := ComputeWinRate(vsBase)
 		if err != nil {
 			return err
@@ -236,5 +251,10 @@ func (s *evalStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		msg += fmt.Sprintf("; vs baseline %.3f [%.3f, %.3f] (baseline ROUGE-L %.3f)", m.VsBaseline.Rate, m.VsBaseline.Low, m.VsBaseline.High, *m.BaselineRougeL)
 	}
 	logf(rc, "%s\n", msg)
+	if m.FromText > 0 {
+		logf(rc, "eval: %d verdicts were read from the answer text: %s returned no log-probs, so their p(a) is 1, 0 or 0.5 instead of a soft score\n", m.FromText, s.judge)
+	}
+	m.Usage = endpointUsage(rc)
+	logUsage(rc, "eval", m.Usage)
 	return writeMetrics(rc.Out, m)
 }

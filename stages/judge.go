@@ -39,10 +39,13 @@ type judgeTask struct {
 }
 
 // A labelVerdict is the judge's log-probs of the two labels (nil: not in
-// its top JudgeTopLogprobs).
+// its top JudgeTopLogprobs). FromText marks an endpoint verdict read from
+// the answer's text because the server gave no log-probs (memoized with
+// it, so a resumed stage still counts it).
 type labelVerdict struct {
-	A *float64 `json:"a"`
-	B *float64 `json:"b"`
+	A        *float64 `json:"a"`
+	B        *float64 `json:"b"`
+	FromText bool     `json:"from_text,omitempty"`
 }
 
 // A judge compares outputs with a local model, an endpoint or ROUGE-L.
@@ -56,9 +59,6 @@ type judge struct {
 	labelA int
 	labelB int
 	top    int // labels outside the top this many are missing; 0: never
-
-	fromText int // endpoint verdicts read from the text
-	mu       sync.Mutex
 }
 
 // openJudge loads the judge model (nothing for rouge-l).
@@ -300,9 +300,7 @@ func (j *judge) judgeRemote(ctx context.Context, tasks []judgeTask) ([]labelVerd
 				return
 			}
 			if v.FromText {
-				j.mu.Lock()
-				j.fromText++
-				j.mu.Unlock()
+				out[i].FromText = true
 				// p(a) from the text: a → 1, b → 0, else 0.5, as label log-probs.
 				z := 0.0
 				switch v.PA {

@@ -165,6 +165,16 @@ func endpointConfig(v, ep cty.Value) (openai.Config, error) {
 	if err := num("max_retries", &cfg.MaxRetries); err != nil {
 		return cfg, err
 	}
+	// As in openai.DecodeConfig: max_retries = 0 means none, which Config
+	// spells as a negative number (its 0 is the default).
+	switch {
+	case cfg.MaxRetries < 0:
+		return cfg, fmt.Errorf("its max_retries must be 0 or more")
+	case cfg.MaxRetries == 0:
+		if f, ok := field(v, "max_retries"); ok && !f.IsNull() {
+			cfg.MaxRetries = -1
+		}
+	}
 	var timeout string
 	if err := str("timeout", &timeout); err != nil {
 		return cfg, err
@@ -269,5 +279,10 @@ func newClient(rc *engine.RunContext, r ModelRef) (*openai.Client, error) {
 	if rc.Log != nil {
 		opts = append(opts, openai.WithLog(rc.Log))
 	}
-	return openai.New(*r.Endpoint, opts...)
+	c, err := openai.New(*r.Endpoint, opts...)
+	if err != nil {
+		return nil, err
+	}
+	trackClient(rc, c)
+	return c, nil
 }

@@ -26,7 +26,9 @@ import (
 //	}
 //
 // It writes references.jsonl: one TextLine per prompt, in prompt order, the
-// format the score, sft and eval kinds read. Answers are memoized per prompt.
+// format the score, sft and eval kinds read, and, when the model is an
+// endpoint, metrics.json (GenMetrics: its token usage). Answers are
+// memoized per prompt.
 
 // ReferenceVersion is the reference kind's implementation version.
 const ReferenceVersion = "1"
@@ -74,6 +76,7 @@ func decodeReference(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Di
 func (s *referenceStage) Inputs() []string { return append(s.model.Inputs(), s.prompts) }
 
 func (s *referenceStage) Run(ctx context.Context, rc *engine.RunContext) error {
+	defer forgetClients(rc)
 	prompts, err := readPrompts(rc.Dir, s.prompts, s.limit)
 	if err != nil {
 		return err
@@ -96,5 +99,5 @@ func (s *referenceStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		return err
 	}
 	logf(rc, "reference: %d answers by %s (%d from the memo) in %v\n", len(prompts), s.model, hits, time.Since(start).Round(time.Millisecond))
-	return nil
+	return writeGenMetrics(rc, "reference", s.model, GenMetrics{Prompts: len(prompts), N: 1, MemoHits: hits})
 }

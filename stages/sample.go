@@ -27,7 +27,8 @@ import (
 //	  batch       = 8                          # rows per forward pass (prompts × n)
 //	}
 //
-// It writes samples.jsonl (Sample lines, in prompt order). Every prompt's
+// It writes samples.jsonl (Sample lines, in prompt order) and, when the
+// model is an endpoint, metrics.json (GenMetrics: its token usage). Every prompt's
 // candidates are memoized (model digest, backend, settings, prompt), so an
 // interrupted stage resumes and a grown prompt file samples only the new
 // prompts. Prompts are dealt to one worker per granted device.
@@ -128,6 +129,7 @@ func readTexts(dir, path string, n int) ([]string, error) {
 }
 
 func (s *sampleStage) Run(ctx context.Context, rc *engine.RunContext) error {
+	defer forgetClients(rc)
 	prompts, err := readPrompts(rc.Dir, s.prompts, s.limit)
 	if err != nil {
 		return err
@@ -154,5 +156,25 @@ func (s *sampleStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		return err
 	}
 	logf(rc, "sample: %d prompts × %d candidates (%d prompts from the memo) in %v\n", len(prompts), s.gen.N, hits, time.Since(start).Round(time.Millisecond))
-	return nil
+	return writeGenMetrics(rc, "sample", s.model, GenMetrics{Prompts: len(prompts), N: s.gen.N, MemoHits: hits})
+}
+
+// GenMetrics is the metrics.json of the sample and reference kinds, written
+// when their model is an endpoint.
+type GenMetrics struct {
+	Prompts  int            `json:"prompts"`
+	N        int            `json:"n"`         // answers per prompt
+	MemoHits int            `json:"memo_hits"` // prompts whose answers came from the memo
+	Usage    *EndpointUsage `json:"usage"`
+}
+
+// writeGenMetrics logs the endpoint usage and writes metrics.json; nothing
+// for local models.
+func writeGenMetrics(rc *engine.RunContext, kind string, r ModelRef, m GenMetrics) error {
+	if r.Endpoint == nil {
+		return nil
+	}
+	m.Usage = endpointUsage(rc)
+	logUsage(rc, kind, m.Usage)
+	return writeMetrics(rc.Out, m)
 }

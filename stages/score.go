@@ -26,7 +26,9 @@ import (
 //	}
 //
 // It writes scores.jsonl (ScoreLine lines, in prompt order). Verdicts are
-// memoized per pair (judge digest, mode, template, texts).
+// memoized per pair (judge digest, mode, template, texts). With an endpoint
+// judge it also writes metrics.json (ScoreMetrics): the endpoint's token
+// usage and how many verdicts were read from the answer text.
 
 // ScoreVersion is the score kind's implementation version.
 const ScoreVersion = "1"
@@ -44,6 +46,18 @@ var scoreSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "top_logprobs"},
 	{Name: "batch"},
 }}
+
+// ScoreMetrics is the score kind's metrics.json, written when the judge is
+// an endpoint.
+type ScoreMetrics struct {
+	Prompts int    `json:"prompts"`
+	Pairs   int    `json:"pairs"`
+	Judge   string `json:"judge"`
+	// FromText counts verdicts read from the answer text because the server
+	// returned no log-probs: their p(a) is 1, 0 or 0.5, not a soft score.
+	FromText int            `json:"from_text"`
+	Usage    *EndpointUsage `json:"usage"`
+}
 
 type scoreStage struct {
 	judge      ModelRef
@@ -100,6 +114,7 @@ func readTemplate(dir, path string) (string, error) {
 }
 
 func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
+	defer forgetClients(rc)
 	samples, err := ReadJSONL[Sample](filepath.Join(resolve(rc.Dir, s.samples), SamplesFile))
 	if err != nil {
 		return fmt.Errorf("reading samples: %w", err)
@@ -123,7 +138,7 @@ func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	defer j.close()
 	start := time.Now()
 	lines := make([]ScoreLine, len(samples))
-	var pairs, hits int
+	var pairs, hits, fromText int
 	for first := 0; first < len(samples); {
 		// Gather whole prompts until about a batch of pairs.
 		var tasks []judgeTask
@@ -141,6 +156,11 @@ func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		}
 		hits += h
 		pairs += len(tasks)
+		for _, v := range vs {
+			if v.FromText {
+				fromText++
+			}
+		}
 		k := 0
 		for i := first; i < last; i++ {
 			sm := samples[i]
@@ -162,8 +182,17 @@ func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	}
 	el := time.Since(start)
 	logf(rc, "score: %d pairs of %d prompts judged by %s (%s mode; %d from the memo; %d read from text) in %v, %.1f pairs/s\n",
-		pairs, len(samples), s.judge, s.mode, hits, j.fromText, el.Round(time.Millisecond), float64(pairs-hits)/el.Seconds())
-	return nil
+		pairs, len(samples), s.judge, s.mode, hits, fromText, el.Round(time.Millisecond), float64(pairs-hits)/el.Seconds())
+	if fromText > 0 {
+		logf(rc, "score: %d of %d verdicts were read from the answer text: %s returned no log-probs, so their p(a) is 1, 0 or 0.5 instead of a soft score\n",
+			fromText, pairs, s.judge)
+	}
+	if s.judge.Endpoint == nil {
+		return nil
+	}
+	u := endpointUsage(rc)
+	logUsage(rc, "score", u)
+	return writeMetrics(rc.Out, ScoreMetrics{Prompts: len(samples), Pairs: pairs, Judge: s.judge.String(), FromText: fromText, Usage: u})
 }
 
 // usesReference says whether the judge saw a reference: rouge-l always,
