@@ -156,19 +156,22 @@ func (j *judge) judgeAll(ctx context.Context, rc *engine.RunContext, tasks []jud
 
 // judgeLogprobs is the one-forward judge: the rendered template, the
 // assistant turn opened and "Output (" appended, then the next-token
-// distribution. The facade has no shared-prefix cache, so each pair is a
-// full forward pass over its own prompt (batched).
+// distribution. The pairs of one instruction and reference share their
+// common token prefix (system text, instruction, reference), computed once
+// (nextTokenGrouped).
 func (j *judge) judgeLogprobs(ctx context.Context, tasks []judgeTask) ([]labelVerdict, error) {
 	tok := j.local.Tokenizer()
 	prefixes := make([][]int, len(tasks))
+	groups := make([]string, len(tasks))
 	for i, t := range tasks {
 		s, err := JudgePrompt(j.tmpl, t.Prompt, t.Reference, t.A, t.B)
 		if err != nil {
 			return nil, err
 		}
 		prefixes[i] = tok.Encode(s)
+		groups[i] = t.Prompt + "\x00" + t.Reference
 	}
-	rows, err := j.local.NextTokenLogProbs(ctx, prefixes)
+	rows, err := nextTokenGrouped(ctx, j.local, prefixes, groups)
 	if err != nil {
 		return nil, err
 	}
