@@ -30,6 +30,10 @@ func (m *Model) exec(key string, build func() (*model.Exec, error)) (*model.Exec
 		return nil, err
 	}
 	e.SetMaxCache(-1) // Keep every bucket; they are few.
+	if err := m.pin(e); err != nil {
+		e.Finalize()
+		return nil, err
+	}
 	m.execs[key] = e
 	return e, nil
 }

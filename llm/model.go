@@ -25,6 +25,7 @@ const DefaultMaxBatch = 8
 type Options struct {
 	Backend  string // Backend configuration; "" means $GOMLX_BACKEND, else go:ops_sequential (see package backend).
 	MaxBatch int    // Rows per forward pass (prompts × samples); 0 means DefaultMaxBatch.
+	Device   int    // The backend's device that holds the weights and runs every graph (0: the first); see DeviceError.
 }
 
 // Model is a loaded checkpoint ready to run. Its methods may be called from
@@ -38,6 +39,7 @@ type Model struct {
 	store    *model.Store
 	tr       *transformer.Transformer
 	maxBatch int
+	device   compute.DeviceNum
 
 	mu       sync.Mutex
 	execs    map[string]*model.Exec // By graph kind and static parameters.
@@ -86,6 +88,10 @@ func New(cfg checkpoint.Config, tensors map[string]*checkpoint.Tensor, opt Optio
 	if err != nil {
 		return nil, err
 	}
+	if n := b.NumDevices(); opt.Device < 0 || opt.Device >= n {
+		b.Finalize()
+		return nil, &DeviceError{Device: opt.Device, Devices: n, Backend: b.Name()}
+	}
 	store := model.NewStore()
 	if err := transformer.LoadIntoStore(store, tensors); err != nil {
 		b.Finalize()
@@ -100,6 +106,7 @@ func New(cfg checkpoint.Config, tensors map[string]*checkpoint.Tensor, opt Optio
 		store:    store,
 		tr:       transformer.New(cfg),
 		maxBatch: opt.MaxBatch,
+		device:   compute.DeviceNum(opt.Device),
 		execs:    map[string]*model.Exec{},
 	}, nil
 }
