@@ -46,8 +46,9 @@ func openGenerators(rc *engine.RunContext, r ModelRef, rows int) ([]*generator, 
 	}
 	workers := max(1, len(rc.Devices))
 	var gens []*generator
-	for range workers {
-		m, err := loadLocal(rc, r, rows)
+	loader := &deviceLoader{rc: rc, r: r, rows: rows}
+	for k := range workers {
+		m, err := loader.load(k)
 		if err != nil {
 			closeGenerators(gens)
 			return nil, err

@@ -76,7 +76,7 @@ func openJudge(rc *engine.RunContext, r ModelRef, mode, tmpl string, rows, top i
 		j.id, _ = modelID(rc, r, nil)
 		return j, nil
 	}
-	if j.local, err = loadLocal(rc, r, rows); err != nil {
+	if j.local, err = (&deviceLoader{rc: rc, r: r, rows: rows}).load(0); err != nil {
 		return nil, err
 	}
 	tok := j.local.Tokenizer()
