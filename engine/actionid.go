@@ -105,7 +105,7 @@ func (p *Pipeline) computeAction(c *cache.Cache, in *Instance, ups map[*Instance
 		if err != nil {
 			return nil, fmt.Errorf("%s: attribute %s: %w", in.Addr, name, err)
 		}
-		js = unescapeHTML(js)
+		js = redactConfig(unescapeHTML(js))
 		a.config[name] = string(js)
 		h.Line("config %s %s", name, js)
 	}
