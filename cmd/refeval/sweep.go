@@ -16,7 +16,7 @@ import (
 )
 
 var cmdSweep = &Command{
-	UsageLine: "sweep [--var name=v1,v2,...]... [--csv] [-j N] [-k] [--gpus N] [--cache DIR] [--no-wait] FILE [TARGET...]",
+	UsageLine: "sweep [--var name=v1,v2,...]... [--csv] [--all] [-j N] [-k] [--gpus N] [--cache DIR] [--no-wait] FILE [TARGET...]",
 	Short:     "build a pipeline for every combination of variable values",
 	Long: `
 Sweep builds FILE once for every point of the grid that its --var flags
@@ -27,19 +27,23 @@ variant and run once.
 At the end it prints a table with one row per grid point: the variable values
 and the final values of every metrics.json (or last line of metrics.jsonl)
 that the point's stages wrote, in columns named <stage address>:<metric>.
-The --csv flag prints the table as CSV on stdout.
+The --csv flag prints the table as CSV on stdout. The text table leaves out
+the metric columns whose value is the same at every grid point (a line on
+stderr says how many); --all keeps them, and --csv always has every column.
 `,
 }
 
 var (
 	sweepFlags commonFlags
 	sweepCSV   bool
+	sweepAll   bool
 )
 
 func init() {
 	cmdSweep.Run = runSweep
 	addBuildFlags(&cmdSweep.Flag, &sweepFlags)
-	cmdSweep.Flag.BoolVar(&sweepCSV, "csv", false, "print the table as CSV")
+	cmdSweep.Flag.BoolVar(&sweepCSV, "csv", false, "print the table as CSV (every column)")
+	cmdSweep.Flag.BoolVar(&sweepAll, "all", false, "keep the metric columns that are the same at every grid point")
 	register(cmdSweep)
 }
 
@@ -146,6 +150,18 @@ func runSweep(ctx context.Context, cmd *Command, args []string) error {
 		metricCols = append(metricCols, c)
 	}
 	sort.Strings(metricCols)
+	if !sweepCSV && !sweepAll && len(points) > 1 {
+		varying := metricCols[:0]
+		for _, c := range metricCols {
+			if !constantColumn(rows, c) {
+				varying = append(varying, c)
+			}
+		}
+		if n := len(metricCols) - len(varying); n > 0 {
+			fmt.Fprintf(os.Stderr, "refeval: %d metric columns have the same value at every grid point and are left out (--all or --csv shows them)\n", n)
+		}
+		metricCols = varying
+	}
 	header = append(header, metricCols...)
 	table := [][]string{header}
 	for i, pt := range points {
@@ -168,6 +184,17 @@ func runSweep(ctx context.Context, cmd *Command, args []string) error {
 	}
 	printTable(table)
 	return nil
+}
+
+// constantColumn reports whether column c has the same value (or is
+// missing) in every row.
+func constantColumn(rows []map[string]string, c string) bool {
+	for _, r := range rows[1:] {
+		if r[c] != rows[0][c] {
+			return false
+		}
+	}
+	return true
 }
 
 func printTable(table [][]string) {
