@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -64,40 +63,23 @@ type templateLine struct {
 
 // templateLines renders each conversation read from r as a JSON string line on w.
 func templateLines(ctx context.Context, tmpl *chat.Template, r io.Reader, w io.Writer) error {
-	in := bufio.NewReader(r)
-	out := bufio.NewWriter(w)
-	defer out.Flush()
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false)
-	for line := 1; ; line++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		text, err := in.ReadBytes('\n')
-		if len(text) == 0 && err == io.EOF {
-			return nil
-		}
-		if err != nil && err != io.EOF {
-			return fmt.Errorf("reading standard input: %w", err)
-		}
+	return jsonLines(ctx, r, w, func(line int, text []byte) (any, error) {
 		if len(bytes.TrimSpace(text)) == 0 {
-			return fmt.Errorf("stdin:%d: empty line: want a JSON object {\"messages\": [...], \"add_generation_prompt\": true|false}", line)
+			return nil, fmt.Errorf("stdin:%d: empty line: want a JSON object {\"messages\": [...], \"add_generation_prompt\": true|false}", line)
 		}
 		var in templateLine
 		dec := json.NewDecoder(bytes.NewReader(text))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&in); err != nil {
-			return fmt.Errorf("stdin:%d: want a JSON object {\"messages\": [{\"role\": ..., \"content\": ...}], \"add_generation_prompt\": true|false}: %v", line, err)
+			return nil, fmt.Errorf("stdin:%d: want a JSON object {\"messages\": [{\"role\": ..., \"content\": ...}], \"add_generation_prompt\": true|false}: %v", line, err)
 		}
 		if in.Messages == nil {
-			return fmt.Errorf("stdin:%d: no \"messages\" list", line)
+			return nil, fmt.Errorf("stdin:%d: no \"messages\" list", line)
 		}
 		s, err := tmpl.RenderVars(*in.Messages, in.AddGenerationPrompt, in.Kwargs)
 		if err != nil {
-			return fmt.Errorf("stdin:%d: %w", line, err)
+			return nil, fmt.Errorf("stdin:%d: %w", line, err)
 		}
-		if err := enc.Encode(s); err != nil {
-			return err
-		}
-	}
+		return s, nil
+	})
 }

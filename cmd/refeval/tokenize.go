@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -56,47 +55,27 @@ func runTokenize(ctx context.Context, cmd *Command, args []string) error {
 
 // tokenizeLines encodes (or decodes) r line by line into w.
 func tokenizeLines(ctx context.Context, tok *tokenizer.Tokenizer, r io.Reader, w io.Writer, decode, skipSpecial bool) error {
-	in := bufio.NewReader(r)
-	out := bufio.NewWriter(w)
-	defer out.Flush()
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false)
-	for line := 1; ; line++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		text, err := in.ReadBytes('\n')
-		if len(text) == 0 && err == io.EOF {
-			return nil
-		}
-		if err != nil && err != io.EOF {
-			return fmt.Errorf("reading standard input: %w", err)
-		}
+	return jsonLines(ctx, r, w, func(line int, text []byte) (any, error) {
 		if decode {
 			var ids []int
 			if err := json.Unmarshal(text, &ids); err != nil {
-				return fmt.Errorf("stdin:%d: want a JSON array of token ids: %v", line, err)
+				return nil, fmt.Errorf("stdin:%d: want a JSON array of token ids: %v", line, err)
 			}
 			for _, id := range ids {
 				if id < 0 || id >= tok.VocabSize() {
-					return fmt.Errorf("stdin:%d: token id %d is out of range: the tokenizer has %d ids", line, id, tok.VocabSize())
+					return nil, fmt.Errorf("stdin:%d: token id %d is out of range: the tokenizer has %d ids", line, id, tok.VocabSize())
 				}
 			}
-			if err := enc.Encode(tok.Decode(ids, skipSpecial)); err != nil {
-				return err
-			}
-		} else {
-			var s string
-			if err := json.Unmarshal(text, &s); err != nil {
-				return fmt.Errorf("stdin:%d: want a JSON string: %v", line, err)
-			}
-			ids := tok.Encode(s)
-			if ids == nil {
-				ids = []int{}
-			}
-			if err := enc.Encode(ids); err != nil {
-				return err
-			}
+			return tok.Decode(ids, skipSpecial), nil
 		}
-	}
+		var s string
+		if err := json.Unmarshal(text, &s); err != nil {
+			return nil, fmt.Errorf("stdin:%d: want a JSON string: %v", line, err)
+		}
+		ids := tok.Encode(s)
+		if ids == nil {
+			ids = []int{}
+		}
+		return ids, nil
+	})
 }
