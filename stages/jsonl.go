@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
+
+	"github.com/refeval/refeval/internal/atomicfile"
 )
 
 // The JSON Lines formats that flow between the RefEval stages. Every file
@@ -216,37 +217,15 @@ func EncodeJSONL[T any](w io.Writer, items []T) error {
 // temporary file in the same folder and renames it, so that a reader never
 // sees half a file.
 func WriteJSONL[T any](path string, items []T) error {
-	return writeAtomic(path, func(w io.Writer) error { return EncodeJSONL(w, items) })
+	return atomicfile.Write(path, func(w io.Writer) error { return EncodeJSONL(w, items) })
 }
 
 // WriteJSON writes v to path as indented JSON followed by a newline.
 func WriteJSON(path string, v any) error {
-	return writeAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
 	})
-}
-
-func writeAtomic(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if err := write(f); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/refeval/refeval/internal/atomicfile"
 )
 
 // Supported architectures (config.json "architectures"[0]).
@@ -315,7 +317,7 @@ func WriteConfig(dir string, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", filepath.Join(dir, "config.json"), err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "config.json"), append(data, '\n')); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "config.json"), append(data, '\n')); err != nil {
 		return err
 	}
 	gen := map[string]any{"_from_model_config": true, "transformers_version": "4.46.0"}
@@ -326,31 +328,5 @@ func WriteConfig(dir string, cfg Config) error {
 		gen["eos_token_id"] = e
 	}
 	gdata, _ := json.MarshalIndent(gen, "", "  ")
-	return writeFileAtomic(filepath.Join(dir, "generation_config.json"), append(gdata, '\n'))
-}
-
-// writeFileAtomic writes data to a temporary file next to path and renames it.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteBytes(filepath.Join(dir, "generation_config.json"), append(gdata, '\n'))
 }

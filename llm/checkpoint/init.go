@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/refeval/refeval/internal/atomicfile"
 )
 
 // InitOptions describes a random model for Init.
@@ -40,7 +42,7 @@ func Init(opt InitOptions) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	if err := writeFileAtomic(filepath.Join(opt.Out, "tokenizer.json"), tokData); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(opt.Out, "tokenizer.json"), tokData); err != nil {
 		return Config{}, err
 	}
 	tcPath := filepath.Join(filepath.Dir(opt.Tokenizer), "tokenizer_config.json")
@@ -68,7 +70,7 @@ func Init(opt InitOptions) (Config, error) {
 	enc.SetEscapeHTML(false) // Keep <|im_start|> readable, as transformers writes it.
 	enc.SetIndent("", "  ")
 	enc.Encode(tc)
-	if err := writeFileAtomic(filepath.Join(opt.Out, "tokenizer_config.json"), buf.Bytes()); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(opt.Out, "tokenizer_config.json"), buf.Bytes()); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil

@@ -9,6 +9,8 @@ import (
 	"math"
 	"os"
 	"sort"
+
+	"github.com/refeval/refeval/internal/atomicfile"
 )
 
 // maxHeaderBytes bounds a safetensors header; the reference implementation
@@ -254,58 +256,34 @@ func WriteSafetensors(path string, tensors map[string]*Tensor, dtype string) err
 	for hdr.Len()%8 != 0 {
 		hdr.WriteByte(' ')
 	}
-	tmp, err := os.CreateTemp(dirOf(path), ".safetensors.tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	fail := func(err error) error {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	var n8 [8]byte
-	binary.LittleEndian.PutUint64(n8[:], uint64(hdr.Len()))
-	if _, err := tmp.Write(n8[:]); err != nil {
-		return fail(err)
-	}
-	if _, err := tmp.Write(hdr.Bytes()); err != nil {
-		return fail(err)
-	}
-	buf := make([]byte, 0, 1<<20)
-	for _, n := range names {
-		for _, v := range tensors[n].Data {
-			switch dtype {
-			case "F32":
-				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
-			case "BF16":
-				buf = binary.LittleEndian.AppendUint16(buf, floatToBF16(v))
-			case "F16":
-				buf = binary.LittleEndian.AppendUint16(buf, floatToHalf(v))
-			}
-			if len(buf) >= 1<<20-8 {
-				if _, err := tmp.Write(buf); err != nil {
-					return fail(err)
+	return atomicfile.Write(path, func(w io.Writer) error {
+		var n8 [8]byte
+		binary.LittleEndian.PutUint64(n8[:], uint64(hdr.Len()))
+		if _, err := w.Write(n8[:]); err != nil {
+			return err
+		}
+		if _, err := w.Write(hdr.Bytes()); err != nil {
+			return err
+		}
+		var buf [4]byte
+		for _, n := range names {
+			for _, v := range tensors[n].Data {
+				var b []byte
+				switch dtype {
+				case "F32":
+					b = binary.LittleEndian.AppendUint32(buf[:0], math.Float32bits(v))
+				case "BF16":
+					b = binary.LittleEndian.AppendUint16(buf[:0], floatToBF16(v))
+				case "F16":
+					b = binary.LittleEndian.AppendUint16(buf[:0], floatToHalf(v))
 				}
-				buf = buf[:0]
+				if _, err := w.Write(b); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	if _, err := tmp.Write(buf); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // Len returns the number of values the shape holds.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/refeval/refeval/internal/atomicfile"
 )
 
 // DefaultShardBytes is the largest shard Save writes; transformers'
@@ -90,7 +92,7 @@ func Save(dir string, cfg Config, tensors map[string]*Tensor, opt SaveOptions) e
 			"metadata":   map[string]any{"total_size": total},
 			"weight_map": weightMap,
 		}, "", "  ")
-		if err := writeFileAtomic(filepath.Join(dir, IndexFile), append(idx, '\n')); err != nil {
+		if err := atomicfile.WriteBytes(filepath.Join(dir, IndexFile), append(idx, '\n')); err != nil {
 			return err
 		}
 	}
@@ -128,7 +130,5 @@ func copyFile(from, to string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(to, data)
+	return atomicfile.WriteBytes(to, data)
 }
-
-func dirOf(path string) string { return filepath.Dir(path) }

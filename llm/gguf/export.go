@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/refeval/refeval/internal/atomicfile"
 	"github.com/refeval/refeval/llm/checkpoint"
 )
 
@@ -150,28 +152,10 @@ func Build(cfg checkpoint.Config, tensors map[string]*checkpoint.Tensor, tokeniz
 // WriteFile writes b to path through a temporary file in the same folder,
 // renamed into place once complete.
 func WriteFile(path string, b *Builder) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".gguf-*")
-	if err != nil {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		_, err := b.WriteTo(w)
 		return err
-	}
-	err = f.Chmod(0o644)
-	if err == nil {
-		_, err = b.WriteTo(f)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	})
 }
 
 // tokenString reads a special token given as a string or as
