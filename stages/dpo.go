@@ -145,14 +145,7 @@ func (s *dpoStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		}
 		all[i] = train.PairExample{Prompt: prompt, Chosen: c, Rejected: r, RefChosen: lp.ChosenLogprob, RefRejected: lp.RejectedLogprob}
 	}
-	ti, ei := heldOut(len(all), s.t.EvalFraction, s.t.Seed)
-	var trainSet, evalSet []train.PairExample
-	for _, i := range ti {
-		trainSet = append(trainSet, all[i])
-	}
-	for _, i := range ei {
-		evalSet = append(evalSet, all[i])
-	}
+	trainSet, evalSet := split(all, s.t.EvalFraction, s.t.Seed)
 	replicas := s.t.replicas(rc)
 	rec := &recorder{rc: rc, dpo: true, total: steps(len(trainSet), s.t, replicas)}
 	logf(rc, "dpo: beta %g, %s loss, %d training and %d held-out pairs, %d steps, reference log-probs from %s\n",
@@ -174,14 +167,9 @@ func (s *dpoStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	if err := rec.write(rc.Out, res.Evals); err != nil {
 		return err
 	}
-	m := TrainMetrics{Examples: len(trainSet), EvalExamples: len(evalSet), Seconds: el, Beta: s.beta, ReferenceSource: source}
+	m := rec.metrics(len(trainSet), len(evalSet), s.t.Epochs, el)
+	m.Beta, m.ReferenceSource = s.beta, source
 	m.fill(res, true)
-	tokens := 0
-	for _, l := range rec.lines {
-		tokens += l.Tokens
-	}
-	m.TokensPerSec = float64(tokens) / el
-	m.ExamplesPerSec = float64(len(trainSet)*max(1, s.t.Epochs)) / el
 	logf(rc, "dpo: %d steps in %.1fs, %.1f pairs/s; final loss %.4f\n", res.Steps, el, m.ExamplesPerSec, res.Final.Loss)
 	return writeMetrics(rc.Out, m)
 }

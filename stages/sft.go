@@ -156,14 +156,7 @@ func (s *sftStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		}
 		all[i] = train.SFTExample{Prompt: ids, Response: ct.responseIDs(refs[i])}
 	}
-	ti, ei := heldOut(len(all), s.t.EvalFraction, s.t.Seed)
-	var trainSet, evalSet []train.SFTExample
-	for _, i := range ti {
-		trainSet = append(trainSet, all[i])
-	}
-	for _, i := range ei {
-		evalSet = append(evalSet, all[i])
-	}
+	trainSet, evalSet := split(all, s.t.EvalFraction, s.t.Seed)
 	replicas := s.t.replicas(rc)
 	rec := &recorder{rc: rc, total: steps(len(trainSet), s.t, replicas)}
 	start := time.Now()
@@ -182,14 +175,8 @@ func (s *sftStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	if err := rec.write(rc.Out, res.Evals); err != nil {
 		return err
 	}
-	m := TrainMetrics{Examples: len(trainSet), EvalExamples: len(evalSet), Seconds: el}
+	m := rec.metrics(len(trainSet), len(evalSet), s.t.Epochs, el)
 	m.fill(res, false)
-	tokens := 0
-	for _, l := range rec.lines {
-		tokens += l.Tokens
-	}
-	m.TokensPerSec = float64(tokens) / el
-	m.ExamplesPerSec = float64(len(trainSet)*max(1, s.t.Epochs)) / el
 	logf(rc, "sft: %d examples, %d steps, final loss %.4f, %.0f tokens/s\n", len(trainSet), res.Steps, res.Final.Loss, m.TokensPerSec)
 	return writeMetrics(rc.Out, m)
 }

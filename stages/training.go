@@ -98,6 +98,18 @@ func heldOut(n int, fraction float64, seed int) (trainIdx, evalIdx []int) {
 	return trainIdx, evalIdx
 }
 
+// split deals all into training and held-out sets by heldOut.
+func split[T any](all []T, fraction float64, seed int) (trainSet, evalSet []T) {
+	ti, ei := heldOut(len(all), fraction, seed)
+	for _, i := range ti {
+		trainSet = append(trainSet, all[i])
+	}
+	for _, i := range ei {
+		evalSet = append(evalSet, all[i])
+	}
+	return trainSet, evalSet
+}
+
 // trainee is a checkpoint loaded as trainable variables.
 type trainee struct {
 	dir   string
@@ -197,6 +209,17 @@ func (r *recorder) onStep(m train.StepMetrics) {
 		}
 		logf(r.rc, "step %d/%d loss %.4f%s lr %.3g %.0f tok/s\n", m.Step, r.total, m.Loss, extra, m.LR, m.TokensPerSec)
 	}
+}
+
+// metrics returns metrics.json's size and speed fields for a run over
+// examples training examples that took seconds; fill adds the rest.
+func (r *recorder) metrics(examples, evalExamples, epochs int, seconds float64) TrainMetrics {
+	tokens := 0
+	for _, l := range r.lines {
+		tokens += l.Tokens
+	}
+	return TrainMetrics{Examples: examples, EvalExamples: evalExamples, Seconds: seconds,
+		TokensPerSec: float64(tokens) / seconds, ExamplesPerSec: float64(examples*max(1, epochs)) / seconds}
 }
 
 // write writes metrics.jsonl and the plot.
