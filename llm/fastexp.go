@@ -37,3 +37,11 @@ func logSumExp(row []float32) float64 {
 	}
 	return float64(m) + math.Log(s)
 }
+
+// normalizeLogProbs normalizes row in place to log-probabilities: v − log Σ e^v.
+func normalizeLogProbs(row []float32) {
+	lse := logSumExp(row)
+	for k, v := range row {
+		row[k] = float32(float64(v) - lse)
+	}
+}

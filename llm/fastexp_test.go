@@ -34,6 +34,32 @@ func TestFastExp(t *testing.T) {
 	}
 }
 
+func TestNormalizeLogProbs(t *testing.T) {
+	tests := []struct {
+		name string
+		row  []float64
+	}{
+		{"uniform", []float64{2, 2, 2, 2}},
+		{"spread", []float64{-3, 0, 1.5, 7}},
+		{"large", []float64{1000, 999, -1000}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := logSoftmax(tt.row)
+			got := make([]float32, len(tt.row))
+			for i, v := range tt.row {
+				got[i] = float32(v)
+			}
+			normalizeLogProbs(got)
+			for i := range got {
+				if math.Abs(float64(got[i]-want[i])) > 1e-5 {
+					t.Fatalf("wrong normalizeLogProbs(%v)\ngot:  %#v\nwant: %#v", tt.row, got, want)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkExp(b *testing.B) {
 	xs := make([]float64, 151665)
 	for i := range xs {

@@ -158,10 +158,7 @@ func (m *Model) NextTokenLogProbs(ctx context.Context, prefixes [][]int) ([][]fl
 			return nil, err
 		}
 		for _, row := range rows[:len(chunk)] {
-			lse := logSumExp(row)
-			for k, v := range row {
-				row[k] = float32(float64(v) - lse)
-			}
+			normalizeLogProbs(row)
 			out = append(out, row)
 		}
 		start += n

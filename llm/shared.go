@@ -77,10 +77,7 @@ func (m *Model) NextTokenLogProbsShared(ctx context.Context, prefix []int, suffi
 			return nil, err
 		}
 		for _, row := range rows[:len(chunk)] {
-			lse := logSumExp(row)
-			for k, v := range row {
-				row[k] = float32(float64(v) - lse)
-			}
+			normalizeLogProbs(row)
 			out = append(out, row)
 		}
 		start += n
