@@ -131,6 +131,13 @@ func (m *Model) generateBatch(ctx context.Context, rows []*row, p SampleParams) 
 	if err != nil {
 		return fmt.Errorf("generating (prefill): %w", err)
 	}
+	// The last logits and KV cache (the biggest buffers of the batch) are
+	// released on every way out, not left to the garbage collector.
+	defer func() {
+		for _, t := range res {
+			t.FinalizeAll()
+		}
+	}()
 	toks := make([]int32, batch)
 	pos := make([]int32, batch)
 	for step := 0; ; step++ {
@@ -175,9 +182,9 @@ func (m *Model) generateBatch(ctx context.Context, rows []*row, p SampleParams) 
 		for _, t := range res {
 			t.FinalizeAll()
 		}
+		res = next
 		if err != nil {
 			return fmt.Errorf("generating (decode step %d): %w", step, err)
 		}
-		res = next
 	}
 }
