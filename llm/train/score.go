@@ -27,6 +27,7 @@ func ResponseLogProbs(ctx context.Context, m *Model, examples []SFTExample, batc
 	if err != nil {
 		return nil, err
 	}
+	defer exec.Finalize()
 	out := make([]float64, 0, len(examples))
 	for start := 0; start < len(examples); start += batch {
 		if err := ctx.Err(); err != nil {
@@ -47,7 +48,14 @@ func ResponseLogProbs(ctx context.Context, m *Model, examples []SFTExample, batc
 		if err != nil {
 			return nil, fmt.Errorf("train: scoring examples %d–%d: %w", start, end-1, err)
 		}
-		for _, v := range tensors.MustCopyFlatData[float32](res[0])[:len(idx)] {
+		lp, err := tensors.CopyFlatData[float32](res[0])
+		for _, t := range res {
+			t.FinalizeAll()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("train: scoring examples %d–%d: %w", start, end-1, err)
+		}
+		for _, v := range lp[:len(idx)] {
 			out = append(out, float64(v))
 		}
 	}
