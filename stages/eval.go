@@ -46,23 +46,15 @@ func init() {
 	Register(&engine.Kind{Name: "eval", Version: EvalVersion, Schema: evalSchema, Decode: decodeEval, UsesBackend: true})
 }
 
-var evalSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "policy", Required: true},
-	{Name: "baseline"},
-	{Name: "prompts", Required: true},
-	{Name: "references", Required: true},
-	{Name: "judge"},
-	{Name: "template"},
-	{Name: "mode"},
-	{Name: "top_logprobs"},
-	{Name: "temperature"},
-	{Name: "top_p"},
-	{Name: "top_k"},
-	{Name: "max_tokens"},
-	{Name: "seed"},
-	{Name: "limit"},
-	{Name: "batch"},
-}}
+var evalSchema = genSchema(
+	hcl.AttributeSchema{Name: "policy", Required: true},
+	hcl.AttributeSchema{Name: "baseline"},
+	hcl.AttributeSchema{Name: "references", Required: true},
+	hcl.AttributeSchema{Name: "judge"},
+	hcl.AttributeSchema{Name: "template"},
+	hcl.AttributeSchema{Name: "mode"},
+	hcl.AttributeSchema{Name: "top_logprobs"},
+)
 
 type evalStage struct {
 	policy, baseline ModelRef
@@ -110,19 +102,10 @@ func decodeEval(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnos
 	s := &evalStage{judge: ModelRef{Rouge: true}, mode: JudgeLogprobs, top: JudgeTopLogprobs, gen: genSettings{N: 1, TopP: 1, MaxTokens: DefaultMaxTokens}, batch: 8}
 	a.model("policy", &s.policy, false)
 	a.model("baseline", &s.baseline, false)
-	a.path("prompts", &s.prompts, "a prompts file (JSON Lines of {\"prompt\": …})")
 	a.path("references", &s.references, "a references file (JSON Lines of {\"text\": …})")
 	judgeAttrs(a, &s.judge, &s.template, &s.mode)
 	a.integer("top_logprobs", &s.top, 0, 1<<20)
-	a.number("temperature", &s.gen.Temperature, 0, 100)
-	a.number("top_p", &s.gen.TopP, 0, 1)
-	a.integer("top_k", &s.gen.TopK, 0, 1<<30)
-	a.integer("max_tokens", &s.gen.MaxTokens, 1, 1<<20)
-	var seed int
-	a.integer("seed", &seed, 0, 1<<53)
-	s.gen.Seed = uint64(seed)
-	a.integer("limit", &s.limit, 0, 1<<30)
-	a.integer("batch", &s.batch, 1, 4096)
+	decodeGen(a, &s.prompts, &s.gen, &s.limit, &s.batch)
 	return s, a.diags
 }
 

@@ -41,17 +41,7 @@ func init() {
 		UsesBackend: true, NonDeterministic: true})
 }
 
-var referenceSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "model", Required: true},
-	{Name: "prompts", Required: true},
-	{Name: "temperature"},
-	{Name: "top_p"},
-	{Name: "top_k"},
-	{Name: "max_tokens"},
-	{Name: "seed"},
-	{Name: "limit"},
-	{Name: "batch"},
-}}
+var referenceSchema = genSchema(hcl.AttributeSchema{Name: "model", Required: true})
 
 type referenceStage struct {
 	model   ModelRef
@@ -65,11 +55,7 @@ func decodeReference(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Di
 	a := newAttrs(body, referenceSchema, ectx)
 	s := &referenceStage{gen: genSettings{N: 1, TopP: 1, MaxTokens: DefaultMaxTokens}, batch: 8}
 	a.model("model", &s.model, false)
-	a.path("prompts", &s.prompts, "a prompts file (JSON Lines of {\"prompt\": …})")
-	decodeGen(a, &s.gen)
-	s.gen.N = 1
-	a.integer("limit", &s.limit, 0, 1<<30)
-	a.integer("batch", &s.batch, 1, 4096)
+	decodeGen(a, &s.prompts, &s.gen, &s.limit, &s.batch)
 	return s, a.diags
 }
 

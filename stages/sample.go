@@ -41,18 +41,17 @@ func init() {
 		NonDeterministic: true, UsesBackend: true})
 }
 
-var sampleSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "model", Required: true},
-	{Name: "prompts", Required: true},
-	{Name: "n"},
-	{Name: "temperature"},
-	{Name: "top_p"},
-	{Name: "top_k"},
-	{Name: "max_tokens"},
-	{Name: "seed"},
-	{Name: "limit"},
-	{Name: "batch"},
-}}
+var sampleSchema = genSchema(hcl.AttributeSchema{Name: "model", Required: true}, hcl.AttributeSchema{Name: "n"})
+
+// genSchema is the schema of a generating kind: the attributes decodeGen
+// reads (but n, which only sample takes) after the kind's own.
+func genSchema(own ...hcl.AttributeSchema) *hcl.BodySchema {
+	s := &hcl.BodySchema{Attributes: append(own, hcl.AttributeSchema{Name: "prompts", Required: true})}
+	for _, n := range []string{"temperature", "top_p", "top_k", "max_tokens", "seed", "limit", "batch"} {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: n})
+	}
+	return s
+}
 
 // DefaultMaxTokens is the default max_tokens of the sample, eval and
 // reference kinds.
@@ -66,9 +65,11 @@ type sampleStage struct {
 	batch   int
 }
 
-// decodeGen reads the sampling attributes shared by sample, eval and reference.
-func decodeGen(a *attrs, g *genSettings) {
+// decodeGen reads the prompts, sampling, limit and batch attributes shared
+// by sample, eval and reference (genSchema).
+func decodeGen(a *attrs, prompts *string, g *genSettings, limit, batch *int) {
 	var seed int
+	a.path("prompts", prompts, "a prompts file (JSON Lines of {\"prompt\": …})")
 	a.integer("n", &g.N, 1, 1024)
 	a.number("temperature", &g.Temperature, 0, 100)
 	a.number("top_p", &g.TopP, 0, 1)
@@ -76,16 +77,15 @@ func decodeGen(a *attrs, g *genSettings) {
 	a.integer("max_tokens", &g.MaxTokens, 1, 1<<20)
 	a.integer("seed", &seed, 0, 1<<53)
 	g.Seed = uint64(seed)
+	a.integer("limit", limit, 0, 1<<30)
+	a.integer("batch", batch, 1, 4096)
 }
 
 func decodeSample(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
 	a := newAttrs(body, sampleSchema, ectx)
 	s := &sampleStage{gen: genSettings{N: 5, Temperature: 0.8, TopP: 0.95, MaxTokens: DefaultMaxTokens}, batch: 8}
 	a.model("model", &s.model, false)
-	a.path("prompts", &s.prompts, "a prompts file (JSON Lines of {\"prompt\": …})")
-	decodeGen(a, &s.gen)
-	a.integer("limit", &s.limit, 0, 1<<30)
-	a.integer("batch", &s.batch, 1, 4096)
+	decodeGen(a, &s.prompts, &s.gen, &s.limit, &s.batch)
 	return s, a.diags
 }
 
