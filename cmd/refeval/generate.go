@@ -86,11 +86,10 @@ func generate(ctx context.Context, m *llm.Model, w io.Writer) error {
 	tok := m.Tokenizer()
 	var prompt []int
 	if *genChat {
-		text, err := m.Template().Render([]chat.Message{{Role: "user", Content: *genPrompt}}, true)
-		if err != nil {
-			return fmt.Errorf("rendering the chat template of %s: %w", m.Dir(), err)
+		var err error
+		if prompt, err = m.ChatPrompt([]chat.Message{{Role: "user", Content: *genPrompt}}); err != nil {
+			return err
 		}
-		prompt = tok.Encode(text)
 	} else {
 		prompt = tok.EncodeWithSpecial(*genPrompt)
 	}
