@@ -53,7 +53,7 @@ func init() {
 
 func runModel(ctx context.Context, cmd *Command, args []string) error {
 	if len(args) == 0 {
-		return usageErrorf("missing subcommand: init or inspect")
+		return usageErrorf("missing subcommand: init, inspect or export")
 	}
 	switch args[0] {
 	case "init":
