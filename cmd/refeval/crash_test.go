@@ -34,7 +34,7 @@ stage "exec" "c" {
 // holds the content a clean build gives.
 func TestCrash(t *testing.T) {
 	if _, err := exec.LookPath("refeval"); err != nil {
-		t.Skip("refeval not on PATH (run through go test)")
+		t.Fatalf("refeval not on PATH: %v (TestMain's testscript.Main should have put it there)", err)
 	}
 	trials := 20
 	if testing.Short() {
