@@ -202,15 +202,9 @@ func openCache(f *commonFlags, dir string) (*cache.Cache, error) {
 	return c, err
 }
 
-func gpusAvailable(f *commonFlags) int {
-	if f.gpus >= 0 {
-		return f.gpus
-	}
-	return engine.DetectGPUs()
-}
-
-// gpusFor is gpusAvailable for a build of sel, without running nvidia-smi
-// (which can take a good part of a second) when no stage asks for a GPU.
+// gpusFor returns how many GPUs a build of sel has: --gpus, else those
+// nvidia-smi lists, without running nvidia-smi (which can take a good part
+// of a second) when no stage asks for a GPU.
 func gpusFor(f *commonFlags, sel []*engine.Instance) int {
 	if f.gpus >= 0 {
 		return f.gpus

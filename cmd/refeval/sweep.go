@@ -91,8 +91,7 @@ func runSweep(ctx context.Context, cmd *Command, args []string) error {
 	}
 	points := grid(axes)
 	var sels []engine.Selection
-	var first *engine.Pipeline
-	gpus := gpusAvailable(f)
+	var all []*engine.Instance
 	for _, pt := range points {
 		p, err := loadPipeline(args[0], pt)
 		if err != nil {
@@ -102,19 +101,20 @@ func runSweep(ctx context.Context, cmd *Command, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := printDiags(p, engine.CheckDevices(sel, gpus)); err != nil {
-			return err
-		}
-		if first == nil {
-			first = p
-		}
 		var label []string
 		for _, ax := range axes {
 			label = append(label, ax.name+"="+pt[ax.name])
 		}
 		sels = append(sels, engine.Selection{Pipeline: p, Stages: sel, Label: strings.Join(label, " ")})
+		all = append(all, sel...)
 	}
-	c, err := openCache(f, cacheDir(f, first))
+	gpus := gpusFor(f, all)
+	for _, s := range sels {
+		if err := printDiags(s.Pipeline, engine.CheckDevices(s.Stages, gpus)); err != nil {
+			return err
+		}
+	}
+	c, err := openCache(f, cacheDir(f, sels[0].Pipeline))
 	if err != nil {
 		return err
 	}
@@ -178,12 +178,9 @@ func runSweep(ctx context.Context, cmd *Command, args []string) error {
 		}
 		table = append(table, row)
 	}
-	if err := finishBuild(ctx, rep, f); err != nil {
-		printTable(table)
-		return err
-	}
+	err = finishBuild(ctx, rep, f)
 	printTable(table)
-	return nil
+	return err
 }
 
 // constantColumn reports whether column c has the same value (or is

@@ -39,7 +39,7 @@ func runWatch(ctx context.Context, cmd *Command, args []string) error {
 			c.Close()
 		}
 	}()
-	gpus := gpusAvailable(f)
+	var gpus int // set by each load
 	var ignore []string
 	load := func() *engine.Pipeline {
 		p, err := loadPipeline(file, f.vars.values())
@@ -54,6 +54,7 @@ func runWatch(ctx context.Context, cmd *Command, args []string) error {
 			fmt.Fprintf(os.Stderr, "refeval: %v\n", err)
 			return nil
 		}
+		gpus = gpusFor(f, sel)
 		if printDiags(p, engine.CheckDevices(sel, gpus)) != nil {
 			return nil
 		}
