@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/refeval/refeval/engine"
+	"github.com/refeval/refeval/internal/atomicfile"
 	"github.com/refeval/refeval/llm/chat"
 	"github.com/refeval/refeval/llm/tokenizer"
 )
@@ -76,7 +77,7 @@ func (s *tokenizerStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	if err != nil {
 		return fmt.Errorf("the trained tokenizer does not load (a bug): %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(rc.Out, "tokenizer.json"), data, 0o666); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(rc.Out, "tokenizer.json"), data); err != nil {
 		return err
 	}
 	cfg, _ := json.MarshalIndent(map[string]any{
@@ -85,7 +86,7 @@ func (s *tokenizerStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		"pad_token":        "<|endoftext|>",
 		"model_max_length": 32768,
 	}, "", "  ")
-	if err := os.WriteFile(filepath.Join(rc.Out, "tokenizer_config.json"), append(cfg, '\n'), 0o666); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(rc.Out, "tokenizer_config.json"), append(cfg, '\n')); err != nil {
 		return err
 	}
 	logf(rc, "tokenizer: %d ids from %d files\n", tok.VocabSize(), len(s.files))

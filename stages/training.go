@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/refeval/refeval/engine"
+	"github.com/refeval/refeval/internal/atomicfile"
 	"github.com/refeval/refeval/llm/backend"
 	"github.com/refeval/refeval/llm/checkpoint"
 	"github.com/refeval/refeval/llm/train"
@@ -227,7 +227,7 @@ func (r *recorder) write(out string, evals []train.StepMetrics) error {
 	if err := WriteJSONL(filepath.Join(out, MetricsLinesFile), r.lines); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(out, LossPlotFile), []byte(lossPlot(r.lines, evals, r.dpo)), 0o666)
+	return atomicfile.WriteBytes(filepath.Join(out, LossPlotFile), []byte(lossPlot(r.lines, evals, r.dpo)))
 }
 
 // steps returns the optimizer steps of a run over n examples.
