@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -126,24 +124,35 @@ func bar(addr string, done, total int64) string {
 	return fmt.Sprintf("%s [%s%s] %d/%d", addr, strings.Repeat("#", n), strings.Repeat(" ", width-n), done, total)
 }
 
-// logTail returns the last n lines of a log file.
+// logTail returns the last n lines of a log file, reading only its last
+// 64 kB (a training stage's log can be gigabytes).
 func logTail(path string, n int) []string {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return nil
 	}
 	const maxBytes = 64 << 10
-	if len(data) > maxBytes {
-		data = data[len(data)-maxBytes:]
+	off := max(0, fi.Size()-maxBytes)
+	data := make([]byte, fi.Size()-off)
+	k, err := f.ReadAt(data, off)
+	if err != nil && err != io.EOF {
+		return nil
 	}
-	var lines []string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), maxBytes)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
+	text := strings.TrimSuffix(string(data[:k]), "\n")
+	if text == "" {
+		return nil
 	}
+	lines := strings.Split(text, "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
+	}
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
 	}
 	return lines
 }

@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -55,5 +58,36 @@ func TestProgressOnTerminal(t *testing.T) {
 	}
 	if len(bar) > 39 {
 		t.Errorf("bar line wider than the terminal: %d columns", len(bar))
+	}
+}
+
+func TestLogTail(t *testing.T) {
+	long := strings.Repeat("x", 1000) + "\n"
+	tests := []struct {
+		name string
+		text string
+		n    int
+		want []string
+	}{
+		{"empty", "", 3, nil},
+		{"fewer lines than n", "a\nb\n", 3, []string{"a", "b"}},
+		{"last n", "a\nb\nc\nd\n", 2, []string{"c", "d"}},
+		{"no final newline", "a\nb", 5, []string{"a", "b"}},
+		{"crlf", "a\r\nb\r\n", 5, []string{"a", "b"}},
+		{"big log", strings.Repeat(long, 500) + "end1\nend2\n", 3, []string{strings.TrimSuffix(long, "\n"), "end1", "end2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "log")
+			if err := os.WriteFile(path, []byte(tt.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if got := logTail(path, tt.n); !slices.Equal(got, tt.want) {
+				t.Errorf("wrong tail\ngot:  %q\nwant: %q", got, tt.want)
+			}
+		})
+	}
+	if got := logTail(filepath.Join(t.TempDir(), "missing"), 3); got != nil {
+		t.Errorf("wrong tail of a missing log\ngot:  %q\nwant: nil", got)
 	}
 }
