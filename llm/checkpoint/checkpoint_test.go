@@ -106,13 +106,13 @@ func TestHalfConversions(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(strconv.FormatFloat(float64(tc.in), 'g', -1, 32), func(t *testing.T) {
-			if got := floatToHalf(tc.in); got != tc.half {
+			if got := ToFloat16(tc.in); got != tc.half {
 				t.Errorf("wrong f16\ngot:  %#04x\nwant: %#04x", got, tc.half)
 			}
 			if got := floatToBF16(tc.in); got != tc.bf {
 				t.Errorf("wrong bf16\ngot:  %#04x\nwant: %#04x", got, tc.bf)
 			}
-			back := halfToFloat(tc.half)
+			back := FromFloat16(tc.half)
 			if tc.in != 0 && math.Abs(float64(back-tc.in)) > 1e-3*math.Abs(float64(tc.in)) && tc.in > 1e-6 {
 				t.Errorf("wrong f16 round trip\ngot:  %#v\nwant: %#v", back, tc.in)
 			}

@@ -124,7 +124,7 @@ func (sf *safetensorsFile) read(name string) (*Tensor, error) {
 	case "F16":
 		t.Data = make([]float32, len(raw)/2)
 		for i := range t.Data {
-			t.Data[i] = halfToFloat(binary.LittleEndian.Uint16(raw[2*i:]))
+			t.Data[i] = FromFloat16(binary.LittleEndian.Uint16(raw[2*i:]))
 		}
 	}
 	return t, nil
@@ -138,62 +138,6 @@ func dtypeSize(dt string) (int, bool) {
 		return 2, true
 	}
 	return 0, false
-}
-
-// halfToFloat converts an IEEE 754 binary16 to float32.
-func halfToFloat(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h) & 0x3ff
-	switch {
-	case exp == 0 && mant == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal
-		f := float32(mant) / 1024 * float32(math.Pow(2, -14))
-		if sign != 0 {
-			return -f
-		}
-		return f
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
-}
-
-// floatToHalf converts float32 to binary16, rounding to nearest even.
-func floatToHalf(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int((b>>23)&0xff) - 127 + 15
-	mant := b & 0x7fffff
-	switch {
-	case (b>>23)&0xff == 0xff: // inf or nan
-		if mant != 0 {
-			return sign | 0x7e00
-		}
-		return sign | 0x7c00
-	case exp >= 0x1f:
-		return sign | 0x7c00
-	case exp <= 0:
-		if exp < -10 {
-			return sign
-		}
-		mant |= 0x800000
-		shift := uint32(14 - exp)
-		half := uint32(1) << (shift - 1)
-		r := mant >> shift
-		rem := mant & (1<<shift - 1)
-		if rem > half || (rem == half && r&1 == 1) {
-			r++
-		}
-		return sign | uint16(r)
-	}
-	r := uint32(exp)<<10 | mant>>13
-	rem := mant & 0x1fff
-	if rem > 0x1000 || (rem == 0x1000 && r&1 == 1) {
-		r++
-	}
-	return sign | uint16(r)
 }
 
 // floatToBF16 converts float32 to bfloat16, rounding to nearest even.
@@ -275,7 +219,7 @@ func WriteSafetensors(path string, tensors map[string]*Tensor, dtype string) err
 				case "BF16":
 					b = binary.LittleEndian.AppendUint16(buf[:0], floatToBF16(v))
 				case "F16":
-					b = binary.LittleEndian.AppendUint16(buf[:0], floatToHalf(v))
+					b = binary.LittleEndian.AppendUint16(buf[:0], ToFloat16(v))
 				}
 				if _, err := w.Write(b); err != nil {
 					return err

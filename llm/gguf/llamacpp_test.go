@@ -102,7 +102,7 @@ func (s modelSpec) build(vocab int) (checkpoint.Config, map[string]*checkpoint.T
 		for _, t := range tensors {
 			if len(t.Shape) == 2 {
 				for i, v := range t.Data {
-					t.Data[i] = Float32(Float16(v))
+					t.Data[i] = checkpoint.FromFloat16(checkpoint.ToFloat16(v))
 				}
 			}
 		}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"os"
+
+	"github.com/refeval/refeval/llm/checkpoint"
 )
 
 // File is a GGUF file read back: its metadata and tensors. Tests and
@@ -124,7 +126,7 @@ func (f *File) Tensor(name string) (TensorInfo, []float32, error) {
 		b := f.data[t.Offset:]
 		for i := range out {
 			if t.Type == F16 {
-				out[i] = Float32(binary.LittleEndian.Uint16(b[2*i:]))
+				out[i] = checkpoint.FromFloat16(binary.LittleEndian.Uint16(b[2*i:]))
 			} else {
 				out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 			}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"sort"
+
+	"github.com/refeval/refeval/llm/checkpoint"
 )
 
 // Builder collects metadata and tensors and writes them as one GGUF file.
@@ -102,7 +104,7 @@ func (b *Builder) WriteTo(w io.Writer) (int64, error) {
 			buf = buf[:0]
 			for _, v := range t.data[start:min(start+1<<14, len(t.data))] {
 				if t.typ == F16 {
-					buf = binary.LittleEndian.AppendUint16(buf, Float16(v))
+					buf = binary.LittleEndian.AppendUint16(buf, checkpoint.ToFloat16(v))
 				} else {
 					buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 				}

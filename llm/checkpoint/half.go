@@ -1,11 +1,11 @@
-package gguf
+package checkpoint
 
 import "math"
 
-// Float16 converts f to IEEE 754 half precision, rounding to nearest even
+// ToFloat16 converts f to IEEE 754 half precision (F16 safetensors and GGUF), rounding to nearest even
 // as numpy's astype(float16) and ggml's ggml_fp32_to_fp16 do; values too
 // large become ±Inf and NaN stays NaN.
-func Float16(f float32) uint16 {
+func ToFloat16(f float32) uint16 {
 	b := math.Float32bits(f)
 	sign := uint16(b>>16) & 0x8000
 	exp := int(b>>23&0xff) - 127
@@ -39,8 +39,8 @@ func Float16(f float32) uint16 {
 	return sign
 }
 
-// Float32 converts an IEEE 754 half to float32 (exactly).
-func Float32(h uint16) float32 {
+// FromFloat16 converts an IEEE 754 half to float32 (exactly).
+func FromFloat16(h uint16) float32 {
 	sign := uint32(h&0x8000) << 16
 	exp := uint32(h>>10) & 0x1f
 	mant := uint32(h & 0x3ff)
