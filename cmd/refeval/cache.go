@@ -72,7 +72,7 @@ func runCache(ctx context.Context, cmd *Command, args []string) error {
 		return usageErrorf("unknown cache command %q; want ls, gc or verify", args[0])
 	}
 	if _, err := os.Stat(dir); err != nil {
-		return fmt.Errorf("no cache folder %s: %v", dir, err)
+		return fmt.Errorf("no cache folder %s (%v): build a pipeline first, give its FILE, or pass --cache DIR", dir, err)
 	}
 	c, err := openCache(&cacheFlags, dir)
 	if err != nil {
