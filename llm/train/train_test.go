@@ -255,7 +255,7 @@ func TestDPORejectsBadInput(t *testing.T) {
 		{"unknown schedule", good, DPOConfig{Beta: 0.1, LR: 1e-3, Schedule: "step"}, "schedule"},
 		{"nan reference", bad, DPOConfig{Beta: 0.1, LR: 1e-3}, "pair 1"},
 		{"no pairs", nil, DPOConfig{Beta: 0.1, LR: 1e-3}, "no training examples"},
-		{"too long", good, DPOConfig{Beta: 0.1, LR: 1e-3, MaxSeqLen: 3}, "max_seq_len"},
+		{"too long", good, DPOConfig{Beta: 0.1, LR: 1e-3, MaxSeqLen: 3}, "training example 0 has"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -82,6 +82,9 @@ func run(ctx context.Context, m *Model, train, eval objective, cfg loopConfig, o
 	if train.size() == 0 {
 		return nil, fmt.Errorf("train: no training examples")
 	}
+	if err := checkSeqLen(cfg.MaxSeqLen, train, eval); err != nil {
+		return nil, err
+	}
 	global := cfg.MicroBatch * cfg.GradAccum * cfg.Replicas
 	stepsPerEpoch := (train.size() + global - 1) / global
 	total := stepsPerEpoch * cfg.Epochs
@@ -199,6 +202,29 @@ func run(ctx context.Context, m *Model, train, eval objective, cfg loopConfig, o
 	return res, nil
 }
 
+// checkSeqLen reports the first training or eval example longer than
+// maxLen tokens (0: no limit) before any step runs, rather than at the
+// step that meets it.
+func checkSeqLen(maxLen int, train, eval objective) error {
+	if maxLen <= 0 {
+		return nil
+	}
+	for _, set := range []struct {
+		name string
+		obj  objective
+	}{{"training", train}, {"eval", eval}} {
+		if set.obj == nil {
+			continue
+		}
+		for i := range set.obj.size() {
+			if n := set.obj.seqLen(i); n > maxLen {
+				return fmt.Errorf("train: %s example %d has %d tokens, over max_seq_len %d: drop or truncate long examples first", set.name, i, n, maxLen)
+			}
+		}
+	}
+	return nil
+}
+
 // accumulate runs the gradient executors over one global batch: its
 // examples are cut into micro-batches dealt round-robin to the replicas.
 func accumulate(ctx context.Context, grads []*model.Exec, obj objective, batch []int, cfg loopConfig) (*stats, error) {
@@ -222,9 +248,6 @@ func runMicro(exec *model.Exec, obj objective, idx []int, w []float64, cfg loopC
 	for _, i := range idx {
 		seq = max(seq, obj.seqLen(i))
 		st.tokens += obj.tokens(i)
-	}
-	if cfg.MaxSeqLen > 0 && seq > cfg.MaxSeqLen {
-		return fmt.Errorf("example of %d tokens exceeds max_seq_len %d: drop or truncate long examples first", seq, cfg.MaxSeqLen)
 	}
 	outs, err := exec.Exec(obj.pack(idx, w, cfg.MicroBatch, seqBucket(seq))...)
 	if err != nil {
