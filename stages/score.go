@@ -88,6 +88,10 @@ func decodeScore(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagno
 	a.path("samples", &s.samples, "the output folder of a sample stage, such as stage.sample.train")
 	a.path("references", &s.references, "a references file (JSON Lines of {\"text\": …})")
 	a.integer("batch", &s.batch, 1, 4096)
+	if s.judge.Rouge && !a.has("references") {
+		a.errorf(a.content.Attributes["judge"], "Missing references",
+			"The rouge-l judge compares each candidate with the prompt's reference: set references to a references file or a reference stage.")
+	}
 	return s, a.diags
 }
 
@@ -125,7 +129,7 @@ func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
 			return err
 		}
 	} else if s.judge.Rouge {
-		return fmt.Errorf("the rouge-l judge compares against references: set references")
+		return fmt.Errorf("the rouge-l judge compares against references: set the score stage's references")
 	}
 	tmpl, err := readTemplate(rc.Dir, s.template)
 	if err != nil {
