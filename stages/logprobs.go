@@ -69,13 +69,14 @@ func readPairs(dir, folder string) ([]Pair, error) {
 }
 
 // pairLogprobs returns the summed response log-probs of chosen and rejected
-// for each pair under m.
-func pairLogprobs(ctx context.Context, m *llm.Model, ct *chatText, pairs []Pair) (chosen, rejected []float64, err error) {
+// for each pair under m; first is the line number of pairs[0] less one, for
+// errors.
+func pairLogprobs(ctx context.Context, m *llm.Model, ct *chatText, pairs []Pair, first int) (chosen, rejected []float64, err error) {
 	seqs := make([]llm.Sequence, 0, 2*len(pairs))
 	for i, p := range pairs {
 		prompt, c, r, err := ct.pairIDs(p)
 		if err != nil {
-			return nil, nil, fmt.Errorf("pair %d: %w", i+1, err)
+			return nil, nil, fmt.Errorf("%s line %d: %w", PairsFile, first+i+1, err)
 		}
 		seqs = append(seqs,
 			llm.Sequence{Tokens: append(append([]int(nil), prompt...), c...), PromptLen: len(prompt)},
@@ -111,7 +112,7 @@ func (s *logprobsStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	step := max(1, s.batch/2)
 	for first := 0; first < len(pairs); first += step {
 		chunk := pairs[first:min(first+step, len(pairs))]
-		c, r, err := pairLogprobs(ctx, m, ct, chunk)
+		c, r, err := pairLogprobs(ctx, m, ct, chunk, first)
 		if err != nil {
 			return err
 		}
