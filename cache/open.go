@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/refeval/refeval/internal/atomicfile"
 )
 
 // Options control Open.
@@ -189,8 +191,10 @@ func writeREADME(dir string) error {
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, []byte(readme)) {
 		return nil
 	}
-	if err := os.WriteFile(path, []byte(readme), 0o666); err != nil {
-		return fmt.Errorf("cache: cannot write %s: %w", path, err)
+	// Written atomically: a second refeval opening the folder at the same
+	// time (before the lock) never reads half of it.
+	if err := atomicfile.WriteBytes(path, []byte(readme)); err != nil {
+		return fmt.Errorf("cache: %w", err)
 	}
 	return nil
 }
