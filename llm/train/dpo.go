@@ -185,10 +185,15 @@ func (o *dpoObjective) graph(m *Model, scope *model.Scope, in []*Node) (*Node, [
 	return loss, []*Node{losses, rewC, rewR, StopGradient(Sub(pc, pr))}
 }
 
-func (o *dpoObjective) add(s *stats, outs []*tensors.Tensor, n int) {
-	rewC := tensors.MustCopyFlatData[float32](outs[1])
-	rewR := tensors.MustCopyFlatData[float32](outs[2])
-	ratio := tensors.MustCopyFlatData[float32](outs[3])
+func (o *dpoObjective) add(s *stats, outs []*tensors.Tensor, n int) error {
+	var flat [3][]float32
+	for i := range flat {
+		var err error
+		if flat[i], err = tensors.CopyFlatData[float32](outs[i+1]); err != nil {
+			return fmt.Errorf("reading the implicit rewards: %w", err)
+		}
+	}
+	rewC, rewR, ratio := flat[0], flat[1], flat[2]
 	for k := range n {
 		if rewC[k] > rewR[k] {
 			s.correct++
@@ -197,4 +202,5 @@ func (o *dpoObjective) add(s *stats, outs []*tensors.Tensor, n int) {
 		s.rejected += float64(rewR[k])
 		s.logRatio += float64(ratio[k])
 	}
+	return nil
 }

@@ -111,4 +111,4 @@ func (o *sftObjective) graph(m *Model, scope *model.Scope, in []*Node) (*Node, [
 	return ReduceAllSum(Mul(nll, weight)), []*Node{StopGradient(nll)}
 }
 
-func (o *sftObjective) add(*stats, []*tensors.Tensor, int) {}
+func (o *sftObjective) add(*stats, []*tensors.Tensor, int) error { return nil }

@@ -25,7 +25,7 @@ type objective interface {
 	// graph builds the weighted loss (scalar: Σ w_i loss_i) and the
 	// per-example outputs that add reads.
 	graph(m *Model, scope *model.Scope, in []*Node) (loss *Node, outs []*Node)
-	add(s *stats, outs []*tensors.Tensor, n int)
+	add(s *stats, outs []*tensors.Tensor, n int) error
 }
 
 // loopConfig is what DPOConfig and SFTConfig share.
@@ -253,14 +253,18 @@ func runMicro(exec *model.Exec, obj objective, idx []int, w []float64, cfg loopC
 	if err != nil {
 		return err
 	}
+	defer func() {
+		for _, t := range outs {
+			t.FinalizeAll()
+		}
+	}()
 	loss := float64(tensors.ToScalar[float32](outs[0]))
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return fmt.Errorf("loss is %v: training diverged; lower the learning rate or check the data (reference log-probs must be finite)", loss)
 	}
 	st.loss += loss
 	st.n += len(idx)
-	obj.add(st, outs[1:], len(idx))
-	return nil
+	return obj.add(st, outs[1:], len(idx))
 }
 
 // runEval returns the metrics of obj's whole dataset under the current
