@@ -21,6 +21,9 @@ func TestLoadErrorFiles(t *testing.T) {
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			want := wantErrors(t, file)
+			if len(want) == 0 {
+				t.Fatalf("%s has no \"# ERROR: Summary\" comment; an error file must say which error it expects", file)
+			}
 			_, diags := Load(file, LoadOptions{Lookup: fakeLookup, Kinds: fakeNames, Vars: varsFor(file)})
 			got := map[int]string{}
 			for _, d := range diags {
