@@ -121,6 +121,13 @@ func padded(seqs [][]int, rows, length int) ([][]int32, [][]bool) {
 	return toks, mask
 }
 
+// finalize releases the outputs of a graph call once they are copied out.
+func finalize(ts []*tensors.Tensor) {
+	for _, t := range ts {
+		t.FinalizeAll()
+	}
+}
+
 // rowsOf splits a [rows, n] float32 tensor into rows.
 func rowsOf(t *tensors.Tensor) ([][]float32, error) {
 	flat, err := tensors.CopyFlatData[float32](t)

@@ -133,11 +133,7 @@ func (m *Model) generateBatch(ctx context.Context, rows []*row, p SampleParams) 
 	}
 	// The last logits and KV cache (the biggest buffers of the batch) are
 	// released on every way out, not left to the garbage collector.
-	defer func() {
-		for _, t := range res {
-			t.FinalizeAll()
-		}
-	}()
+	defer func() { finalize(res) }()
 	toks := make([]int32, batch)
 	pos := make([]int32, batch)
 	for step := 0; ; step++ {
@@ -179,9 +175,7 @@ func (m *Model) generateBatch(ctx context.Context, rows []*row, p SampleParams) 
 			args = append(args, c)
 		}
 		next, err := decode.Call(args...)
-		for _, t := range res {
-			t.FinalizeAll()
-		}
+		finalize(res)
 		res = next
 		if err != nil {
 			return fmt.Errorf("generating (decode step %d): %w", step, err)

@@ -72,6 +72,7 @@ func (m *Model) SequenceLogProbs(ctx context.Context, seqs []Sequence) ([]SeqLog
 			return nil, fmt.Errorf("scoring sequences: %w", err)
 		}
 		lp, err := tensors.CopyFlatData[float32](res[0])
+		finalize(res)
 		if err != nil {
 			return nil, err
 		}
@@ -154,6 +155,7 @@ func (m *Model) NextTokenLogProbs(ctx context.Context, prefixes [][]int) ([][]fl
 			return nil, fmt.Errorf("next-token log-probs: %w", err)
 		}
 		rows, err := rowsOf(res[0])
+		finalize(res)
 		if err != nil {
 			return nil, err
 		}

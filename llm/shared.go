@@ -50,11 +50,7 @@ func (m *Model) NextTokenLogProbsShared(ctx context.Context, prefix []int, suffi
 	if err != nil {
 		return nil, fmt.Errorf("next-token log-probs (shared prefix): %w", err)
 	}
-	defer func() {
-		for _, t := range res {
-			t.FinalizeAll()
-		}
-	}()
+	defer finalize(res)
 	out := make([][]float32, 0, len(suffixes))
 	for start := 0; start < len(suffixes); {
 		if err := ctx.Err(); err != nil {
@@ -73,6 +69,7 @@ func (m *Model) NextTokenLogProbsShared(ctx context.Context, prefix []int, suffi
 			return nil, fmt.Errorf("next-token log-probs (shared prefix): %w", err)
 		}
 		rows, err := rowsOf(logits[0])
+		finalize(logits)
 		if err != nil {
 			return nil, err
 		}
