@@ -104,39 +104,33 @@ func (g *generator) generate(ctx context.Context, prompts []string, s genSetting
 	return out, nil
 }
 
+// generateRemote asks the endpoint for each prompt through ChatAll, which
+// bounds the requests in flight by the model's max_concurrency.
 func (g *generator) generateRemote(ctx context.Context, prompts []string, s genSettings) ([][]string, error) {
-	out := make([][]string, len(prompts))
-	errs := make([]error, len(prompts))
-	var wg sync.WaitGroup
+	items := make([]string, len(prompts))
+	reqs := make([]openai.ChatRequest, len(prompts))
 	for i, p := range prompts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			temp, topP, seed := s.Temperature, s.TopP, int64(s.Seed)
-			req := openai.ChatRequest{
-				Messages:    []openai.Message{{Role: "user", Content: p}},
-				N:           s.N,
-				Temperature: &temp,
-				MaxTokens:   s.MaxTokens,
-				Seed:        &seed,
-			}
-			if topP > 0 {
-				req.TopP = &topP
-			}
-			resp, err := g.client.Chat(ctx, p, req)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			for _, c := range resp.Choices {
-				out[i] = append(out[i], c.Message.Content)
-			}
-		}()
+		temp, seed := s.Temperature, int64(s.Seed)
+		reqs[i] = openai.ChatRequest{
+			Messages:    []openai.Message{{Role: "user", Content: p}},
+			N:           s.N,
+			Temperature: &temp,
+			MaxTokens:   s.MaxTokens,
+			Seed:        &seed,
+		}
+		if topP := s.TopP; topP > 0 {
+			reqs[i].TopP = &topP
+		}
+		items[i] = fmt.Sprintf("prompt %.40q", p)
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+	resps, err := g.client.ChatAll(ctx, items, reqs, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]string, len(prompts))
+	for i, resp := range resps {
+		for _, c := range resp.Choices {
+			out[i] = append(out[i], c.Message.Content)
 		}
 	}
 	return out, nil

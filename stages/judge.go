@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/refeval/refeval/engine"
 	"github.com/refeval/refeval/llm"
@@ -274,56 +273,44 @@ func labelPosition(decode func([]int, bool) string, ids []int) int {
 }
 
 // judgeRemote asks an endpoint for a short greedy answer with the top
-// JudgeTopLogprobs log-probs and reads the labels with openai.JudgeLabels.
+// JudgeTopLogprobs log-probs (openai.JudgeRequest, through ChatAll) and
+// reads the labels with openai.JudgeLabels.
 func (j *judge) judgeRemote(ctx context.Context, tasks []judgeTask) ([]labelVerdict, error) {
-	out := make([]labelVerdict, len(tasks))
-	errs := make([]error, len(tasks))
-	var wg sync.WaitGroup
+	items := make([]string, len(tasks))
+	reqs := make([]openai.ChatRequest, len(tasks))
 	for i, t := range tasks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s, err := RenderJudge(j.tmpl, t.Prompt, t.Reference, t.A, t.B)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			zero := 0.0
-			resp, err := j.client.Chat(ctx, fmt.Sprintf("pair %d", i), openai.ChatRequest{
-				Messages: chatMLMessages(s), Temperature: &zero, MaxTokens: judgeGenTokens,
-				Logprobs: true, TopLogprobs: JudgeTopLogprobs,
-			})
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			v, err := openai.JudgeLabels(resp, 0)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			if v.FromText {
-				out[i].FromText = true
-				// p(a) from the text: a → 1, b → 0, else 0.5, as label log-probs.
-				z := 0.0
-				switch v.PA {
-				case 1:
-					out[i].A = &z
-				case 0:
-					out[i].B = &z
-				default:
-					out[i].A, out[i].B = &z, &z
-				}
-				return
-			}
-			out[i] = labelVerdict{A: v.LogprobA, B: v.LogprobB}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
+		s, err := RenderJudge(j.tmpl, t.Prompt, t.Reference, t.A, t.B)
 		if err != nil {
 			return nil, err
 		}
+		items[i] = fmt.Sprintf("pair %d", i)
+		reqs[i] = openai.JudgeRequest(chatMLMessages(s), false)
+	}
+	resps, err := j.client.ChatAll(ctx, items, reqs, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]labelVerdict, len(tasks))
+	for i, resp := range resps {
+		v, err := openai.JudgeLabels(resp, 0)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", items[i], err)
+		}
+		if v.FromText {
+			out[i].FromText = true
+			// p(a) from the text: a → 1, b → 0, else 0.5, as label log-probs.
+			z := 0.0
+			switch v.PA {
+			case 1:
+				out[i].A = &z
+			case 0:
+				out[i].B = &z
+			default:
+				out[i].A, out[i].B = &z, &z
+			}
+			continue
+		}
+		out[i] = labelVerdict{A: v.LogprobA, B: v.LogprobB}
 	}
 	return out, nil
 }
