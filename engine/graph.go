@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -23,7 +24,7 @@ func (p *Pipeline) orderGlobals() hcl.Diagnostics {
 	}
 	var diags hcl.Diagnostics
 	for _, scc := range tarjan(names, edges) {
-		if len(scc) > 1 || contains(edges[scc[0]], scc[0]) {
+		if len(scc) > 1 || slices.Contains(edges[scc[0]], scc[0]) {
 			sort.Strings(scc)
 			g := p.globals[scc[0]]
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Dependency Cycle",
@@ -129,7 +130,7 @@ func (p *Pipeline) cycles() hcl.Diagnostics {
 	}
 	var diags hcl.Diagnostics
 	for _, scc := range tarjan(names, edges) {
-		if len(scc) == 1 && !contains(edges[scc[0]], scc[0]) {
+		if len(scc) == 1 && !slices.Contains(edges[scc[0]], scc[0]) {
 			continue
 		}
 		sort.Slice(scc, func(i, j int) bool {
@@ -228,15 +229,6 @@ func joinAnd(s []string) string {
 		return strings.Join(s, "")
 	}
 	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
-}
-
-func contains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // Select returns the instances named by targets and everything they need,

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 
 	"github.com/refeval/refeval/cache"
 )
@@ -108,19 +108,9 @@ func whyNew(c *cache.Cache, p *Pipeline, in *Instance, a *action) ([]string, err
 
 func diffMaps(old, new map[string]string, changed func(k, o, n string) string, added func(k, n string) string, removed func(k, o string) string) []string {
 	var out []string
-	keys := map[string]bool{}
-	for k := range old {
-		keys[k] = true
-	}
-	for k := range new {
-		keys[k] = true
-	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
-	for _, k := range sorted {
+	keys := append(sortedKeys(old), sortedKeys(new)...)
+	slices.Sort(keys)
+	for _, k := range slices.Compact(keys) {
 		o, inOld := old[k]
 		n, inNew := new[k]
 		switch {
