@@ -91,8 +91,8 @@ func ReadTokenizerInfo(path string) (TokenizerInfo, error) {
 			return TokenizerInfo{}, fmt.Errorf("%s: bad JSON: %v", cpath, err)
 		}
 		info.ChatTemplate, _ = tc["chat_template"].(string)
-		info.BOSToken = tokenString(tc["bos_token"])
-		info.EOSToken = tokenString(tc["eos_token"])
+		info.BOSToken = TokenString(tc["bos_token"])
+		info.EOSToken = TokenString(tc["eos_token"])
 		if id, ok := info.Special[info.BOSToken]; ok {
 			info.BOSTokenID = id
 		}
@@ -120,9 +120,10 @@ func readMaybeGzip(path string) ([]byte, error) {
 	return out, nil
 }
 
-// tokenString reads a special token given as a string or as
-// {"content": "..."}.
-func tokenString(v any) string {
+// TokenString reads a special token of tokenizer_config.json (bos_token,
+// eos_token, pad_token…) given as a string or as {"content": "..."}; ""
+// for anything else.
+func TokenString(v any) string {
 	switch t := v.(type) {
 	case string:
 		return t

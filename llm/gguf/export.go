@@ -108,13 +108,13 @@ func Build(cfg checkpoint.Config, tensors map[string]*checkpoint.Tensor, tokeniz
 	set("tokenizer.ggml.token_type", voc.Types)
 	set("tokenizer.ggml.merges", voc.Merges)
 	eos := -1
-	if id, ok := voc.IDs[tokenString(tc["eos_token"])]; ok {
+	if id, ok := voc.IDs[checkpoint.TokenString(tc["eos_token"])]; ok {
 		eos = id
 	} else if len(cfg.EOSTokenIDs) > 0 {
 		eos = cfg.EOSTokenIDs[0]
 	}
 	bos := -1
-	if id, ok := voc.IDs[tokenString(tc["bos_token"])]; ok {
+	if id, ok := voc.IDs[checkpoint.TokenString(tc["bos_token"])]; ok {
 		bos = id
 	} else if cfg.BOSTokenID >= 0 {
 		bos = cfg.BOSTokenID
@@ -127,7 +127,7 @@ func Build(cfg checkpoint.Config, tensors map[string]*checkpoint.Tensor, tokeniz
 	if eos >= 0 {
 		set("tokenizer.ggml.eos_token_id", uint32(eos))
 	}
-	if id, ok := voc.IDs[tokenString(tc["pad_token"])]; ok {
+	if id, ok := voc.IDs[checkpoint.TokenString(tc["pad_token"])]; ok {
 		set("tokenizer.ggml.padding_token_id", uint32(id))
 	}
 	addBOS := voc.AddBOS
@@ -156,17 +156,4 @@ func WriteFile(path string, b *Builder) error {
 		_, err := b.WriteTo(w)
 		return err
 	})
-}
-
-// tokenString reads a special token given as a string or as
-// {"content": "..."}.
-func tokenString(v any) string {
-	switch t := v.(type) {
-	case string:
-		return t
-	case map[string]any:
-		s, _ := t["content"].(string)
-		return s
-	}
-	return ""
 }
