@@ -34,7 +34,8 @@ end-of-sequence ids are the tokenizer's <|im_end|>, <|eot_id|>,
 	refeval model inspect DIR
 
 prints the architecture, the tensor shapes, the parameter count, the dtype and
-a summary of the tokenizer.
+a summary of the tokenizer. It reads config.json and the tokenizer files, not
+the weights (generate and model export load and check those).
 `,
 }
 
@@ -86,13 +87,13 @@ func modelInit(opt checkpoint.InitOptions, stdout io.Writer) error {
 	return nil
 }
 
-// modelInspect prints a summary of the checkpoint folder dir.
+// modelInspect prints a summary of the checkpoint folder dir from its
+// config and tokenizer files; a multi-gigabyte model is not read into memory.
 func modelInspect(dir string, w io.Writer) error {
-	ck, err := checkpoint.Load(dir)
+	c, err := checkpoint.ReadConfig(dir)
 	if err != nil {
 		return err
 	}
-	c := ck.Config
 	fmt.Fprintf(w, "architecture:  %s (%s)\n", c.Architecture, c.ModelType)
 	fmt.Fprintf(w, "parameters:    %d (%s)\n", checkpoint.NumParams(c), humanCount(checkpoint.NumParams(c)))
 	fmt.Fprintf(w, "dtype:         %s\n", c.TorchDType)
