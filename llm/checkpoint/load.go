@@ -37,30 +37,9 @@ func Load(dir string) (*Checkpoint, error) {
 	want := Shapes(cfg)
 	tensors := make(map[string]*Tensor, len(want))
 	for _, file := range files {
-		sf, err := openSafetensors(file)
-		if err != nil {
+		if err := readWeights(file, want, tensors); err != nil {
 			return nil, err
 		}
-		for name := range sf.entries {
-			if _, ok := want[name]; !ok {
-				continue
-			}
-			if _, dup := tensors[name]; dup {
-				sf.Close()
-				return nil, fmt.Errorf("%s: tensor %q appears in more than one weights file", file, name)
-			}
-			t, err := sf.read(name)
-			if err != nil {
-				sf.Close()
-				return nil, err
-			}
-			if !equalInts(t.Shape, want[name]) {
-				sf.Close()
-				return nil, fmt.Errorf("%s: tensor %q has shape %v, config.json implies %v", file, name, t.Shape, want[name])
-			}
-			tensors[name] = t
-		}
-		sf.Close()
 	}
 	where := files[0]
 	if len(files) > 1 {
@@ -70,6 +49,33 @@ func Load(dir string) (*Checkpoint, error) {
 		return nil, err
 	}
 	return &Checkpoint{Dir: dir, Config: cfg, Tensors: tensors}, nil
+}
+
+// readWeights adds to tensors the tensors of the safetensors file that
+// want names, checking their shapes and that no earlier file held them.
+func readWeights(file string, want map[string][]int, tensors map[string]*Tensor) error {
+	sf, err := openSafetensors(file)
+	if err != nil {
+		return err
+	}
+	defer sf.Close()
+	for name := range sf.entries {
+		if _, ok := want[name]; !ok {
+			continue
+		}
+		if _, dup := tensors[name]; dup {
+			return fmt.Errorf("%s: tensor %q appears in more than one weights file", file, name)
+		}
+		t, err := sf.read(name)
+		if err != nil {
+			return err
+		}
+		if !equalInts(t.Shape, want[name]) {
+			return fmt.Errorf("%s: tensor %q has shape %v, config.json implies %v", file, name, t.Shape, want[name])
+		}
+		tensors[name] = t
+	}
+	return nil
 }
 
 // weightFiles lists the safetensors files of dir: the shards named by the
