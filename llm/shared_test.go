@@ -3,6 +3,7 @@ package llm
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -72,16 +73,18 @@ func TestNextTokenLogProbsSharedBadInput(t *testing.T) {
 		name     string
 		prefix   []int
 		suffixes [][]int
+		want     string
 	}{
-		{"empty prefix", nil, [][]int{{1}}},
-		{"empty suffix", []int{1, 2}, [][]int{{3}, {}}},
-		{"prefix id outside vocabulary", []int{1, 300}, [][]int{{3}}},
-		{"suffix id outside vocabulary", []int{1, 2}, [][]int{{-1}}},
+		{"empty prefix", nil, [][]int{{1}}, "shared prefix is empty"},
+		{"empty suffix", []int{1, 2}, [][]int{{3}, {}}, "suffix 1 is empty"},
+		{"prefix id outside vocabulary", []int{1, 300}, [][]int{{3}}, "shared prefix 0: token id 300 outside"},
+		{"suffix id outside vocabulary", []int{1, 2}, [][]int{{-1}}, "suffix 0: token id -1 outside"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := m.NextTokenLogProbsShared(ctx, tt.prefix, tt.suffixes); err == nil {
-				t.Errorf("wrong error\ngot:  nil\nwant: an error")
+			_, err := m.NextTokenLogProbsShared(ctx, tt.prefix, tt.suffixes)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("wrong error\ngot:  %v\nwant: containing %q", err, tt.want)
 			}
 		})
 	}
