@@ -15,9 +15,10 @@ import (
 // diagnostics: each getter leaves its destination (the default) alone when
 // the attribute is absent, unknown or wrong, and reports the wrong ones.
 type attrs struct {
-	content *hcl.BodyContent
-	ectx    *hcl.EvalContext
-	diags   hcl.Diagnostics
+	content  *hcl.BodyContent
+	ectx     *hcl.EvalContext
+	diags    hcl.Diagnostics
+	required map[string]bool // the schema's required attributes
 }
 
 func newAttrs(body hcl.Body, schema *hcl.BodySchema, ectx *hcl.EvalContext) *attrs {
@@ -25,7 +26,11 @@ func newAttrs(body hcl.Body, schema *hcl.BodySchema, ectx *hcl.EvalContext) *att
 	if content == nil {
 		content = &hcl.BodyContent{Attributes: hcl.Attributes{}}
 	}
-	return &attrs{content: content, ectx: ectx, diags: diags}
+	required := map[string]bool{}
+	for _, s := range schema.Attributes {
+		required[s.Name] = s.Required
+	}
+	return &attrs{content: content, ectx: ectx, diags: diags, required: required}
 }
 
 // value returns the evaluated attribute, and false when it is absent, does
@@ -175,10 +180,17 @@ func (a *attrs) strList(name string, dst *[]string, what string) {
 }
 
 // path reads a file or folder path, or a stage output object ({out = …}).
-// null counts as absent, so that a conditional can leave it out.
+// null counts as absent, so that a conditional can leave it out, unless the
+// schema requires the attribute.
 func (a *attrs) path(name string, dst *string, what string) {
 	v, attr, ok := a.value(name)
-	if !ok || v.IsNull() {
+	if !ok {
+		return
+	}
+	if v.IsNull() {
+		if a.required[name] {
+			a.errorf(attr, "Invalid "+name, "The %s argument is required: it must be %s, not null.", name, what)
+		}
 		return
 	}
 	if out, ok := field(v, "out"); ok {

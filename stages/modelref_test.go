@@ -119,6 +119,8 @@ pairs = "p"`, "trains a local checkpoint"},
 		{"dpo", `model = "m"
 pairs = "p"
 eval_fraction = 1`, "Invalid eval_fraction"},
+		{"dpo", `model = "m"
+pairs = null`, "Invalid pairs"},
 		{"logprobs", `model = { endpoint = "http://h/v1", name = "x" }
 pairs = "p"`, "needs a local checkpoint"},
 		{"init", `tokenizer = "t"

@@ -4,15 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/big"
 	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/refeval/refeval/engine"
 	"github.com/refeval/refeval/llm/tokenizer"
-	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // The pairs kind: turns a score stage's verdicts into chosen/rejected pairs
@@ -195,60 +192,12 @@ type pairsStage struct {
 }
 
 func decodePairs(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
-	content, diags := body.Content(pairsSchema)
+	a := newAttrs(body, pairsSchema, ectx)
 	s := &pairsStage{maxLen: DefaultMaxLen}
-	str := func(name, summary, detail string, dst *string) {
-		attr, ok := content.Attributes[name]
-		if !ok {
-			return
-		}
-		val, d := attr.Expr.Value(ectx)
-		diags = append(diags, d...)
-		if d.HasErrors() {
-			return
-		}
-		v, err := convert.Convert(val, cty.String)
-		switch {
-		case err != nil || v.IsNull() || (v.IsKnown() && v.AsString() == ""):
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  summary,
-				Detail:   detail,
-				Subject:  attr.Expr.Range().Ptr(),
-			})
-		case v.IsKnown():
-			*dst = v.AsString()
-		}
-	}
-	str("scores", "Invalid scores folder",
-		"The scores argument must be the output folder of a score stage, such as stage.score.train.out.", &s.scores)
-	str("tokenizer", "Invalid tokenizer",
-		"The tokenizer argument must be the path of the policy's tokenizer.json, such as \"models/demo/tokenizer.json\"; leave it out to count words.", &s.tokenizer)
-	if attr, ok := content.Attributes["max_len"]; ok {
-		val, d := attr.Expr.Value(ectx)
-		diags = append(diags, d...)
-		if !d.HasErrors() {
-			bad := &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Invalid max_len",
-				Detail:   fmt.Sprintf("The max_len argument must be a whole number of tokens, at least 1 (the default is %d).", DefaultMaxLen),
-				Subject:  attr.Expr.Range().Ptr(),
-			}
-			num, err := convert.Convert(val, cty.Number)
-			switch {
-			case err != nil || num.IsNull():
-				diags = append(diags, bad)
-			case num.IsKnown():
-				i, acc := num.AsBigFloat().Int64()
-				if acc != big.Exact || i < 1 || i > math.MaxInt32 {
-					diags = append(diags, bad)
-				} else {
-					s.maxLen = int(i)
-				}
-			}
-		}
-	}
-	return s, diags
+	a.path("scores", &s.scores, "the output folder of a score stage, such as stage.score.train")
+	a.path("tokenizer", &s.tokenizer, "the path of the policy's tokenizer.json, such as \"models/demo/tokenizer.json\"; leave it out to count words")
+	a.integer("max_len", &s.maxLen, 1, math.MaxInt32)
+	return s, a.diags
 }
 
 func (s *pairsStage) Inputs() []string {
@@ -263,11 +212,7 @@ func (s *pairsStage) counter(dir string) (func(string) int, string, error) {
 	if s.tokenizer == "" {
 		return CountWords, "words", nil
 	}
-	path := s.tokenizer
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(dir, path)
-	}
-	tok, err := tokenizer.Load(path)
+	tok, err := tokenizer.Load(resolve(dir, s.tokenizer))
 	if err != nil {
 		return nil, "", fmt.Errorf("loading the tokenizer: %w", err)
 	}
@@ -275,10 +220,7 @@ func (s *pairsStage) counter(dir string) (func(string) int, string, error) {
 }
 
 func (s *pairsStage) Run(ctx context.Context, rc *engine.RunContext) error {
-	dir := s.scores
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(rc.Dir, dir)
-	}
+	dir := resolve(rc.Dir, s.scores)
 	lines, err := ReadJSONL[ScoreLine](filepath.Join(dir, ScoresFile))
 	if err != nil {
 		return fmt.Errorf("reading scores: %w", err)

@@ -220,8 +220,8 @@ func TestPairsDecodeErrors(t *testing.T) {
 		{"fractional max_len", "scores = \"s\"\nmax_len = 1.5\n", "Invalid max_len", 2},
 		{"zero max_len", "scores = \"s\"\nmax_len = 0\n", "Invalid max_len", 2},
 		{"string max_len", "scores = \"s\"\nmax_len = \"long\"\n", "Invalid max_len", 2},
-		{"list scores", "scores = [\"a\"]\n", "Invalid scores folder", 1},
-		{"null scores", "scores = null\n", "Invalid scores folder", 1},
+		{"list scores", "scores = [\"a\"]\n", "Invalid scores", 1},
+		{"null scores", "scores = null\n", "Invalid scores", 1},
 		{"unknown argument", "scores = \"s\"\ntokens = 3\n", "Unsupported argument", 2},
 		{"empty tokenizer", "scores = \"s\"\ntokenizer = \"\"\n", "Invalid tokenizer", 2},
 	}
