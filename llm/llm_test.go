@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -213,31 +214,32 @@ func TestBadInput(t *testing.T) {
 	tests := []struct {
 		name string
 		run  func() error
+		want string
 	}{
 		{"empty prompt", func() error {
 			_, err := m.Generate(ctx, []GenRequest{{Item: "x"}}, SampleParams{MaxTokens: 1})
 			return err
-		}},
+		}, `request 0 (item "x"): empty prompt`},
 		{"token out of range", func() error {
 			_, err := m.Generate(ctx, []GenRequest{{Prompt: []int{300}}}, SampleParams{MaxTokens: 1})
 			return err
-		}},
-		{"no max tokens", func() error { _, err := m.Generate(ctx, []GenRequest{{Prompt: []int{1}}}, SampleParams{}); return err }},
+		}, "request 0: token id 300 outside the vocabulary"},
+		{"no max tokens", func() error { _, err := m.Generate(ctx, []GenRequest{{Prompt: []int{1}}}, SampleParams{}); return err }, "max tokens must be positive"},
 		{"bad top-p", func() error {
 			_, err := m.Generate(ctx, []GenRequest{{Prompt: []int{1}}}, SampleParams{MaxTokens: 1, TopP: 2})
 			return err
-		}},
+		}, "top_p 2 (want in [0, 1])"},
 		{"prompt length 0", func() error {
 			_, err := m.SequenceLogProbs(ctx, []Sequence{{Tokens: []int{1, 2}, PromptLen: 0}})
 			return err
-		}},
-		{"negative token", func() error { _, err := m.NextTokenLogProbs(ctx, [][]int{{-1}}); return err }},
-		{"empty prefix", func() error { _, err := m.NextTokenLogProbs(ctx, [][]int{{}}); return err }},
+		}, "sequence 0: prompt length 0 outside [1, 2]"},
+		{"negative token", func() error { _, err := m.NextTokenLogProbs(ctx, [][]int{{-1}}); return err }, "prefix 0: token id -1 outside"},
+		{"empty prefix", func() error { _, err := m.NextTokenLogProbs(ctx, [][]int{{}}); return err }, "prefix 0 is empty"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.run(); err == nil {
-				t.Error("no error, want one")
+			if err := tc.run(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("wrong error\ngot:  %v\nwant: containing %q", err, tc.want)
 			}
 		})
 	}
