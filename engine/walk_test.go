@@ -176,6 +176,18 @@ stage "probe" "s" {
 	if n := rep.Counts(); n[StatusRan] != 2 || n[StatusCached] != 1 {
 		t.Errorf("wrong counts\ngot:  %#v\nwant: 2 ran, 1 cached", n)
 	}
+	// The one that waited for its twin gets the twin's action and output.
+	byKey := map[string]*Result{}
+	for _, r := range rep.Results {
+		byKey[r.Instance.Addr] = r
+	}
+	a, b := byKey[`stage.probe.s["a"]`], byKey[`stage.probe.s["b"]`]
+	if a == nil || b == nil {
+		t.Fatalf("missing results\ngot:  %#v", byKey)
+	}
+	if a.Action != b.Action || a.OutputID != b.OutputID || a.Out != b.Out || a.Out == "" {
+		t.Errorf("wrong twin results\ngot:  %v %v %q and %v %v %q\nwant: the same action, output id and folder", a.Action, a.OutputID, a.Out, b.Action, b.OutputID, b.Out)
+	}
 }
 
 func TestPlanReasons(t *testing.T) {
