@@ -238,6 +238,17 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 	stopping := false
 
 	var complete func(n *node, st Status, err error)
+	// follow completes f, which has the same ActionID as the finished
+	// leader l, with l's result: l's output counts as cached for f.
+	follow := func(f, l *node) {
+		f.res.Action = l.res.Action
+		if l.res.Status == StatusRan || l.res.Status == StatusCached {
+			f.res.OutputID, f.res.Out = l.res.OutputID, l.res.Out
+			complete(f, StatusCached, nil)
+		} else {
+			complete(f, l.res.Status, l.res.Err)
+		}
+	}
 	complete = func(n *node, st Status, err error) {
 		if n.done {
 			return
@@ -245,13 +256,7 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 		n.done = true
 		n.res.Status, n.res.Err = st, err
 		for _, f := range n.followers {
-			f.res.Action = n.res.Action
-			if st == StatusRan || st == StatusCached {
-				f.res.OutputID, f.res.Out = n.res.OutputID, n.res.Out
-				complete(f, StatusCached, nil)
-			} else {
-				complete(f, st, err)
-			}
+			follow(f, n)
 		}
 		if st == StatusFailed && !opt.KeepGoing {
 			stopping = true
@@ -308,14 +313,7 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 		}
 		if o.leader != nil {
 			if o.leader.done {
-				l := o.leader
-				o.n.res.Action = l.res.Action
-				if l.res.Status == StatusRan || l.res.Status == StatusCached {
-					o.n.res.OutputID, o.n.res.Out = l.res.OutputID, l.res.Out
-					complete(o.n, StatusCached, nil)
-				} else {
-					complete(o.n, l.res.Status, l.res.Err)
-				}
+				follow(o.n, o.leader)
 			} else {
 				o.leader.followers = append(o.leader.followers, o.n)
 			}
