@@ -240,12 +240,10 @@ func (s *pairsStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	if err := WriteJSONL(filepath.Join(rc.Out, PairsFile), pairs); err != nil {
 		return err
 	}
-	if err := WriteJSON(filepath.Join(rc.Out, MetricsFile), m); err != nil {
+	if err := writeMetrics(rc.Out, m); err != nil {
 		return err
 	}
-	if rc.Log != nil {
-		fmt.Fprintf(rc.Log, "pairs: %d of %d prompts gave a pair; dropped %d too-long and %d unjudged candidates; skipped %d prompts with fewer than two candidates and %d with all scores tied\n",
-			m.Pairs, m.Prompts, m.Dropped.TooLong, m.Dropped.Unjudged, m.Skipped.FewerThanTwo, m.Skipped.AllTied)
-	}
+	logf(rc, "pairs: %d of %d prompts gave a pair; dropped %d too-long and %d unjudged candidates; skipped %d prompts with fewer than two candidates and %d with all scores tied\n",
+		m.Pairs, m.Prompts, m.Dropped.TooLong, m.Dropped.Unjudged, m.Skipped.FewerThanTwo, m.Skipped.AllTied)
 	return nil
 }
