@@ -139,7 +139,7 @@ func modelInspect(dir string, w io.Writer) error {
 func tensorOrder(name string) string {
 	var layer int
 	if _, err := fmt.Sscanf(name, "model.layers.%d.", &layer); err == nil {
-		rest := name[strings.Index(name[len("model.layers."):], ".")+len("model.layers.")+1:]
+		_, rest, _ := strings.Cut(strings.TrimPrefix(name, "model.layers."), ".")
 		return fmt.Sprintf("1%06d%s", layer, rest)
 	}
 	if strings.HasPrefix(name, "model.embed") {
