@@ -10,12 +10,13 @@ import (
 )
 
 var cmdWatch = &Command{
-	UsageLine: "watch [-j N] [-k] [--var name=value]... [--gpus N] [--cache DIR] [--no-wait] FILE [TARGET...]",
+	UsageLine: "watch [-j N] [-k] [--json] [--var name=value]... [--gpus N] [--cache DIR] [--no-wait] FILE [TARGET...]",
 	Short:     "rebuild whenever the pipeline or an input changes",
 	Long: `
 Watch builds like build, then watches the pipeline file and every input file
 or folder of its stages, and builds again when one changes. A change during
-a build cancels it and starts again. Ctrl-C stops.
+a build cancels it and starts again. Ctrl-C stops. The flags are build's;
+with --json each finished build prints its JSON object on stdout.
 `,
 }
 
