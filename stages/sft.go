@@ -152,7 +152,7 @@ func (s *sftStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	for i, p := range prompts {
 		ids, err := ct.promptIDs(p)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s line %d: %w", s.prompts, i+1, err)
 		}
 		all[i] = train.SFTExample{Prompt: ids, Response: ct.responseIDs(refs[i])}
 	}
