@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -119,7 +121,7 @@ type watcher struct {
 func newWatcher(paths, ignore []string) (*watcher, error) {
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
-		return nil, fmt.Errorf("watch: %w", err)
+		return nil, fmt.Errorf("watch: %w%s", err, watchLimitHint(err))
 	}
 	w := &watcher{fw: fw, files: map[string]bool{}}
 	for _, ig := range ignore {
@@ -149,10 +151,22 @@ func newWatcher(paths, ignore []string) (*watcher, error) {
 	for d := range dirs {
 		if err := fw.Add(d); err != nil {
 			fw.Close()
-			return nil, fmt.Errorf("watch %s: %w", d, err)
+			return nil, fmt.Errorf("watch %s: %w%s", d, err, watchLimitHint(err))
 		}
 	}
 	return w, nil
+}
+
+// watchLimitHint explains the errors of a system out of file watches, whose
+// own text ("no space left on device") misleads.
+func watchLimitHint(err error) string {
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		return " (the system's limit of watched folders is reached: raise it, as with sysctl fs.inotify.max_user_watches=524288, or give the stages fewer input folders)"
+	case errors.Is(err, syscall.EMFILE):
+		return " (too many watchers or open files: raise the limit, as with sysctl fs.inotify.max_user_instances=1024 or ulimit -n, or stop other watchers)"
+	}
+	return ""
 }
 
 func (w *watcher) close() { w.fw.Close() }

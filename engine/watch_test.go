@@ -2,9 +2,12 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -99,5 +102,24 @@ func TestWatchCancelsBuild(t *testing.T) {
 		if builds[i] != want[i] {
 			t.Fatalf("wrong builds\ngot:  %#v\nwant: %#v", builds, want)
 		}
+	}
+}
+
+func TestWatchLimitHint(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string // a part of the hint; "" for none
+	}{
+		{fmt.Errorf("inotify_add_watch: %w", syscall.ENOSPC), "fs.inotify.max_user_watches"},
+		{syscall.EMFILE, "ulimit -n"},
+		{os.ErrPermission, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.err.Error(), func(t *testing.T) {
+			got := watchLimitHint(tt.err)
+			if tt.want == "" && got != "" || !strings.Contains(got, tt.want) {
+				t.Errorf("wrong hint\ngot:  %#v\nwant: one holding %#v", got, tt.want)
+			}
+		})
 	}
 }
