@@ -120,14 +120,18 @@ func printDiags(p *engine.Pipeline, diags hcl.Diagnostics) error {
 }
 
 // cacheDir returns the cache folder for a pipeline.
-func cacheDir(f *commonFlags, p *engine.Pipeline) string {
+func cacheDir(f *commonFlags, p *engine.Pipeline) string { return cacheDirNextTo(f, p.Dir) }
+
+// cacheDirNextTo returns the cache folder for a pipeline file in folder dir:
+// --cache, else $REFEVAL_CACHE, else dir/.refeval.
+func cacheDirNextTo(f *commonFlags, dir string) string {
 	if f.cacheDir != "" {
 		return f.cacheDir
 	}
 	if d := os.Getenv("REFEVAL_CACHE"); d != "" {
 		return d
 	}
-	return filepath.Join(p.Dir, ".refeval")
+	return filepath.Join(dir, ".refeval")
 }
 
 // earlyCache is a cache folder being opened while the pipeline loads: a
@@ -144,17 +148,11 @@ type earlyCache struct {
 // openEarly starts opening the cache folder that file's pipeline will use,
 // if it exists; it returns nil otherwise.
 func openEarly(f *commonFlags, file string) *earlyCache {
-	dir := f.cacheDir
-	if dir == "" {
-		dir = os.Getenv("REFEVAL_CACHE")
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil
 	}
-	if dir == "" {
-		abs, err := filepath.Abs(file)
-		if err != nil {
-			return nil
-		}
-		dir = filepath.Join(filepath.Dir(abs), ".refeval")
-	}
+	dir := cacheDirNextTo(f, filepath.Dir(abs))
 	if fi, err := os.Stat(filepath.Join(dir, "index")); err != nil || !fi.IsDir() {
 		return nil
 	}

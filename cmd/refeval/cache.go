@@ -56,16 +56,11 @@ func runCache(ctx context.Context, cmd *Command, args []string) error {
 	if len(args) < 1 || len(args) > 2 {
 		return usageErrorf("want ls, gc or verify, and at most one pipeline FILE")
 	}
-	dir := cacheFlags.cacheDir
-	if dir == "" {
-		dir = os.Getenv("REFEVAL_CACHE")
+	pipelineDir := "."
+	if len(args) == 2 {
+		pipelineDir = filepath.Dir(args[1])
 	}
-	if dir == "" {
-		dir = ".refeval"
-		if len(args) == 2 {
-			dir = filepath.Join(filepath.Dir(args[1]), ".refeval")
-		}
-	}
+	dir := cacheDirNextTo(&cacheFlags, pipelineDir)
 	switch args[0] {
 	case "ls", "gc", "verify":
 	default:
