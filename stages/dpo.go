@@ -101,7 +101,7 @@ func readPreferencePairs(dir, folder string, referenceFree bool) ([]LogprobPair,
 	path := filepath.Join(resolve(dir, folder), LogprobsFile)
 	lps, err := ReadJSONL[LogprobPair](path)
 	if err == nil {
-		return lps, "logprobs.jsonl", nil
+		return lps, LogprobsFile, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, "", fmt.Errorf("reading reference log-probs: %w", err)

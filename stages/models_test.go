@@ -160,8 +160,8 @@ eval_fraction = 0.25`)
 	}
 	var sm TrainMetrics
 	readJSON(t, filepath.Join(sft, MetricsFile), &sm)
-	if sm.Examples != 9 || sm.EvalExamples != 3 || sm.Steps != 3 || sm.EvalLoss == nil {
-		t.Errorf("wrong sft metrics\ngot:  %+v\nwant: 9 examples, 3 held out, 3 steps, an eval loss", sm)
+	if sm.Examples != 9 || sm.EvalExamples != 3 || sm.Steps != 3 || sm.EvalLoss == nil || sm.TokensPerSec <= 0 || sm.ExamplesPerSec <= 0 {
+		t.Errorf("wrong sft metrics\ngot:  %+v\nwant: 9 examples, 3 held out, 3 steps, an eval loss, positive rates", sm)
 	}
 
 	smp := d.run("sample", "sample", `model = "sft"
@@ -283,7 +283,8 @@ batch = 2
 grad_accum = 1`)
 	var dm TrainMetrics
 	readJSON(t, filepath.Join(dpo, MetricsFile), &dm)
-	if dm.Examples != len(pairs) || dm.Steps == 0 || dm.Beta != 0.1 || dm.Accuracy == nil {
+	if dm.Examples != len(pairs) || dm.Steps == 0 || dm.Beta != 0.1 || dm.Accuracy == nil ||
+		dm.ReferenceSource != LogprobsFile || dm.TokensPerSec <= 0 || dm.ExamplesPerSec <= 0 {
 		t.Errorf("wrong dpo metrics: %+v", dm)
 	}
 	steps, err := ReadJSONL[StepLine](filepath.Join(dpo, MetricsLinesFile))
