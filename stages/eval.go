@@ -121,12 +121,7 @@ func (s *evalStage) Inputs() []string {
 
 // answers generates one answer per prompt with r.
 func (s *evalStage) answers(ctx context.Context, rc *engine.RunContext, r ModelRef, prompts []string) ([]string, error) {
-	gens, err := openGenerators(rc, r, s.batch)
-	if err != nil {
-		return nil, err
-	}
-	defer closeGenerators(gens)
-	texts, _, err := memoGenerate(ctx, rc, gens, "eval", prompts, s.gen, s.batch)
+	texts, _, err := generateAll(ctx, rc, r, "eval", prompts, s.gen, s.batch, s.batch)
 	if err != nil {
 		return nil, err
 	}

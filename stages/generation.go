@@ -173,6 +173,19 @@ func memoPut(rc *engine.RunContext, key string, v any) error {
 	return rc.Memo.Put(key, b)
 }
 
+// generateAll opens r's generators with rows rows per forward pass,
+// answers every prompt with s.N texts through memoGenerate (chunks of chunk
+// prompts), and closes them. It also returns how many prompts the memo
+// answered.
+func generateAll(ctx context.Context, rc *engine.RunContext, r ModelRef, purpose string, prompts []string, s genSettings, rows, chunk int) ([][]string, int, error) {
+	gens, err := openGenerators(rc, r, rows)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer closeGenerators(gens)
+	return memoGenerate(ctx, rc, gens, purpose, prompts, s, chunk)
+}
+
 // memoGenerate answers every prompt with s.N texts, reading answers from
 // rc.Memo and storing each chunk's as soon as it is done, so an interrupted
 // stage resumes where it stopped and new prompts cost only themselves.

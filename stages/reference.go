@@ -67,13 +67,8 @@ func (s *referenceStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	if err != nil {
 		return err
 	}
-	gens, err := openGenerators(rc, s.model, s.batch)
-	if err != nil {
-		return err
-	}
-	defer closeGenerators(gens)
 	start := time.Now()
-	texts, hits, err := memoGenerate(ctx, rc, gens, "reference", prompts, s.gen, s.batch)
+	texts, hits, err := generateAll(ctx, rc, s.model, "reference", prompts, s.gen, s.batch, s.batch)
 	if err != nil {
 		return err
 	}

@@ -134,14 +134,8 @@ func (s *sampleStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	if err != nil {
 		return err
 	}
-	gens, err := openGenerators(rc, s.model, s.batch)
-	if err != nil {
-		return err
-	}
-	defer closeGenerators(gens)
 	start := time.Now()
-	chunk := max(1, s.batch/s.gen.N)
-	texts, hits, err := memoGenerate(ctx, rc, gens, "sample", prompts, s.gen, chunk)
+	texts, hits, err := generateAll(ctx, rc, s.model, "sample", prompts, s.gen, s.batch, max(1, s.batch/s.gen.N))
 	if err != nil {
 		return err
 	}
