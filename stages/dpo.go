@@ -80,16 +80,13 @@ func decodeDPO(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnost
 	a := newAttrs(body, dpoSchema, ectx)
 	s := &dpoStage{beta: 0.01, loss: train.LossSigmoid,
 		t: trainSettings{LR: 5e-7, Schedule: train.ScheduleCosine, WarmupRatio: 0.1, Batch: 8, GradAccum: 8, Epochs: 1, MaxGradNorm: 1}}
-	a.model("model", &s.model, false)
+	a.localModel("model", &s.model, "The dpo kind trains a local checkpoint, not an endpoint.")
 	a.path("pairs", &s.pairs, "the output folder of a logprobs stage (or of a pairs stage, with reference_free = true)")
 	a.number("beta", &s.beta, 1e-9, 1e6)
 	a.oneOf("loss", &s.loss, train.LossSigmoid, train.LossIPO, train.LossHinge)
 	a.number("label_smoothing", &s.smoothing, 0, 0.5)
 	a.boolean("reference_free", &s.referenceFree)
 	decodeTrain(a, &s.t)
-	if s.model.Endpoint != nil {
-		a.errorf(a.content.Attributes["model"], "Invalid model", "The dpo kind trains a local checkpoint, not an endpoint.")
-	}
 	return s, a.diags
 }
 

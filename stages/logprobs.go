@@ -48,12 +48,9 @@ type logprobsStage struct {
 func decodeLogprobs(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
 	a := newAttrs(body, logprobsSchema, ectx)
 	s := &logprobsStage{batch: 8}
-	a.model("model", &s.model, false)
+	a.localModel("model", &s.model, "The logprobs kind needs a local checkpoint: an endpoint does not give the log-probs of given responses.")
 	a.path("pairs", &s.pairs, "the output folder of a pairs stage, such as stage.pairs.train")
 	a.integer("batch", &s.batch, 1, 4096)
-	if s.model.Endpoint != nil {
-		a.errorf(a.content.Attributes["model"], "Invalid model", "The logprobs kind needs a local checkpoint: an endpoint does not give the log-probs of given responses.")
-	}
 	return s, a.diags
 }
 

@@ -61,6 +61,15 @@ func (r ModelRef) Inputs() []string {
 
 const modelRefWhat = `a model folder path, a model block (model.NAME with path or endpoint) or a stage output holding a checkpoint (stage.sft.NAME)`
 
+// localModel reads a model reference that must name a local checkpoint;
+// why says why an endpoint will not do.
+func (a *attrs) localModel(name string, dst *ModelRef, why string) {
+	a.model(name, dst, false)
+	if dst.Endpoint != nil {
+		a.errorf(a.content.Attributes[name], "Invalid "+name, "%s", why)
+	}
+}
+
 // model reads a model reference. judge allows the string "rouge-l".
 func (a *attrs) model(name string, dst *ModelRef, judge bool) {
 	v, attr, ok := a.value(name)

@@ -118,13 +118,10 @@ func (m *TrainMetrics) fill(res *train.Result, dpo bool) {
 func decodeSFT(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
 	a := newAttrs(body, sftSchema, ectx)
 	s := &sftStage{t: trainSettings{LR: 1e-5, Schedule: train.ScheduleCosine, WarmupRatio: 0.1, Batch: 8, GradAccum: 1, Epochs: 1, MaxGradNorm: 1}}
-	a.model("model", &s.model, false)
+	a.localModel("model", &s.model, "The sft kind trains a local checkpoint, not an endpoint.")
 	a.path("prompts", &s.prompts, "a prompts file (JSON Lines of {\"prompt\": …})")
 	a.path("references", &s.references, "a references file (JSON Lines of {\"text\": …})")
 	decodeTrain(a, &s.t)
-	if s.model.Endpoint != nil {
-		a.errorf(a.content.Attributes["model"], "Invalid model", "The sft kind trains a local checkpoint, not an endpoint.")
-	}
 	return s, a.diags
 }
 
