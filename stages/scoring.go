@@ -96,6 +96,9 @@ func LabelProb(logprobA, logprobB *float64) float64 {
 		return 0
 	}
 	a, b := *logprobA, *logprobB
+	if math.IsInf(a, -1) && math.IsInf(b, -1) {
+		return 0.5 // both impossible: b-a would be NaN
+	}
 	// softmax of two: 1/(1+exp(b-a)), computed from the larger side so that
 	// no exp overflows.
 	if a >= b {

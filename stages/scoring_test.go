@@ -25,6 +25,8 @@ func TestLabelProb(t *testing.T) {
 		{"both missing", nil, nil, 0.5},
 		{"far apart no overflow", f64ptr(0), f64ptr(-2000), 1},
 		{"far apart other way", f64ptr(-2000), f64ptr(0), 0},
+		{"both impossible", f64ptr(math.Inf(-1)), f64ptr(math.Inf(-1)), 0.5},
+		{"a impossible", f64ptr(math.Inf(-1)), f64ptr(-3), 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
