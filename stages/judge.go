@@ -3,6 +3,7 @@ package stages
 import (
 	"context"
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strings"
@@ -182,12 +183,21 @@ func (j *judge) judgeLogprobs(ctx context.Context, tasks []judgeTask) ([]labelVe
 }
 
 // labels looks for the label tokens among the top j.top of a next-token
-// distribution (anywhere when j.top is 0).
+// distribution (anywhere when j.top is 0). A label whose log-prob
+// underflowed to -Inf counts as missing: JSON (scores.jsonl, the memo)
+// cannot hold -Inf, and LabelProb's 1/0 rule gives the same p(a).
 func (j *judge) labels(row []float32) labelVerdict {
 	var v labelVerdict
 	if j.top <= 0 {
-		a, b := float64(row[j.labelA]), float64(row[j.labelB])
-		return labelVerdict{A: &a, B: &b}
+		for _, l := range []struct {
+			id  int
+			dst **float64
+		}{{j.labelA, &v.A}, {j.labelB, &v.B}} {
+			if lp := float64(row[l.id]); !math.IsInf(lp, 0) && !math.IsNaN(lp) {
+				*l.dst = &lp
+			}
+		}
+		return v
 	}
 	top := topK(row, j.top)
 	for _, id := range top {

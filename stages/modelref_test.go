@@ -3,6 +3,7 @@ package stages
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -336,5 +337,36 @@ template = "judge.txt"`)
 	// The fake judge always prefers output (a): one win and one loss per prompt.
 	if m.Prompts != 4 || m.WinRate != 0.5 || m.VsReference.Wins != 4 || m.VsReference.Losses != 4 {
 		t.Errorf("wrong eval metrics: %+v", m)
+	}
+}
+
+func TestJudgeLabels(t *testing.T) {
+	inf := float32(math.Inf(-1))
+	row := []float32{-0.5, -1.5, inf, -3, -0.1}
+	f := func(x float64) *float64 { return &x }
+	tests := []struct {
+		name         string
+		top, a, b    int
+		wantA, wantB *float64
+	}{
+		{"anywhere", 0, 0, 1, f(-0.5), f(-1.5)},
+		{"anywhere, -Inf is missing", 0, 2, 1, nil, f(-1.5)},
+		{"top 2 has a only", 2, 0, 3, f(-0.5), nil},
+		{"top 3 has both", 3, 0, 1, f(-0.5), f(-1.5)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := &judge{top: tt.top, labelA: tt.a, labelB: tt.b}
+			v := j.labels(row)
+			str := func(p *float64) string {
+				if p == nil {
+					return "missing"
+				}
+				return fmt.Sprint(*p)
+			}
+			if str(v.A) != str(tt.wantA) || str(v.B) != str(tt.wantB) {
+				t.Errorf("wrong labels\ngot:  a=%s b=%s\nwant: a=%s b=%s", str(v.A), str(v.B), str(tt.wantA), str(tt.wantB))
+			}
+		})
 	}
 }
