@@ -73,7 +73,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 		return p, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot Read Pipeline File", Detail: fmt.Sprintf("%v. Check the path.", err)}}
 	}
 	parser := hclparse.NewParser()
-	f, diags := parser.ParseHCL(src, path)
+	f, diags := parseHCL(parser, src, path) // checks nesting first (nesting.go)
 	p.Files = parser.Files()
 	if diags.HasErrors() {
 		return p, diags
