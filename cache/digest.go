@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -127,4 +129,46 @@ func DigestBytes(b []byte) ID {
 		leaves = append(leaves, sum[:]...)
 	}
 	return rootDigest(int64(len(b)), leaves)
+}
+
+// folderSalt starts the text whose digest is a folder's digest. v2: the
+// text lists subfolders too, so that an empty folder added or removed
+// changes the digest (v1 listed files only).
+const folderSalt = "refeval folder v2\n"
+
+// A folderLine is one file below a folder being hashed.
+type folderLine struct {
+	name   string // slash path relative to the folder
+	digest ID
+	exec   bool
+}
+
+// folderDigestOf returns a folder's digest from its files (sorted by name)
+// and its subfolders (slash paths relative to it, the folder itself
+// excluded, any order):
+//
+//	refeval folder v2
+//	<digest> <x or -> <quoted name>     one per file, sorted by name
+//	folder <quoted name>                one per subfolder, sorted by name
+//
+// "folder" can never be a digest (64 hex digits), so the two kinds of lines
+// cannot be confused.
+func folderDigestOf(files []folderLine, dirs []string) ID {
+	h := blake3.New()
+	h.WriteString(folderSalt)
+	for _, f := range files {
+		x := "-"
+		if f.exec {
+			x = "x"
+		}
+		fmt.Fprintf(h, "%s %s %s\n", f.digest, x, strconv.Quote(f.name))
+	}
+	dirs = slices.Clone(dirs)
+	slices.Sort(dirs)
+	for _, d := range dirs {
+		fmt.Fprintf(h, "folder %s\n", strconv.Quote(d))
+	}
+	var id ID
+	h.Sum(id[:0])
+	return id
 }

@@ -8,13 +8,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/zeebo/blake3"
 )
 
 // modTimeCutoff is how old a file's mtime and ctime must be, when it is
@@ -25,9 +23,6 @@ import (
 // network file systems); cmd/go's test cache uses the same cutoff
 // (cmd/go/internal/test/test.go modTimeCutoff).
 const modTimeCutoff = 2 * time.Second
-
-// folderSalt starts the text whose digest is a folder's digest.
-const folderSalt = "refeval folder v1\n"
 
 // statRecord is a stat-cache entry: the stat the file had when it was
 // hashed, when it was hashed, and its digest.
@@ -69,9 +64,10 @@ func (c *Cache) settled(k statKey, hashed int64) bool {
 
 // DigestPath returns the content digest of a file, or of a folder: the
 // digest of one line per file below it (its slash path relative to the
-// folder, executable or not, its digest), sorted by path; empty folders
-// do not count. Symbolic links to files are followed; links to folders
-// are errors. A missing path gives an error wrapping fs.ErrNotExist.
+// folder, executable or not, its digest) and one per subfolder, empty or
+// not (folderDigestOf). Symbolic links to files are followed; links to
+// folders are errors. A missing path gives an error wrapping
+// fs.ErrNotExist.
 //
 // File digests go through the stat cache: a file whose absolute path, size,
 // mtime, ctime, inode and device are unchanged since it was hashed is not
@@ -106,16 +102,20 @@ type folderFile struct {
 
 func (c *Cache) folderDigest(root string, pending *statWrites) (ID, error) {
 	var files []folderFile
+	var dirs []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() {
-			return nil
-		}
 		rel, err := filepath.Rel(root, p)
 		if err != nil {
 			return err
+		}
+		if d.IsDir() {
+			if p != root {
+				dirs = append(dirs, filepath.ToSlash(rel))
+			}
+			return nil
 		}
 		fi, err := os.Stat(p) // follows links
 		if err != nil {
@@ -156,18 +156,11 @@ func (c *Cache) folderDigest(root string, pending *statWrites) (ID, error) {
 		}
 	}
 
-	h := blake3.New()
-	h.WriteString(folderSalt)
+	lines := make([]folderLine, len(files))
 	for i, f := range files {
-		x := "-"
-		if f.fi.Mode()&0o111 != 0 {
-			x = "x"
-		}
-		fmt.Fprintf(h, "%s %s %s\n", digests[i], x, strconv.Quote(f.name))
+		lines[i] = folderLine{name: f.name, digest: digests[i], exec: f.fi.Mode()&0o111 != 0}
 	}
-	var id ID
-	h.Sum(id[:0])
-	return id, nil
+	return folderDigestOf(lines, dirs), nil
 }
 
 // fileDigest returns the digest of the regular file abs, whose stat is fi,

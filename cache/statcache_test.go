@@ -115,7 +115,17 @@ func TestFolderDigest(t *testing.T) {
 		wantSame bool
 	}{
 		{"nothing", func(t *testing.T, dir string) {}, true},
-		{"empty folder added", func(t *testing.T, dir string) { must(t, os.Mkdir(filepath.Join(dir, "empty"), 0o755)) }, true},
+		{"empty folder added", func(t *testing.T, dir string) { must(t, os.Mkdir(filepath.Join(dir, "empty"), 0o755)) }, false},
+		{"empty folder removed", func(t *testing.T, dir string) { must(t, os.Remove(filepath.Join(dir, "void"))) }, false},
+		{"empty folder renamed", func(t *testing.T, dir string) {
+			must(t, os.Rename(filepath.Join(dir, "void"), filepath.Join(dir, "vacuum")))
+		}, false},
+		{"empty folder moved into another", func(t *testing.T, dir string) {
+			must(t, os.Rename(filepath.Join(dir, "void"), filepath.Join(dir, "sub/void")))
+		}, false},
+		{"folder touched", func(t *testing.T, dir string) {
+			must(t, os.Chtimes(filepath.Join(dir, "void"), time.Unix(1, 0), time.Unix(1, 0)))
+		}, true},
 		{"file added", func(t *testing.T, dir string) { writeFiles(t, dir, map[string]string{"sub/new": ""}) }, false},
 		{"file renamed", func(t *testing.T, dir string) {
 			must(t, os.Rename(filepath.Join(dir, "sub/b.txt"), filepath.Join(dir, "sub/B.txt")))
@@ -139,6 +149,7 @@ func TestFolderDigest(t *testing.T) {
 			c := openTest(t)
 			dir := t.TempDir()
 			writeFiles(t, dir, base)
+			must(t, os.Mkdir(filepath.Join(dir, "void"), 0o755))
 			before, err := c.DigestPath(dir)
 			must(t, err)
 			tt.change(t, dir)
