@@ -85,7 +85,7 @@ stage "score" "judge" {
 stage "pairs" "judge" {
   for_each  = local.judges
   scores    = stage.score.judge[each.key].out
-  tokenizer = "${stage.tokenizer.demo.out}/tokenizer.json"
+  tokenizer = stage.sft.distill
 }
 
 stage "logprobs" "judge" {

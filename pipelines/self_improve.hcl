@@ -100,8 +100,7 @@ stage "score" "train" {
 
 stage "pairs" "train" {
   scores    = stage.score.train.out
-  max_len   = 2048
-  tokenizer = "${stage.tokenizer.demo.out}/tokenizer.json"
+  tokenizer = stage.sft.distill # max_len (2048) counts the policy's tokens
 }
 
 stage "logprobs" "ref" {

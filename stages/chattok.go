@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/refeval/refeval/llm/chat"
 	"github.com/refeval/refeval/llm/tokenizer"
@@ -13,7 +14,8 @@ import (
 // chatText turns prompts and responses into a model's token ids, the one
 // way every model stage does it: the prompt is the user turn rendered by the
 // model's chat template with the generation prompt opened; the response is
-// its text's ids followed by the end-of-turn token. sample, logprobs, sft,
+// what the rendered two-turn conversation holds after the prompt, up to its
+// end-of-turn token (conversationIDs). sample, logprobs, sft,
 // dpo and eval all go through it, so the reference log-probs the logprobs
 // stage computes are over exactly the tokens DPO trains on.
 type chatText struct {
@@ -43,18 +45,28 @@ func newChatText(tok *tokenizer.Tokenizer, tmpl *chat.Template, where string) (*
 // loadChatText reads dir/tokenizer.json and dir/tokenizer_config.json (the
 // ChatML template when there is none), as llm.Load does.
 func loadChatText(dir string) (*chatText, error) {
-	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
+	ct, err := loadChatTextFrom(filepath.Join(dir, "tokenizer.json"), filepath.Join(dir, "tokenizer_config.json"))
 	if err != nil {
 		return nil, fmt.Errorf("loading model %s: %w", dir, err)
 	}
-	tmpl, err := chat.LoadTemplate(filepath.Join(dir, "tokenizer_config.json"))
+	return ct, nil
+}
+
+// loadChatTextFrom reads a tokenizer.json and a tokenizer_config.json (the
+// ChatML template when the latter does not exist).
+func loadChatTextFrom(tokenizerPath, configPath string) (*chatText, error) {
+	tok, err := tokenizer.Load(tokenizerPath)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := chat.LoadTemplate(configPath)
 	if errors.Is(err, os.ErrNotExist) {
 		tmpl, err = chat.ChatML(), nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("loading model %s: %w", dir, err)
+		return nil, err
 	}
-	return newChatText(tok, tmpl, dir)
+	return newChatText(tok, tmpl, tokenizerPath)
 }
 
 // promptIDs returns the ids of prompt as the user turn, with the
@@ -67,22 +79,68 @@ func (c *chatText) promptIDs(prompt string) ([]int, error) {
 	return c.tok.Encode(s), nil
 }
 
-// responseIDs returns the ids of a response followed by the end-of-turn token.
-func (c *chatText) responseIDs(response string) []int {
-	return append(c.tok.Encode(response), c.eot)
+// conversationIDs tokenizes prompt and response the way RLRR's data_utils
+// does: the prompt ids are the user turn with the generation prompt opened;
+// the response ids are what the whole two-turn conversation, rendered
+// without a generation prompt, holds after the prompt's length, up to and
+// including the last end-of-turn token. So a template that trims the
+// content (Llama-3's `| trim`) gives the trimmed text's ids, and ChatML's
+// "\n" after <|im_end|> is not trained on (RLRR's Qwen path drops it with
+// input_ids[:-1]). maxLen > 0 truncates prompt + response to that many
+// tokens, as the tokenizer's max_length truncation does there.
+func (c *chatText) conversationIDs(prompt, response string, maxLen int) (promptIDs, responseIDs []int, err error) {
+	promptIDs, err = c.promptIDs(prompt)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := c.tmpl.Render([]chat.Message{{Role: "user", Content: prompt}, {Role: "assistant", Content: response}}, false)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rendering the chat template: %w", err)
+	}
+	full := c.tok.Encode(s)
+	end := len(full)
+	for end > len(promptIDs) && full[end-1] != c.eot {
+		end--
+	}
+	if end <= len(promptIDs) {
+		return nil, nil, fmt.Errorf("the chat template renders the response to %.40q with no end-of-turn token after the prompt; the model's tokenizer_config.json chat_template must close the assistant turn", prompt)
+	}
+	responseIDs = full[len(promptIDs):end]
+	if maxLen > 0 {
+		promptIDs = promptIDs[:min(len(promptIDs), maxLen)]
+		responseIDs = responseIDs[:min(len(responseIDs), maxLen-len(promptIDs))]
+	}
+	return promptIDs, responseIDs, nil
+}
+
+// conversationLength returns the length in tokens of the two-turn
+// conversation (prompt, response) rendered without a generation prompt and
+// stripped of surrounding white space: the length RLRR's data_processing
+// compares with max_len.
+func (c *chatText) conversationLength(prompt, response string) (int, error) {
+	s, err := c.tmpl.Render([]chat.Message{{Role: "user", Content: prompt}, {Role: "assistant", Content: response}}, false)
+	if err != nil {
+		return 0, fmt.Errorf("rendering the chat template: %w", err)
+	}
+	return len(c.tok.Encode(strings.TrimSpace(s))), nil
 }
 
 // pairIDs tokenizes a preference pair: the prompt, and the chosen and
-// rejected responses (the last message of each conversation).
-func (c *chatText) pairIDs(p Pair) (prompt, chosen, rejected []int, err error) {
+// rejected responses (the last message of each conversation), each
+// truncated with the prompt to maxLen tokens (0: no limit).
+func (c *chatText) pairIDs(p Pair, maxLen int) (prompt, chosen, rejected []int, err error) {
 	if len(p.Chosen) == 0 || len(p.Rejected) == 0 {
 		return nil, nil, nil, fmt.Errorf("pair for prompt %.40q has an empty conversation", p.Prompt)
 	}
-	prompt, err = c.promptIDs(p.Prompt)
+	prompt, chosen, err = c.conversationIDs(p.Prompt, p.Chosen[len(p.Chosen)-1].Content, maxLen)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return prompt, c.responseIDs(p.Chosen[len(p.Chosen)-1].Content), c.responseIDs(p.Rejected[len(p.Rejected)-1].Content), nil
+	_, rejected, err = c.conversationIDs(p.Prompt, p.Rejected[len(p.Rejected)-1].Content, maxLen)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return prompt, chosen, rejected, nil
 }
 
 // text decodes generated ids, dropping special tokens (the end of turn).

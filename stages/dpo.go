@@ -79,7 +79,7 @@ type dpoStage struct {
 func decodeDPO(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
 	a := newAttrs(body, dpoSchema, ectx)
 	s := &dpoStage{beta: 0.01, loss: train.LossSigmoid,
-		t: trainSettings{LR: 5e-7, Schedule: train.ScheduleCosine, WarmupRatio: 0.1, Batch: 8, GradAccum: 8, Epochs: 1, MaxGradNorm: 1}}
+		t: trainSettings{LR: 5e-7, Schedule: train.ScheduleCosine, WarmupRatio: 0.1, Batch: 8, GradAccum: 8, Epochs: 1, MaxGradNorm: 1, MaxLen: DefaultSeqLen}}
 	a.localModel("model", &s.model, "The dpo kind trains a local checkpoint, not an endpoint.")
 	a.path("pairs", &s.pairs, "the output folder of a logprobs stage (or of a pairs stage, with reference_free = true)")
 	a.number("beta", &s.beta, 1e-9, 1e6)
@@ -136,9 +136,12 @@ func (s *dpoStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	}
 	all := make([]train.PairExample, len(lps))
 	for i, lp := range lps {
-		prompt, c, r, err := ct.pairIDs(lp.Pair)
+		prompt, c, r, err := ct.pairIDs(lp.Pair, s.t.MaxLen)
 		if err != nil {
 			return fmt.Errorf("pair %d: %w", i+1, err)
+		}
+		if len(c) == 0 || len(r) == 0 {
+			return fmt.Errorf("pair %d: the prompt alone has %d tokens, max_len %d leaves no response token; raise max_len (and the logprobs stage's)", i+1, len(prompt), s.t.MaxLen)
 		}
 		all[i] = train.PairExample{Prompt: prompt, Chosen: c, Rejected: r, RefChosen: lp.ChosenLogprob, RefRejected: lp.RejectedLogprob}
 	}
@@ -152,7 +155,7 @@ func (s *dpoStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		Beta: s.beta, Loss: s.loss, LabelSmoothing: s.smoothing, ReferenceFree: s.referenceFree,
 		LR: s.t.LR, WeightDecay: s.t.WeightDecay, Schedule: s.t.Schedule, WarmupRatio: s.t.warmup(),
 		MicroBatch: s.t.Batch, GradAccum: s.t.GradAccum, Replicas: replicas, Epochs: s.t.Epochs,
-		MaxGradNorm: s.t.MaxGradNorm, EvalEvery: s.t.EvalEvery, MaxSeqLen: s.t.MaxLen, Seed: uint64(s.t.Seed),
+		MaxGradNorm: s.t.MaxGradNorm, EvalEvery: s.t.EvalEvery, Seed: uint64(s.t.Seed),
 	}, rec.onStep)
 	if err != nil {
 		return fmt.Errorf("dpo (beta %g): %w; nothing was saved", s.beta, err)

@@ -228,7 +228,8 @@ stage "score" "train" {
 }
 
 stage "pairs" "train" {
-  scores = stage.score.train.out
+  scores    = stage.score.train.out
+  tokenizer = "tok"
 }
 `
 
@@ -255,6 +256,7 @@ func TestEndpointPipeline(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := newDemo(t, prompts)
+			writeByteTokenizer(t, filepath.Join(d.dir, "tok"))
 			file := filepath.Join(d.dir, "pipeline.hcl")
 			if err := os.WriteFile(file, []byte(fmt.Sprintf(endpointPipeline, ps.srv.URL)), 0o666); err != nil {
 				t.Fatal(err)

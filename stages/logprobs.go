@@ -19,15 +19,20 @@ import (
 //	  model = stage.sft.distill   # required: the reference model (a local checkpoint)
 //	  pairs = stage.pairs.train   # required: folder holding pairs.jsonl
 //	  batch = 8                   # sequences per forward pass
+//	  max_len = 2048              # prompt + response truncated to this many tokens, as the dpo kind's max_len
 //	}
 //
 // It writes logprobs.jsonl: each pair with chosen_logprob and
 // rejected_logprob, the summed log-probs of the response tokens (the
 // response, then the end-of-turn token) after the chat-templated prompt,
-// tokenized exactly as the dpo kind tokenizes them (chatText.pairIDs).
+// tokenized exactly as the dpo kind tokenizes them (chatText.pairIDs); give
+// both the same max_len (both default to RLRR's 2048).
 
 // LogprobsVersion is the logprobs kind's implementation version.
-const LogprobsVersion = "1"
+//
+// 2: response tokens are those of the rendered conversation after the
+// prompt; sequences truncated to max_len.
+const LogprobsVersion = "2"
 
 func init() {
 	Register(&engine.Kind{Name: "logprobs", Version: LogprobsVersion, Schema: logprobsSchema, Decode: decodeLogprobs, UsesBackend: true})
@@ -37,20 +42,23 @@ var logprobsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "model", Required: true},
 	{Name: "pairs", Required: true},
 	{Name: "batch"},
+	{Name: "max_len"},
 }}
 
 type logprobsStage struct {
 	model ModelRef
 	pairs string
-	batch int
+	batch  int
+	maxLen int
 }
 
 func decodeLogprobs(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
 	a := newAttrs(body, logprobsSchema, ectx)
-	s := &logprobsStage{batch: 8}
+	s := &logprobsStage{batch: 8, maxLen: DefaultSeqLen}
 	a.localModel("model", &s.model, "The logprobs kind needs a local checkpoint: an endpoint does not give the log-probs of given responses.")
 	a.path("pairs", &s.pairs, "the output folder of a pairs stage, such as stage.pairs.train")
 	a.integer("batch", &s.batch, 1, 4096)
+	a.integer("max_len", &s.maxLen, 0, 1<<30)
 	return s, a.diags
 }
 
@@ -68,12 +76,15 @@ func readPairs(dir, folder string) ([]Pair, error) {
 // pairLogprobs returns the summed response log-probs of chosen and rejected
 // for each pair under m; first is the line number of pairs[0] less one, for
 // errors.
-func pairLogprobs(ctx context.Context, m *llm.Model, ct *chatText, pairs []Pair, first int) (chosen, rejected []float64, err error) {
+func pairLogprobs(ctx context.Context, m *llm.Model, ct *chatText, pairs []Pair, first, maxLen int) (chosen, rejected []float64, err error) {
 	seqs := make([]llm.Sequence, 0, 2*len(pairs))
 	for i, p := range pairs {
-		prompt, c, r, err := ct.pairIDs(p)
+		prompt, c, r, err := ct.pairIDs(p, maxLen)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s line %d: %w", PairsFile, first+i+1, err)
+		}
+		if len(c) == 0 || len(r) == 0 {
+			return nil, nil, fmt.Errorf("%s line %d: the prompt alone has %d tokens, max_len %d leaves no response token; raise max_len", PairsFile, first+i+1, len(prompt), maxLen)
 		}
 		seqs = append(seqs,
 			llm.Sequence{Tokens: append(append([]int(nil), prompt...), c...), PromptLen: len(prompt)},
@@ -109,7 +120,7 @@ func (s *logprobsStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	step := max(1, s.batch/2)
 	for first := 0; first < len(pairs); first += step {
 		chunk := pairs[first:min(first+step, len(pairs))]
-		c, r, err := pairLogprobs(ctx, m, ct, chunk, first)
+		c, r, err := pairLogprobs(ctx, m, ct, chunk, first, s.maxLen)
 		if err != nil {
 			return err
 		}

@@ -255,7 +255,8 @@ references = "train.references.jsonl"`)
 	if want := RougeScoreLine(fixed[0].Prompt, lines[0].Reference, fixed[0].Candidates); !reflect.DeepEqual(lines[0], want) {
 		t.Errorf("wrong rouge-l score line\ngot:  %#v\nwant: %#v", lines[0], want)
 	}
-	pairsOut := d.run("pairs", "pairs", `scores = "score"`)
+	pairsOut := d.run("pairs", "pairs", `scores = "score"
+tokenizer = "sft"`)
 	pairs, err := ReadJSONL[Pair](filepath.Join(pairsOut, PairsFile))
 	if err != nil {
 		t.Fatal(err)

@@ -4,33 +4,36 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/refeval/refeval/engine"
-	"github.com/refeval/refeval/llm/tokenizer"
 )
 
 // The pairs kind: turns a score stage's verdicts into chosen/rejected pairs
-// for DPO.
+// for DPO, as RLRR's data_processing.py does.
 //
 //	stage "pairs" "train" {
-//	  scores    = stage.score.train.out        # folder holding scores.jsonl
-//	  max_len   = 2048                         # optional; candidates longer are dropped
-//	  tokenizer = "models/demo/tokenizer.json" # optional; counts words without it
+//	  scores    = stage.score.train.out  # folder holding scores.jsonl
+//	  tokenizer = stage.sft.distill      # required: the policy (or its tokenizer.json); lengths are its tokens
+//	  max_len   = 2048                   # candidates whose conversation is longer are dropped
 //	}
 //
 // It writes pairs.jsonl (one Pair per kept prompt) and metrics.json
 // (PairsMetrics) into its output folder.
 
-// DefaultMaxLen is the default max_len of the pairs kind: the paper drops
-// candidates longer than 2048 templated tokens.
+// DefaultMaxLen is the default max_len of the pairs kind: RLRR drops
+// candidates whose templated conversation is longer than 2048 tokens
+// (data_processing.py, --max_len).
 const DefaultMaxLen = 2048
 
 // PairsVersion is the pairs kind's implementation version; bump it when the
 // same scores would give other pairs.
-const PairsVersion = "1"
+//
+// 2: scores over all comparisons before the length filter, identical texts
+// merged, lengths in tokens of the chat-templated conversation.
+const PairsVersion = "2"
 
 func init() {
 	Register(&engine.Kind{
@@ -43,42 +46,28 @@ func init() {
 
 // A LengthFunc returns the length in tokens of a candidate response to a
 // prompt, measured the way the policy will see it in training.
-type LengthFunc func(prompt, response string) int
-
-// ChatMLLength returns a LengthFunc that renders the prompt and the response
-// as a two-turn ChatML conversation and counts its tokens with count.
-func ChatMLLength(count func(text string) int) LengthFunc {
-	return func(prompt, response string) int {
-		return count("<|im_start|>user\n" + prompt + "<|im_end|>\n<|im_start|>assistant\n" + response + "<|im_end|>\n")
-	}
-}
-
-// CountWords counts whitespace-separated words. The pairs kind uses it as
-// its token counter when no tokenizer is given: words are fewer than
-// tokens, so it drops fewer candidates than the paper's rule.
-func CountWords(text string) int {
-	return len(strings.Fields(text))
-}
+type LengthFunc func(prompt, response string) (int, error)
 
 // PairsMetrics is the content of the pairs stage's metrics.json: what went
 // in, what came out, and every candidate and prompt left out, by reason.
 type PairsMetrics struct {
 	Prompts    int `json:"prompts"`    // lines of scores.jsonl
-	Candidates int `json:"candidates"` // candidates over all prompts
+	Candidates int `json:"candidates"` // candidates over all prompts, duplicates included
 	Pairs      int `json:"pairs"`      // lines of pairs.jsonl
 	MaxLen     int `json:"max_len"`
-	// TokenCounter names how lengths were measured: "words" for CountWords,
-	// or "tokenizer PATH".
+	// TokenCounter names the tokenizer lengths were counted with:
+	// "tokenizer PATH".
 	TokenCounter string          `json:"token_counter"`
 	Dropped      DroppedCounts   `json:"dropped_candidates"`
 	Skipped      SkippedCounts   `json:"skipped_prompts"`
 	Scores       ScoreStatistics `json:"scores"`
 }
 
-// DroppedCounts counts candidates left out of scoring, by reason.
+// DroppedCounts counts candidates left out of the choice, by reason.
 type DroppedCounts struct {
-	TooLong  int `json:"too_long"` // longer than max_len tokens
-	Unjudged int `json:"unjudged"` // no comparison with another kept candidate
+	Duplicate int `json:"duplicate"` // same text as an earlier candidate of the prompt (merged into it)
+	TooLong   int `json:"too_long"`  // longer than max_len tokens
+	Unjudged  int `json:"unjudged"`  // in no comparison
 }
 
 // SkippedCounts counts prompts that gave no pair, by reason.
@@ -93,12 +82,15 @@ type ScoreStatistics struct {
 	MeanRejected float64 `json:"mean_rejected"`
 }
 
-// BuildPairs turns score lines into pairs. For each prompt it drops the
-// candidates whose length exceeds maxLen, scores the rest with
-// CandidateScores over the comparisons between them, and pairs the highest
-// (chosen) with the lowest (rejected); a prompt with fewer than two
-// candidates left, or whose candidates all tie, is skipped. Errors name the
-// line (1-based) and say what is wrong with it.
+// BuildPairs turns score lines into pairs, in RLRR's order. For each
+// prompt it merges candidates with identical text into one (RLRR keys
+// candidates by text, so a comparison of two copies adds p(a) and 1−p(a) to
+// the same candidate), scores every candidate over all its comparisons
+// (textScores), then drops the candidates whose length exceeds maxLen, and
+// pairs the highest score (chosen) with the lowest (rejected) among the
+// rest; a prompt with fewer than two candidates left, or whose candidates
+// all tie, is skipped. Since chosen and rejected differ in score they
+// differ in text. Errors name the line (1-based) and say what is wrong.
 func BuildPairs(lines []ScoreLine, maxLen int, length LengthFunc) ([]Pair, PairsMetrics, error) {
 	m := PairsMetrics{Prompts: len(lines), MaxLen: maxLen}
 	var pairs []Pair
@@ -107,28 +99,28 @@ func BuildPairs(lines []ScoreLine, maxLen int, length LengthFunc) ([]Pair, Pairs
 			return nil, PairsMetrics{}, fmt.Errorf("line %d: %w", n+1, err)
 		}
 		m.Candidates += len(line.Candidates)
-		keep := make([]bool, len(line.Candidates))
-		kept := 0
-		for i, c := range line.Candidates {
-			keep[i] = length(line.Prompt, c.Text) <= maxLen
-			if keep[i] {
-				kept++
-			} else {
-				m.Dropped.TooLong++
-			}
-		}
-		scores, err := CandidateScores(len(line.Candidates), line.Comparisons, keep)
+		texts, scores, err := textScores(line)
 		if err != nil {
 			return nil, PairsMetrics{}, fmt.Errorf("line %d: %w", n+1, err)
 		}
-		if kept >= 2 {
-			for i := range keep {
-				if keep[i] && math.IsNaN(scores[i]) {
-					keep[i] = false
-					kept--
-					m.Dropped.Unjudged++
-				}
+		m.Dropped.Duplicate += len(line.Candidates) - len(texts)
+		keep := make([]bool, len(texts))
+		kept := 0
+		for i, t := range texts {
+			if math.IsNaN(scores[i]) {
+				m.Dropped.Unjudged++
+				continue
 			}
+			l, err := length(line.Prompt, t)
+			if err != nil {
+				return nil, PairsMetrics{}, fmt.Errorf("line %d: %w", n+1, err)
+			}
+			if l > maxLen {
+				m.Dropped.TooLong++
+				continue
+			}
+			keep[i] = true
+			kept++
 		}
 		if kept < 2 {
 			m.Skipped.FewerThanTwo++
@@ -141,8 +133,8 @@ func BuildPairs(lines []ScoreLine, maxLen int, length LengthFunc) ([]Pair, Pairs
 		}
 		pairs = append(pairs, Pair{
 			Prompt:        line.Prompt,
-			Chosen:        Conversation(line.Prompt, line.Candidates[chosen].Text),
-			Rejected:      Conversation(line.Prompt, line.Candidates[rejected].Text),
+			Chosen:        Conversation(line.Prompt, texts[chosen]),
+			Rejected:      Conversation(line.Prompt, texts[rejected]),
 			ScoreChosen:   scores[chosen],
 			ScoreRejected: scores[rejected],
 		})
@@ -155,6 +147,50 @@ func BuildPairs(lines []ScoreLine, maxLen int, length LengthFunc) ([]Pair, Pairs
 		m.Scores.MeanRejected /= float64(m.Pairs)
 	}
 	return pairs, m, nil
+}
+
+// textScores returns the distinct candidate texts of a score line, in order
+// of first appearance, and each one's score: the mean of p(a) over the
+// comparisons where one of its copies was output (a) and of 1−p(a) over
+// those where one was output (b), over all comparisons of the line. A text
+// in no comparison gets NaN.
+func textScores(line ScoreLine) ([]string, []float64, error) {
+	group := make([]int, len(line.Candidates))
+	index := map[string]int{}
+	var texts []string
+	for i, c := range line.Candidates {
+		g, ok := index[c.Text]
+		if !ok {
+			g = len(texts)
+			index[c.Text] = g
+			texts = append(texts, c.Text)
+		}
+		group[i] = g
+	}
+	n := len(line.Candidates)
+	sum := make([]float64, len(texts))
+	count := make([]int, len(texts))
+	for k, c := range line.Comparisons {
+		if c.I < 0 || c.I >= n || c.J < 0 || c.J >= n {
+			return nil, nil, fmt.Errorf("comparison %d is of candidates %d and %d but there are %d candidates", k, c.I, c.J, n)
+		}
+		if c.I == c.J {
+			return nil, nil, fmt.Errorf("comparison %d compares candidate %d with itself", k, c.I)
+		}
+		pa := LabelProb(c.LogprobA, c.LogprobB)
+		sum[group[c.I]] += pa
+		count[group[c.I]]++
+		sum[group[c.J]] += 1 - pa
+		count[group[c.J]]++
+	}
+	scores := make([]float64, len(texts))
+	for i := range scores {
+		scores[i] = math.NaN()
+		if count[i] > 0 {
+			scores[i] = sum[i] / float64(count[i])
+		}
+	}
+	return texts, scores, nil
 }
 
 // pATolerance is how far a score line's p_a may be from LabelProb of its
@@ -188,35 +224,47 @@ var pairsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 type pairsStage struct {
 	scores    string // the score stage's output folder
 	maxLen    int
-	tokenizer string // tokenizer.json counting lengths; "" counts words
+	tokenizer string // the policy's folder, or its tokenizer.json
 }
 
 func decodePairs(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
 	a := newAttrs(body, pairsSchema, ectx)
 	s := &pairsStage{maxLen: DefaultMaxLen}
 	a.path("scores", &s.scores, "the output folder of a score stage, such as stage.score.train")
-	a.path("tokenizer", &s.tokenizer, "the path of the policy's tokenizer.json, such as \"models/demo/tokenizer.json\"; leave it out to count words")
+	a.path("tokenizer", &s.tokenizer, "the policy whose tokens max_len counts: a model folder or stage (such as stage.sft.distill), or the path of its tokenizer.json")
 	a.integer("max_len", &s.maxLen, 1, math.MaxInt32)
+	if !a.has("tokenizer") {
+		a.diags = append(a.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Missing tokenizer",
+			Detail:   "The pairs kind counts max_len in tokens of the chat-templated conversation, as the paper's code does, so it needs the policy's tokenizer: add tokenizer = stage.sft.NAME (or a model folder, or the path of a tokenizer.json with its tokenizer_config.json beside it).",
+			Subject:  body.MissingItemRange().Ptr(),
+		})
+	}
 	return s, a.diags
 }
 
-func (s *pairsStage) Inputs() []string {
-	if s.tokenizer != "" {
-		return []string{s.scores, s.tokenizer}
-	}
-	return []string{s.scores}
-}
+func (s *pairsStage) Inputs() []string { return []string{s.scores, s.tokenizer} }
 
-// counter returns the token counter of the stage and its name.
-func (s *pairsStage) counter(dir string) (func(string) int, string, error) {
-	if s.tokenizer == "" {
-		return CountWords, "words", nil
-	}
-	tok, err := tokenizer.Load(resolve(dir, s.tokenizer))
+// chatText loads the tokenizer and chat template lengths are counted with:
+// from a folder (tokenizer.json and tokenizer_config.json), or from a
+// tokenizer.json file and the tokenizer_config.json beside it.
+func (s *pairsStage) chatText(dir string) (*chatText, error) {
+	path := resolve(dir, s.tokenizer)
+	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("loading the tokenizer: %w", err)
+		return nil, fmt.Errorf("loading the tokenizer: %w", err)
 	}
-	return func(text string) int { return len(tok.Encode(text)) }, "tokenizer " + s.tokenizer, nil
+	var ct *chatText
+	if fi.IsDir() {
+		ct, err = loadChatText(path)
+	} else {
+		ct, err = loadChatTextFrom(path, filepath.Join(filepath.Dir(path), "tokenizer_config.json"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading the tokenizer: %w", err)
+	}
+	return ct, nil
 }
 
 func (s *pairsStage) Run(ctx context.Context, rc *engine.RunContext) error {
@@ -225,25 +273,25 @@ func (s *pairsStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	if err != nil {
 		return fmt.Errorf("reading scores: %w", err)
 	}
-	count, counterName, err := s.counter(rc.Dir)
+	ct, err := s.chatText(rc.Dir)
 	if err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	pairs, m, err := BuildPairs(lines, s.maxLen, ChatMLLength(count))
+	pairs, m, err := BuildPairs(lines, s.maxLen, ct.conversationLength)
 	if err != nil {
 		return fmt.Errorf("%s: %w", filepath.Join(dir, ScoresFile), err)
 	}
-	m.TokenCounter = counterName
+	m.TokenCounter = "tokenizer " + s.tokenizer
 	if err := WriteJSONL(filepath.Join(rc.Out, PairsFile), pairs); err != nil {
 		return err
 	}
 	if err := writeMetrics(rc.Out, m); err != nil {
 		return err
 	}
-	logf(rc, "pairs: %d of %d prompts gave a pair; dropped %d too-long and %d unjudged candidates; skipped %d prompts with fewer than two candidates and %d with all scores tied\n",
-		m.Pairs, m.Prompts, m.Dropped.TooLong, m.Dropped.Unjudged, m.Skipped.FewerThanTwo, m.Skipped.AllTied)
+	logf(rc, "pairs: %d of %d prompts gave a pair; merged %d duplicate candidates, dropped %d too-long and %d unjudged; skipped %d prompts with fewer than two candidates and %d with all scores tied\n",
+		m.Pairs, m.Prompts, m.Dropped.Duplicate, m.Dropped.TooLong, m.Dropped.Unjudged, m.Skipped.FewerThanTwo, m.Skipped.AllTied)
 	return nil
 }

@@ -103,7 +103,7 @@ func TestRougeScoreLine(t *testing.T) {
 	if want := []float64{1, 0.5, 0}; !scoresEqual(scores, want, 0) {
 		t.Errorf("wrong scores\ngot:  %#v\nwant: %#v", scores, want)
 	}
-	pairs, _, err := BuildPairs([]ScoreLine{line}, DefaultMaxLen, ChatMLLength(CountWords))
+	pairs, _, err := BuildPairs([]ScoreLine{line}, DefaultMaxLen, byteLen)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -117,7 +117,7 @@ func (m *TrainMetrics) fill(res *train.Result, dpo bool) {
 
 func decodeSFT(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
 	a := newAttrs(body, sftSchema, ectx)
-	s := &sftStage{t: trainSettings{LR: 1e-5, Schedule: train.ScheduleCosine, WarmupRatio: 0.1, Batch: 8, GradAccum: 1, Epochs: 1, MaxGradNorm: 1}}
+	s := &sftStage{t: trainSettings{LR: 1e-5, Schedule: train.ScheduleCosine, WarmupRatio: 0.1, Batch: 8, GradAccum: 1, Epochs: 1, MaxGradNorm: 1, MaxLen: DefaultSeqLen}}
 	a.localModel("model", &s.model, "The sft kind trains a local checkpoint, not an endpoint.")
 	a.path("prompts", &s.prompts, "a prompts file (JSON Lines of {\"prompt\": …})")
 	a.path("references", &s.references, "a references file (JSON Lines of {\"text\": …})")
@@ -147,11 +147,14 @@ func (s *sftStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	}
 	all := make([]train.SFTExample, len(prompts))
 	for i, p := range prompts {
-		ids, err := ct.promptIDs(p)
+		ids, resp, err := ct.conversationIDs(p, refs[i], s.t.MaxLen)
 		if err != nil {
 			return fmt.Errorf("%s line %d: %w", s.prompts, i+1, err)
 		}
-		all[i] = train.SFTExample{Prompt: ids, Response: ct.responseIDs(refs[i])}
+		if len(resp) == 0 {
+			return fmt.Errorf("%s line %d: the prompt alone has %d tokens, max_len %d leaves no response token; raise max_len", s.prompts, i+1, len(ids), s.t.MaxLen)
+		}
+		all[i] = train.SFTExample{Prompt: ids, Response: resp}
 	}
 	trainSet, evalSet := split(all, s.t.EvalFraction, s.t.Seed)
 	replicas := s.t.replicas(rc)
@@ -160,7 +163,7 @@ func (s *sftStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	res, err := train.SFT(ctx, tr.model, trainSet, evalSet, train.SFTConfig{
 		LR: s.t.LR, WeightDecay: s.t.WeightDecay, Schedule: s.t.Schedule, WarmupRatio: s.t.warmup(),
 		MicroBatch: s.t.Batch, GradAccum: s.t.GradAccum, Replicas: replicas, Epochs: s.t.Epochs,
-		MaxGradNorm: s.t.MaxGradNorm, EvalEvery: s.t.EvalEvery, MaxSeqLen: s.t.MaxLen, Seed: uint64(s.t.Seed),
+		MaxGradNorm: s.t.MaxGradNorm, EvalEvery: s.t.EvalEvery, Seed: uint64(s.t.Seed),
 	}, rec.onStep)
 	if err != nil {
 		return fmt.Errorf("sft: %w", err)

@@ -24,6 +24,11 @@ const (
 	LossPlotFile     = "loss.svg"      // loss (and DPO margin) against step
 )
 
+// DefaultSeqLen is the default max_len of the logprobs, dpo and sft kinds:
+// prompt + response are truncated to 2048 tokens, RLRR's max_len
+// (dpo.py base_setting, mle.py base_setting, data_utils.py datasets).
+const DefaultSeqLen = 2048
+
 // trainSettings are the optimizer attributes shared by sft and dpo.
 type trainSettings struct {
 	LR           float64

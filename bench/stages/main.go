@@ -146,7 +146,8 @@ mode = %q`, mode))
 		}
 		times[mode] = d
 	}
-	if _, err := b.stage("pairs", "pairs", `scores = "score-logprobs"`); err != nil {
+	if _, err := b.stage("pairs", "pairs", `scores = "score-logprobs"
+tokenizer = "model"`); err != nil {
 		return err
 	}
 	if _, err := b.stage("logprobs", "logprobs", `model = "model"
