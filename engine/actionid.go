@@ -157,9 +157,11 @@ func (p *Pipeline) computeAction(c *cache.Cache, in *Instance, ups map[*Instance
 	return a, nil
 }
 
+// inside says whether path is one of dirs (each ending in a separator) or
+// lies below one.
 func inside(path string, dirs []string) bool {
 	for _, d := range dirs {
-		if strings.HasPrefix(path, d) || path+string(filepath.Separator) == d {
+		if strings.HasPrefix(path, d) || len(path)+1 == len(d) && strings.HasPrefix(d, path) {
 			return true
 		}
 	}

@@ -29,41 +29,121 @@ type outsFunc func(*Instance) string
 // for_each instances) each. Each instance's out is given by outs. With b
 // nil, `stage` holds every block (used while loading); otherwise only the
 // blocks that b or a global refers to, since no other can be reached.
+//
+// Globals that reach no stage are evaluated once per pipeline
+// (staticGlobals); only those that refer to a stage output, whose value
+// depends on outs, are evaluated for each context. Before this, a for_each
+// over a 2,000-element local evaluated that local 2,000 times.
 func (p *Pipeline) evalContext(outs outsFunc, each cty.Value, b *stageBlock) (*hcl.EvalContext, hcl.Diagnostics) {
 	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: functionTable()}
-	ctx.Variables["var"] = objectOf(p.Vars)
+	ctx.Variables["var"] = p.varObject()
 	ctx.Variables["stage"] = p.stageObject(outs, b)
 	if each != cty.NilVal {
 		ctx.Variables["each"] = each
 	}
-	vals := map[string]map[string]cty.Value{"local": {}, "model": {}, "dataset": {}}
-	for r := range vals {
-		ctx.Variables[r] = cty.EmptyObjectVal
+	st := p.staticGlobals()
+	diags := st.diags
+	for r, obj := range st.objects {
+		ctx.Variables[r] = obj
 	}
-	var diags hcl.Diagnostics
-	for _, g := range p.order {
+	if len(st.dynamic) == 0 {
+		return ctx, diags
+	}
+	vals := map[string]map[string]cty.Value{}
+	for _, g := range st.dynamic {
 		root, name, _ := strings.Cut(g.addr, ".")
-		var v cty.Value
-		var d hcl.Diagnostics
-		if g.expr != nil {
-			v, d = g.expr.Value(ctx)
-		} else {
-			attrs := map[string]cty.Value{}
-			for n, e := range g.attrs {
-				av, ad := e.Value(ctx)
-				d = append(d, ad...)
-				attrs[n] = av
+		if vals[root] == nil {
+			vals[root] = maps.Clone(st.vals[root])
+			if vals[root] == nil {
+				vals[root] = map[string]cty.Value{}
 			}
-			v = cty.ObjectVal(attrs)
 		}
+		v, d := g.value(ctx)
 		diags = append(diags, d...)
-		if d.HasErrors() {
-			v = cty.DynamicVal
-		}
 		vals[root][name] = v
 		ctx.Variables[root] = objectOf(vals[root])
 	}
 	return ctx, diags
+}
+
+// globalValues holds the values of the globals that reach no stage, computed
+// once: by root (local, model, dataset) and name, as objects by root, and
+// the globals left to evaluate per context, in evaluation order.
+type globalValues struct {
+	vals    map[string]map[string]cty.Value
+	objects map[string]cty.Value
+	dynamic []*global
+	diags   hcl.Diagnostics
+}
+
+// varObject is the value of var, built once.
+func (p *Pipeline) varObject() cty.Value {
+	p.varOnce.Do(func() { p.varObj = objectOf(p.Vars) })
+	return p.varObj
+}
+
+// staticGlobals evaluates, once, every global that reaches no stage output
+// (directly or through other globals). Variables are final by then.
+func (p *Pipeline) staticGlobals() *globalValues {
+	p.staticOnce.Do(func() {
+		st := &globalValues{vals: map[string]map[string]cty.Value{}, objects: map[string]cty.Value{}}
+		ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": p.varObject()}, Functions: functionTable()}
+		for _, r := range globalRoots {
+			st.vals[r] = map[string]cty.Value{}
+			ctx.Variables[r] = cty.EmptyObjectVal
+		}
+		dynamic := map[string]bool{}
+		for _, g := range p.order {
+			for _, r := range g.refs {
+				if r.root == "stage" || dynamic[r.global()] {
+					dynamic[g.addr] = true
+					break
+				}
+			}
+			root, name, _ := strings.Cut(g.addr, ".")
+			if dynamic[g.addr] {
+				st.dynamic = append(st.dynamic, g)
+				st.vals[root][name] = cty.DynamicVal
+				continue
+			}
+			v, d := g.value(ctx)
+			st.diags = append(st.diags, d...)
+			st.vals[root][name] = v
+			ctx.Variables[root] = objectOf(st.vals[root])
+		}
+		for _, r := range globalRoots {
+			st.objects[r] = objectOf(st.vals[r])
+		}
+		p.static = st
+	})
+	return p.static
+}
+
+// globalRoots are the roots under which globals are referred to.
+var globalRoots = []string{"local", "model", "dataset"}
+
+// value evaluates a global in ctx: a local's expression, or a block's
+// attributes as an object. A value that does not evaluate is DynamicVal.
+func (g *global) value(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	g.evals.Add(1)
+	if g.expr != nil {
+		v, d := g.expr.Value(ctx)
+		if d.HasErrors() {
+			v = cty.DynamicVal
+		}
+		return v, d
+	}
+	var diags hcl.Diagnostics
+	attrs := map[string]cty.Value{}
+	for n, e := range g.attrs {
+		av, d := e.Value(ctx)
+		diags = append(diags, d...)
+		attrs[n] = av
+	}
+	if diags.HasErrors() {
+		return cty.DynamicVal, diags
+	}
+	return cty.ObjectVal(attrs), diags
 }
 
 // blockValue is the value of stage.<kind>.<name> for one block: {out}, or

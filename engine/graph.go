@@ -67,31 +67,34 @@ func (p *Pipeline) stageRefsOf(r ref) []ref {
 func (p *Pipeline) link(blocks []*stageBlock) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, b := range blocks {
+		// The stage references are the block's, the same for each instance.
+		var srefs []ref
+		for _, r := range b.refs {
+			srefs = append(srefs, p.stageRefsOf(r)...)
+		}
 		for _, in := range b.instances {
 			deps := map[*Instance]bool{}
-			for _, r := range b.refs {
-				for _, sr := range p.stageRefsOf(r) {
-					ub, ok := p.blocks[sr.name]
+			for _, sr := range srefs {
+				ub, ok := p.blocks[sr.name]
+				if !ok {
+					continue // reported by checkRefs
+				}
+				if sr.hasKey {
+					u, ok := p.byAddr[instanceAddr(ub.kind.Name, ub.name, sr.key, true)]
 					if !ok {
-						continue // reported by checkRefs
-					}
-					if sr.hasKey {
-						u, ok := p.byAddr[instanceAddr(ub.kind.Name, ub.name, sr.key, true)]
-						if !ok {
-							b.bad = true
-							if in == b.instances[0] {
-								diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Reference To Undeclared Stage Instance",
-									Detail:  fmt.Sprintf("stage.%s has no instance %q; its for_each gives %s.", sr.name, sr.key, keysOf(ub)),
-									Subject: sr.rng.Ptr()})
-							}
-							continue
+						b.bad = true
+						if in == b.instances[0] {
+							diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Reference To Undeclared Stage Instance",
+								Detail:  fmt.Sprintf("stage.%s has no instance %q; its for_each gives %s.", sr.name, sr.key, keysOf(ub)),
+								Subject: sr.rng.Ptr()})
 						}
-						deps[u] = true
 						continue
 					}
-					for _, u := range ub.instances {
-						deps[u] = true
-					}
+					deps[u] = true
+					continue
+				}
+				for _, u := range ub.instances {
+					deps[u] = true
 				}
 			}
 			for u := range deps {

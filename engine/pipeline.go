@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -35,6 +36,11 @@ type Pipeline struct {
 	expanded  bool // every block has its instances
 	scopeOnce sync.Once
 	scopes    map[*stageBlock]map[string]*stageBlock // blocks each block's expressions can reach (scopeOf)
+
+	varOnce    sync.Once
+	varObj     cty.Value // var, built once (varObject)
+	staticOnce sync.Once
+	static     *globalValues // globals that reach no stage, evaluated once (staticGlobals)
 }
 
 // An Instance is one stage instance: a stage block, or one key of a stage
@@ -96,6 +102,7 @@ type global struct {
 	attrs map[string]hcl.Expression // model and dataset blocks
 	rng   hcl.Range
 	refs  []ref
+	evals atomic.Int64 // times evaluated, for tests
 }
 
 // instanceAddr returns the address of a stage instance.

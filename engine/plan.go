@@ -44,7 +44,16 @@ func Plan(p *Pipeline, stages []*Instance, c *cache.Cache, debug io.Writer) ([]P
 				item.Reasons = append(item.Reasons, fmt.Sprintf("upstream %s will run", d))
 			}
 		default:
-			a, err := p.computeAction(c, in, outs, debug)
+			// Only the dependencies' outputs: computeAction looks at
+			// every folder it is given, so passing every stage planned so
+			// far made plan quadratic in the number of stages.
+			ups := make(map[*Instance]upstreamOut, len(in.Deps))
+			for _, d := range in.Deps {
+				if o, ok := outs[d]; ok {
+					ups[d] = o
+				}
+			}
+			a, err := p.computeAction(c, in, ups, debug)
 			if err != nil {
 				return nil, err
 			}
