@@ -81,9 +81,14 @@ func (m *addedMatcher) longest(s string) (id, n int) {
 // split calls text for each stretch of s without added tokens and token for
 // each added token, in order.
 func (m *addedMatcher) split(s string, text func(string), token func(id int)) {
+	m.splitAt(s, func(seg string, _ int) { text(seg) }, token)
+}
+
+// splitAt is split that also gives each stretch's byte offset in s.
+func (m *addedMatcher) splitAt(s string, text func(seg string, start int), token func(id int)) {
 	if m == nil {
 		if s != "" {
-			text(s)
+			text(s, 0)
 		}
 		return
 	}
@@ -99,13 +104,13 @@ func (m *addedMatcher) split(s string, text func(string), token func(id int)) {
 			continue
 		}
 		if i > prev {
-			text(s[prev:i])
+			text(s[prev:i], prev)
 		}
 		token(id)
 		i += n
 		prev = i
 	}
 	if prev < len(s) {
-		text(s[prev:])
+		text(s[prev:], prev)
 	}
 }

@@ -14,16 +14,30 @@ type StreamDecoder struct {
 	// SkipSpecial drops special tokens, as Decode's skipSpecial does.
 	SkipSpecial bool
 	pending     []byte
+	chars       *charStream // character-level files
 }
 
 // NewDecoder returns a streaming decoder. The concatenation of its Add
 // results and Flush equals Decode of the same ids.
-func (t *Tokenizer) NewDecoder() *StreamDecoder { return &StreamDecoder{t: t} }
+func (t *Tokenizer) NewDecoder() *StreamDecoder {
+	d := &StreamDecoder{t: t}
+	if t.charDec != nil {
+		d.chars = newCharStream(t.charDec)
+	}
+	return d
+}
 
 // Add decodes one more id and returns the text that is now complete.
 func (d *StreamDecoder) Add(id int) string {
 	if d.SkipSpecial && d.t.special[id] {
 		return ""
+	}
+	if d.chars != nil {
+		tok := d.t.Token(id)
+		if tok == "" {
+			return "" // unknown ids are dropped
+		}
+		return d.chars.add(tok)
 	}
 	s, _ := d.t.tokenBytes(id)
 	d.pending = append(d.pending, s...)
@@ -36,6 +50,9 @@ func (d *StreamDecoder) Add(id int) string {
 // Flush returns what is held back (as U+FFFD: it never became a character)
 // and resets the decoder.
 func (d *StreamDecoder) Flush() string {
+	if d.chars != nil {
+		return d.chars.flush()
+	}
 	out := lossyUTF8(string(d.pending))
 	d.pending = d.pending[:0]
 	return out

@@ -37,6 +37,7 @@ type modelJSON struct {
 	ContinuingSubwordPrefix *string        `json:"continuing_subword_prefix"`
 	EndOfWordSuffix         *string        `json:"end_of_word_suffix"`
 	ByteFallback            bool           `json:"byte_fallback"`
+	FuseUnk                 bool           `json:"fuse_unk"`
 	IgnoreMerges            bool           `json:"ignore_merges"`
 	Vocab                   map[string]int `json:"vocab"`
 	Merges                  mergeList      `json:"merges"`
@@ -73,21 +74,33 @@ func Parse(data []byte) (*Tokenizer, error) {
 		return nil, fmt.Errorf("not a tokenizer.json file: %w", err)
 	}
 	t := &Tokenizer{}
-	if err := t.setModel(&f.Model); err != nil {
+	steps, byteLevel, err := parsePreTokenizer(f.PreTokenizer)
+	if err != nil {
 		return nil, err
 	}
-	var err error
+	if err := t.setModel(&f.Model, byteLevel); err != nil {
+		return nil, err
+	}
 	if t.normalize, err = parseNormalizer(f.Normalizer); err != nil {
 		return nil, err
 	}
 	if err := t.setAdded(f.AddedTokens); err != nil {
 		return nil, err
 	}
-	if t.splitters, err = parsePreTokenizer(f.PreTokenizer); err != nil {
-		return nil, err
-	}
-	if err := checkDecoder(f.Decoder); err != nil {
-		return nil, err
+	if byteLevel {
+		for _, s := range steps {
+			t.splitters = append(t.splitters, s.split)
+		}
+		if err := checkDecoder(f.Decoder); err != nil {
+			return nil, err
+		}
+	} else {
+		if t.chars, err = newCharModel(&f.Model, steps); err != nil {
+			return nil, err
+		}
+		if t.charDec, err = parseCharDecoder(f.Decoder); err != nil {
+			return nil, err
+		}
 	}
 	if t.prefix, t.suffix, err = t.parsePostProcessor(f.PostProcessor); err != nil {
 		return nil, err
@@ -95,15 +108,16 @@ func Parse(data []byte) (*Tokenizer, error) {
 	return t, nil
 }
 
-// setModel reads the BPE model: vocabulary and merges.
-func (t *Tokenizer) setModel(m *modelJSON) error {
+// setModel reads the BPE model: vocabulary and merges. A byte-level model
+// (ByteLevel pre-tokenizer) has byte symbols, others character symbols.
+func (t *Tokenizer) setModel(m *modelJSON, byteLevel bool) error {
 	switch {
 	case m.Type != "BPE" && !(m.Type == "" && m.Vocab != nil):
-		return fmt.Errorf("model type %q is not supported: only byte-level BPE is", m.Type)
+		return fmt.Errorf("model type %q is not supported: only BPE is", m.Type)
 	case m.Dropout != nil && *m.Dropout != 0:
 		return fmt.Errorf("BPE dropout is not supported; set \"dropout\": null")
-	case m.ByteFallback:
-		return fmt.Errorf("BPE byte_fallback is not supported (SentencePiece-style vocabularies are not byte-level)")
+	case m.ByteFallback && byteLevel:
+		return fmt.Errorf("BPE byte_fallback with a ByteLevel pre-tokenizer is not supported")
 	case m.ContinuingSubwordPrefix != nil && *m.ContinuingSubwordPrefix != "",
 		m.EndOfWordSuffix != nil && *m.EndOfWordSuffix != "":
 		return fmt.Errorf("BPE continuing_subword_prefix and end_of_word_suffix are not supported")
@@ -118,10 +132,15 @@ func (t *Tokenizer) setModel(m *modelJSON) error {
 	}
 	t.tokens = make([]string, size)
 	t.vocab = make(map[string]int, len(m.Vocab))
-	t.raw = make(map[string]int32, len(m.Vocab))
+	if byteLevel {
+		t.raw = make(map[string]int32, len(m.Vocab))
+	}
 	for tok, id := range m.Vocab {
 		t.tokens[id] = tok
 		t.vocab[tok] = id
+		if !byteLevel {
+			continue
+		}
 		if raw, ok := unByteLevel(tok); ok {
 			t.raw[raw] = int32(id)
 		}

@@ -30,9 +30,24 @@ func compileRegexp2(pattern string) (*regexp2.Regexp, error) {
 }
 
 // splitRegexp2 splits s at the matches of re, keeping matches and gaps.
-// regexp2 reports rune offsets; invalid UTF-8 bytes count as one rune each, as
-// they do when regexp2 converts the string.
 func splitRegexp2(re *regexp2.Regexp, s string, emit func(string)) {
+	prev := 0
+	splitRegexp2Matches(re, s, func(start, end int) {
+		if start > prev {
+			emit(s[prev:start])
+		}
+		emit(s[start:end])
+		prev = end
+	})
+	if prev < len(s) {
+		emit(s[prev:])
+	}
+}
+
+// splitRegexp2Matches calls match with the byte offsets of each non-empty
+// match of re in s. regexp2 reports rune offsets; invalid UTF-8 bytes count
+// as one rune each, as they do when regexp2 converts the string.
+func splitRegexp2Matches(re *regexp2.Regexp, s string, match func(start, end int)) {
 	// byteAt[k] is the byte offset of rune k.
 	byteAt := make([]int, 0, len(s)+1)
 	for i := 0; i < len(s); {
@@ -41,20 +56,11 @@ func splitRegexp2(re *regexp2.Regexp, s string, emit func(string)) {
 		i += w
 	}
 	byteAt = append(byteAt, len(s))
-	prev := 0
 	m, err := re.FindStringMatch(s)
 	for err == nil && m != nil {
 		if m.Length > 0 {
-			start, end := byteAt[m.Index], byteAt[m.Index+m.Length]
-			if start > prev {
-				emit(s[prev:start])
-			}
-			emit(s[start:end])
-			prev = end
+			match(byteAt[m.Index], byteAt[m.Index+m.Length])
 		}
 		m, err = re.FindNextMatch(m)
-	}
-	if prev < len(s) {
-		emit(s[prev:])
 	}
 }

@@ -14,7 +14,10 @@ type Tokenizer struct {
 	special      map[int]bool // added tokens marked special
 
 	normalize func(string) string // nil: none
-	splitters []splitFunc
+	splitters []splitFunc         // byte-level files
+
+	chars     *charModel    // character-level (SentencePiece-style) files; nil for byte-level ones
+	charDec   *charDecoder  // their decoder
 	addedRaw  *addedMatcher // added tokens matched in the raw text
 	addedNorm *addedMatcher // added tokens matched after normalization
 
@@ -27,6 +30,9 @@ type Tokenizer struct {
 // the Rust library with add_special_tokens=false), but added and special
 // tokens written inside text are matched, so "<|im_start|>" is one id.
 func (t *Tokenizer) Encode(text string) []int {
+	if t.chars != nil {
+		return t.encodeChars(text)
+	}
 	st := &encodeState{ids: make([]int, 0, len(text)/3+1)}
 	token := func(id int) { st.ids = append(st.ids, id) }
 	t.addedRaw.split(text, func(seg string) {
@@ -75,7 +81,7 @@ func (t *Tokenizer) BOS() (int, bool) {
 }
 
 // TokenID returns the id of a token, given in its vocabulary form (byte-level,
-// "Ġhello" for " hello") or as an added token's content ("<|im_end|>").
+// "Ġhello" for " hello"; SentencePiece, "▁hello") or as an added token's content ("<|im_end|>").
 func (t *Tokenizer) TokenID(s string) (int, bool) {
 	id, ok := t.vocab[s]
 	return id, ok
@@ -116,6 +122,16 @@ func (t *Tokenizer) tokenBytes(id int) (string, bool) {
 // skipSpecial, are special tokens; bytes that do not form UTF-8 become U+FFFD
 // as in Rust's String::from_utf8_lossy.
 func (t *Tokenizer) Decode(ids []int, skipSpecial bool) string {
+	if t.charDec != nil {
+		d := t.NewDecoder()
+		d.SkipSpecial = skipSpecial
+		var b strings.Builder
+		for _, id := range ids {
+			b.WriteString(d.Add(id))
+		}
+		b.WriteString(d.Flush())
+		return b.String()
+	}
 	var b strings.Builder
 	for _, id := range ids {
 		if skipSpecial && t.special[id] {

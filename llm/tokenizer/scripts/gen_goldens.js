@@ -59,6 +59,15 @@ function hardStrings() {
     'Mixed русский and English', 'español ñ', 'français çà', 'Deutsch ß ẞ', 'Türkçe İı', 'Tiếng Việt',
     'ÆØÅ', 'Ωμέγα', 'ℌℍ', '𝔘𝔫𝔦𝔠𝔬𝔡𝔢', '𝟘𝟙𝟚', 'ｆｕｌｌｗｉｄｔｈ', 'ＡＢＣ１２３', '︵', '㈱', '㍿',
     'tab\tseparated\tvalues', 'a\tb', '\t\n\t', ' \t \n', '\f', '\v', 'x\fy', 'x\vy',
+    // SentencePiece-style files (Llama 2, Gemma): the ▁ meta symbol written in the text, byte-fallback
+    // token text, text around special tokens (a dummy prefix per stretch), runs of spaces and newlines.
+    '\u2581', '\u2581\u2581x', 'x\u2581y', ' \u2581 ', '<0x41>', '<0x0A>', '<unk>', '<s>Hello', 'Hello</s>World', ' <s> x',
+    '<bos>', '<eos>', '<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n', '<pad>', '<mask>',
+    '[INST] Hello [/INST]', '<s>[INST] Hi [/INST] Yo</s>', '<|im_start|>user\nHi<|im_end|>', '<think>\n\n</think>\n\n',
+    '<｜begin▁of▁sentence｜>', '<｜User｜>Hi<｜Assistant｜>', '<|start|>user<|message|>Hi<|end|>', '<|channel|>final',
+    ' '.repeat(31), ' '.repeat(33), '\n'.repeat(31), '\t'.repeat(33), '\n \n', '  x  ', 'x ' + ' '.repeat(17) + 'y',
+    '\u{10FFFF}', '\u{E000}', '\u{1D11E}', '\ufffd', '\ufeffBOM', 'a\u0000b', '\u3164', '\u{20000}', '\u{2FA1D}',
+    'The Gemma 3 model, released 2025, is multilingual: हिन्दी, 日本語, العربية.',
   ];
   // Random concatenations of fragments: whitespace runs next to punctuation,
   // digits and letters of several scripts.
