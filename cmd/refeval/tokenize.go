@@ -20,8 +20,9 @@ added and special tokens written in it (such as <|im_start|>) are matched, as
 the Hugging Face tokenizers do with add_special_tokens=false.
 
 The --tokenizer flag names a Hugging Face tokenizer.json (or tokenizer.json.gz)
-of a byte-level BPE model: Qwen2, Llama-3, GPT-2, or one written by
-'refeval tokenizer train'.
+of a BPE model: byte-level (Qwen2, Qwen3, Llama-3, GPT-2, DeepSeek-V3,
+gpt-oss, or one written by 'refeval tokenizer train') or SentencePiece-style
+with byte fallback (Llama 2, Mistral, Gemma 3).
 
 With --decode it works the other way: one JSON array of ids per line in, one
 JSON string per line out. --skip-special leaves special tokens out of the text.
