@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"sort"
@@ -105,6 +106,11 @@ func (p *Pipeline) staticGlobals() *globalValues {
 				st.dynamic = append(st.dynamic, g)
 				st.vals[root][name] = cty.DynamicVal
 				continue
+			}
+			if p.ctx != nil && p.ctx.Err() != nil {
+				st.diags = append(st.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Interrupted",
+					Detail: fmt.Sprintf("Loading the pipeline was interrupted (%v).", context.Cause(p.ctx))})
+				break
 			}
 			v, d := g.value(ctx)
 			st.diags = append(st.diags, d...)

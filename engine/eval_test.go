@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -48,7 +50,7 @@ stage "fake" "last" {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := Plan(p, p.Stages, c, nil); err != nil {
+	if _, err := Plan(context.Background(), p, p.Stages, c, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"local.keys", "local.texts"} {
@@ -58,5 +60,27 @@ stage "fake" "last" {
 	}
 	if got := p.globals["local.up"].evals.Load(); got < 2 {
 		t.Errorf("local.up, which refers to a stage, was evaluated %d times; want one per context", got)
+	}
+}
+
+// TestLoadInterrupted checks that Load stops at a cancelled context with an
+// "Interrupted" diagnostic instead of expanding and decoding every stage.
+func TestLoadInterrupted(t *testing.T) {
+	file := chainPipeline(t, 50)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	p, diags := Load(file, LoadOptions{Lookup: fakeLookup, Context: ctx})
+	if !diags.HasErrors() || diags[len(diags)-1].Summary != "Interrupted" {
+		t.Fatalf("wrong diagnostics\ngot:  %v\nwant: an Interrupted error", diags)
+	}
+	if len(p.Stages) != 0 {
+		t.Errorf("an interrupted load expanded %d instances; want none", len(p.Stages))
+	}
+	p, diags = Load(file, LoadOptions{Lookup: fakeLookup})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if _, err := Plan(ctx, p, p.Stages, nil, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("wrong error from Plan with a cancelled context\ngot:  %v\nwant: %v", err, context.Canceled)
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"os"
@@ -27,6 +28,21 @@ type LoadOptions struct {
 	// name=value): strings, or HCL expressions for variables whose type is
 	// not string.
 	Vars map[string]string
+	// Context, when set, stops loading early once it is cancelled (Ctrl-C
+	// while a large pipeline loads): Load then returns an "Interrupted"
+	// diagnostic. One expression's evaluation is not interrupted; callers
+	// that must answer at once run Load in a goroutine (cmd/refeval does).
+	Context context.Context
+}
+
+// interrupted returns the diagnostic for a load stopped by its context, or
+// nil while the context is live.
+func (o *LoadOptions) interrupted() hcl.Diagnostics {
+	if o.Context == nil || o.Context.Err() == nil {
+		return nil
+	}
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Interrupted",
+		Detail: fmt.Sprintf("Loading the pipeline was interrupted (%v).", context.Cause(o.Context))}}
 }
 
 // Shared arguments every stage block may have, read by the engine before
@@ -115,6 +131,9 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 		}
 	}
 	for i, blk := range stageBlocks {
+		if d := opts.interrupted(); d != nil {
+			return p, append(diags, d...)
+		}
 		diags = append(diags, p.loadStageBlock(blk, i, opts)...)
 	}
 
@@ -156,12 +175,19 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	}
 
 	// Instances.
+	p.ctx = opts.Context
 	staticCtx, d := p.evalContext(pendingOut, cty.NilVal, nil)
 	diags = append(diags, d...)
 	if d.HasErrors() {
 		return p, diags
 	}
+	if d := opts.interrupted(); d != nil {
+		return p, append(diags, d...)
+	}
 	for _, b := range blocks {
+		if d := opts.interrupted(); d != nil {
+			return p, append(diags, d...)
+		}
 		diags = append(diags, p.expand(b, staticCtx)...)
 	}
 	diags = append(diags, p.link(blocks)...)
@@ -177,6 +203,9 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 		}
 	}
 	for _, in := range p.Stages {
+		if d := opts.interrupted(); d != nil {
+			return p, append(diags, d...)
+		}
 		if in.block.bad {
 			continue
 		}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"sort"
 	"strconv"
 	"sync"
@@ -37,6 +38,7 @@ type Pipeline struct {
 	scopeOnce sync.Once
 	scopes    map[*stageBlock]map[string]*stageBlock // blocks each block's expressions can reach (scopeOf)
 
+	ctx        context.Context // the loading's context (LoadOptions.Context), or nil
 	varOnce    sync.Once
 	varObj     cty.Value // var, built once (varObject)
 	staticOnce sync.Once

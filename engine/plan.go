@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -22,13 +23,17 @@ type PlanItem struct {
 // would run it and why: not in the cache, which configuration attribute
 // changed (old → new), which input file changed, which upstream output
 // changed, or that the kind's version changed. It runs nothing. c may be nil
-// (no cache folder yet): then everything runs.
-func Plan(p *Pipeline, stages []*Instance, c *cache.Cache, debug io.Writer) ([]PlanItem, error) {
+// (no cache folder yet): then everything runs. It returns ctx's error as
+// soon as ctx is cancelled.
+func Plan(ctx context.Context, p *Pipeline, stages []*Instance, c *cache.Cache, debug io.Writer) ([]PlanItem, error) {
 	order := topoOrder(stages)
 	items := make([]PlanItem, 0, len(order))
 	outs := map[*Instance]upstreamOut{}
 	willRun := map[*Instance]bool{}
 	for _, in := range order {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		item := PlanItem{Stage: in.Addr, Action: "run", Reasons: []string{}}
 		var pending []string
 		for _, d := range in.Deps {

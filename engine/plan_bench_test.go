@@ -59,7 +59,7 @@ func BenchmarkLoadPlan(b *testing.B) {
 				if diags.HasErrors() {
 					b.Fatal(diags)
 				}
-				items, err := Plan(p, p.Stages, c, nil)
+				items, err := Plan(context.Background(), p, p.Stages, c, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -237,7 +237,7 @@ stage "fake" "b" { text = stage.fake.a.out }
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := load(tt.vars)
-			items, err := Plan(p, p.Stages, c, nil)
+			items, err := Plan(context.Background(), p, p.Stages, c, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -96,14 +96,64 @@ func (v varFlag) values() map[string]string {
 	return m
 }
 
+// errInterrupted is what a command returns when Ctrl-C or SIGTERM stops it.
+var errInterrupted = errors.New("interrupted")
+
+// unlessInterrupted runs f in a goroutine and returns its result, or
+// errInterrupted as soon as ctx is cancelled, so that Ctrl-C acts at once
+// in phases that do not watch ctx themselves (evaluating one large
+// expression while loading, waiting for another refeval's cache lock).
+// An abandoned f runs on until the process exits, so it must write
+// nothing; abandon, if set, receives its result once it comes (to close a
+// cache opened after all).
+func unlessInterrupted[T any](ctx context.Context, f func() (T, error), abandon func(T)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := f()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		if abandon != nil {
+			go func() {
+				if r := <-done; r.err == nil {
+					abandon(r.v)
+				}
+			}()
+		}
+		var zero T
+		return zero, errInterrupted
+	}
+}
+
 // loadPipeline loads a pipeline file with the registered stage kinds and
-// prints its diagnostics. It returns errReported if there are errors.
-func loadPipeline(file string, vars map[string]string) (*engine.Pipeline, error) {
-	p, diags := engine.Load(file, engine.LoadOptions{Lookup: stages.Lookup, Kinds: stages.Names, Vars: vars})
-	if err := printDiags(p, diags); err != nil {
+// prints its diagnostics. It returns errReported if there are errors, and
+// errInterrupted at once when ctx is cancelled.
+func loadPipeline(ctx context.Context, file string, vars map[string]string) (*engine.Pipeline, error) {
+	type loaded struct {
+		p     *engine.Pipeline
+		diags hcl.Diagnostics
+	}
+	l, err := unlessInterrupted(ctx, func() (loaded, error) {
+		p, diags := engine.Load(file, engine.LoadOptions{Lookup: stages.Lookup, Kinds: stages.Names, Vars: vars, Context: ctx})
+		return loaded{p, diags}, nil
+	}, nil)
+	if err != nil {
 		return nil, err
 	}
-	return p, nil
+	if ctx.Err() != nil {
+		return nil, errInterrupted
+	}
+	if err := printDiags(l.p, l.diags); err != nil {
+		return nil, err
+	}
+	return l.p, nil
 }
 
 // printDiags prints diagnostics to stderr and returns errReported if any is an error.
@@ -166,15 +216,20 @@ func openEarly(f *commonFlags, file string) *earlyCache {
 
 // take returns the open cache folder dir: the early one if it is dir and
 // opened, else one opened now (waiting for another refeval unless --no-wait).
-func (e *earlyCache) take(f *commonFlags, dir string) (*cache.Cache, error) {
+func (e *earlyCache) take(ctx context.Context, f *commonFlags, dir string) (*cache.Cache, error) {
 	if e != nil {
-		<-e.done
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			go e.drop()
+			return nil, errInterrupted
+		}
 		if e.err == nil && e.dir == dir {
 			return e.c, nil
 		}
 		e.drop()
 	}
-	return openCache(f, dir)
+	return openCache(ctx, f, dir)
 }
 
 // drop closes the early cache, if it was opened.
@@ -188,12 +243,15 @@ func (e *earlyCache) drop() {
 	}
 }
 
-// openCache opens the cache folder, waiting for another refeval unless --no-wait.
-func openCache(f *commonFlags, dir string) (*cache.Cache, error) {
-	c, err := cache.Open(dir, cache.Options{
-		NoWait:  f.noWait,
-		Waiting: func(msg string) { fmt.Fprintf(os.Stderr, "refeval: %s\n", msg) },
-	})
+// openCache opens the cache folder, waiting for another refeval unless
+// --no-wait; Ctrl-C ends the wait.
+func openCache(ctx context.Context, f *commonFlags, dir string) (*cache.Cache, error) {
+	c, err := unlessInterrupted(ctx, func() (*cache.Cache, error) {
+		return cache.Open(dir, cache.Options{
+			NoWait:  f.noWait,
+			Waiting: func(msg string) { fmt.Fprintf(os.Stderr, "refeval: %s\n", msg) },
+		})
+	}, func(c *cache.Cache) { c.Close() })
 	if errors.Is(err, cache.ErrLocked) {
 		return nil, fmt.Errorf("%w; wait for it to finish, drop --no-wait to wait for it, or pass --cache DIR to use another folder", err)
 	}
@@ -221,7 +279,7 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 	}
 	f := &buildFlags
 	early := openEarly(f, args[0])
-	p, err := loadPipeline(args[0], f.vars.values())
+	p, err := loadPipeline(ctx, args[0], f.vars.values())
 	if err != nil {
 		early.drop()
 		return err
@@ -236,7 +294,7 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 		early.drop()
 		return err
 	}
-	c, err := early.take(f, cacheDir(f, p))
+	c, err := early.take(ctx, f, cacheDir(f, p))
 	if err != nil {
 		return err
 	}
@@ -266,7 +324,7 @@ func finishBuild(ctx context.Context, rep *engine.Report, f *commonFlags) error 
 		fmt.Fprintf(os.Stdout, "%s\n", out)
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("interrupted")
+		return errInterrupted
 	}
 	return rep.Err()
 }

@@ -69,7 +69,7 @@ func runCache(ctx context.Context, cmd *Command, args []string) error {
 	if _, err := os.Stat(dir); err != nil {
 		return fmt.Errorf("no cache folder %s (%v): build a pipeline first, give its FILE, or pass --cache DIR", dir, err)
 	}
-	c, err := openCache(&cacheFlags, dir)
+	c, err := openCache(ctx, &cacheFlags, dir)
 	if err != nil {
 		return err
 	}

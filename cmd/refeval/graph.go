@@ -34,7 +34,7 @@ func runGraph(ctx context.Context, cmd *Command, args []string) error {
 	if graphFormat != "dot" && graphFormat != "mermaid" {
 		return usageErrorf("unknown --format %q; use dot or mermaid", graphFormat)
 	}
-	p, err := loadPipeline(args[0], graphFlags.vars.values())
+	p, err := loadPipeline(ctx, args[0], graphFlags.vars.values())
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func runPlan(ctx context.Context, cmd *Command, args []string) error {
 		return usageErrorf("missing pipeline FILE")
 	}
 	f := &planFlags
-	p, err := loadPipeline(args[0], f.vars.values())
+	p, err := loadPipeline(ctx, args[0], f.vars.values())
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func runPlan(ctx context.Context, cmd *Command, args []string) error {
 	var c *cache.Cache
 	dir := cacheDir(f, p)
 	if _, err := os.Stat(dir); err == nil { // plan never creates the cache folder
-		c, err = openCache(f, dir)
+		c, err = openCache(ctx, f, dir)
 		if err != nil {
 			return err
 		}
@@ -62,7 +62,10 @@ func runPlan(ctx context.Context, cmd *Command, args []string) error {
 	if engine.ParseDebug(os.Getenv("REFEVAL_DEBUG")).CacheHash {
 		debug = os.Stderr
 	}
-	items, err := engine.Plan(p, sel, c, debug)
+	items, err := engine.Plan(ctx, p, sel, c, debug)
+	if ctx.Err() != nil {
+		return errInterrupted
+	}
 	if err != nil {
 		return err
 	}

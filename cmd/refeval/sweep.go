@@ -93,7 +93,7 @@ func runSweep(ctx context.Context, cmd *Command, args []string) error {
 	var sels []engine.Selection
 	var all []*engine.Instance
 	for _, pt := range points {
-		p, err := loadPipeline(args[0], pt)
+		p, err := loadPipeline(ctx, args[0], pt)
 		if err != nil {
 			return err
 		}
@@ -114,7 +114,7 @@ func runSweep(ctx context.Context, cmd *Command, args []string) error {
 			return err
 		}
 	}
-	c, err := openCache(f, cacheDir(f, sels[0].Pipeline))
+	c, err := openCache(ctx, f, cacheDir(f, sels[0].Pipeline))
 	if err != nil {
 		return err
 	}

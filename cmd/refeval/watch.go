@@ -43,7 +43,7 @@ func runWatch(ctx context.Context, cmd *Command, args []string) error {
 	var gpus int // set by each load
 	var ignore []string
 	load := func() *engine.Pipeline {
-		p, err := loadPipeline(file, f.vars.values())
+		p, err := loadPipeline(ctx, file, f.vars.values())
 		if err != nil {
 			if err != errReported {
 				fmt.Fprintf(os.Stderr, "refeval: %v\n", err)
@@ -61,7 +61,7 @@ func runWatch(ctx context.Context, cmd *Command, args []string) error {
 		}
 		if c == nil {
 			dir := cacheDir(f, p)
-			if c, err = openCache(f, dir); err != nil {
+			if c, err = openCache(ctx, f, dir); err != nil {
 				fmt.Fprintf(os.Stderr, "refeval: %v\n", err)
 				return nil
 			}
