@@ -15,28 +15,31 @@ import (
 )
 
 // The dpo kind trains a policy on preference pairs with Direct Preference
-// Optimization.
+// Optimization, as RLRR's dpo.py does (defaults are its settings; see the
+// table in docs/stages-models.md).
 //
 //	stage "dpo" "beta" {
 //	  for_each        = toset(["0.01", "0.005", "0.02", "0.05", "0.2"])
 //	  model           = stage.sft.distill      # required: the policy's starting checkpoint
 //	  pairs           = stage.logprobs.ref     # required: folder holding logprobs.jsonl (or pairs.jsonl with reference_free)
+//	  eval_pairs      = stage.logprobs.val     # held-out pairs from other prompts; best checkpoint by their loss
 //	  beta            = tonumber(each.value)   # 0.01
 //	  loss            = "sigmoid"              # sigmoid | ipo | hinge
 //	  label_smoothing = 0
 //	  reference_free  = false
 //	  lr              = 5e-7
 //	  schedule        = "cosine"               # cosine | linear | constant
-//	  warmup_ratio    = 0.1
+//	  warmup_ratio    = 0.1                    # warmup steps = int(ratio × steps)
 //	  batch           = 8                      # pairs per forward pass (2·batch sequences)
-//	  grad_accum      = 8                      # global batch = batch · grad_accum · replicas (paper: 64)
-//	  replicas        = 0                      # data-parallel replicas; 0: one per granted device
+//	  grad_accum      = 8                      # global batch = batch · grad_accum (paper: 64)
+//	  replicas        = 0                      # data-parallel replicas splitting the global batch; 0: one per granted device
 //	  epochs          = 1
-//	  weight_decay    = 0
-//	  max_grad_norm   = 1
-//	  eval_fraction   = 0                      # held-out share of the pairs
-//	  eval_every      = 0                      # steps between held-out evaluations; best checkpoint kept
-//	  max_len         = 0                      # reject longer sequences (0: no limit)
+//	  weight_decay    = 0.01                   # torch AdamW's default, on every parameter
+//	  max_grad_norm   = 0                      # 0: no clipping
+//	  eval_fraction   = 0                      # held-out share of pairs instead of eval_pairs
+//	  eval_every      = 400                    # steps between held-out evaluations (and after the last)
+//	  max_len         = 2048                   # prompt + response truncated to this many tokens
+//	  limit           = 0                      # first N pairs only (0: all)
 //	  seed            = 0
 //	}
 //
@@ -45,7 +48,11 @@ import (
 // fails the stage; nothing is committed.
 
 // DPOVersion is the dpo kind's implementation version.
-const DPOVersion = "1"
+//
+// 2: RLRR's defaults (weight decay 0.01 on every parameter, no clipping,
+// warmup int(ratio × steps)), replicas splitting the global batch, response
+// tokens of the rendered conversation truncated to max_len.
+const DPOVersion = "2"
 
 func init() {
 	Register(&engine.Kind{Name: "dpo", Version: DPOVersion, Schema: dpoSchema, Decode: decodeDPO, UsesBackend: true, NonDeterministic: true})
@@ -55,6 +62,7 @@ var dpoSchema = func() *hcl.BodySchema {
 	s := &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "model", Required: true},
 		{Name: "pairs", Required: true},
+		{Name: "eval_pairs"},
 		{Name: "beta"},
 		{Name: "loss"},
 		{Name: "label_smoothing"},
@@ -69,6 +77,7 @@ var dpoSchema = func() *hcl.BodySchema {
 type dpoStage struct {
 	model         ModelRef
 	pairs         string
+	evalPairs     string // "" : none, or held out by eval_fraction
 	beta          float64
 	loss          string
 	smoothing     float64
@@ -76,21 +85,36 @@ type dpoStage struct {
 	t             trainSettings
 }
 
+// dpoDefaults are RLRR's DPO settings (dpo.py and self_improve.sh; the
+// table in docs/stages-models.md gives file and line of each).
+var dpoDefaults = trainSettings{LR: 5e-7, Schedule: train.ScheduleCosine, WarmupRatio: 0.1, Batch: 8, GradAccum: 8, Epochs: 1,
+	WeightDecay: 0.01, MaxGradNorm: 0, EvalEvery: 400, MaxLen: DefaultSeqLen}
+
 func decodeDPO(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
 	a := newAttrs(body, dpoSchema, ectx)
-	s := &dpoStage{beta: 0.01, loss: train.LossSigmoid,
-		t: trainSettings{LR: 5e-7, Schedule: train.ScheduleCosine, WarmupRatio: 0.1, Batch: 8, GradAccum: 8, Epochs: 1, MaxGradNorm: 1, MaxLen: DefaultSeqLen}}
+	s := &dpoStage{beta: 0.01, loss: train.LossSigmoid, t: dpoDefaults}
 	a.localModel("model", &s.model, "The dpo kind trains a local checkpoint, not an endpoint.")
 	a.path("pairs", &s.pairs, "the output folder of a logprobs stage (or of a pairs stage, with reference_free = true)")
+	a.path("eval_pairs", &s.evalPairs, "the output folder of a logprobs stage over pairs from other prompts, such as stage.logprobs.val")
 	a.number("beta", &s.beta, 1e-9, 1e6)
 	a.oneOf("loss", &s.loss, train.LossSigmoid, train.LossIPO, train.LossHinge)
 	a.number("label_smoothing", &s.smoothing, 0, 0.5)
 	a.boolean("reference_free", &s.referenceFree)
 	decodeTrain(a, &s.t)
+	if a.has("eval_pairs") && s.t.EvalFraction > 0 {
+		a.errorf(a.content.Attributes["eval_fraction"], "Two held-out sets",
+			"eval_pairs already gives the held-out pairs; remove eval_fraction (or eval_pairs to hold out a share of the training pairs).")
+	}
 	return s, a.diags
 }
 
-func (s *dpoStage) Inputs() []string { return append(s.model.Inputs(), s.pairs) }
+func (s *dpoStage) Inputs() []string {
+	in := append(s.model.Inputs(), s.pairs)
+	if s.evalPairs != "" {
+		in = append(in, s.evalPairs)
+	}
+	return in
+}
 
 // readPreferencePairs reads logprobs.jsonl from folder, or pairs.jsonl
 // with zero reference log-probs when referenceFree.
@@ -125,6 +149,18 @@ func (s *dpoStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	if len(lps) == 0 {
 		return fmt.Errorf("%s holds no pairs: every prompt was skipped by the pairs stage (see its metrics.json)", s.pairs)
 	}
+	if s.t.Limit > 0 && s.t.Limit < len(lps) {
+		lps = lps[:s.t.Limit]
+	}
+	var evalLps []LogprobPair
+	if s.evalPairs != "" {
+		if evalLps, _, err = readPreferencePairs(rc.Dir, s.evalPairs, s.referenceFree); err != nil {
+			return fmt.Errorf("eval_pairs: %w", err)
+		}
+		if len(evalLps) == 0 {
+			return fmt.Errorf("eval_pairs: %s holds no pairs: every prompt was skipped by its pairs stage (see its metrics.json)", s.evalPairs)
+		}
+	}
 	tr, err := loadTrainee(rc, s.model)
 	if err != nil {
 		return err
@@ -134,22 +170,34 @@ func (s *dpoStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	if err != nil {
 		return err
 	}
-	all := make([]train.PairExample, len(lps))
-	for i, lp := range lps {
-		prompt, c, r, err := ct.pairIDs(lp.Pair, s.t.MaxLen)
-		if err != nil {
-			return fmt.Errorf("pair %d: %w", i+1, err)
+	examples := func(what string, lps []LogprobPair) ([]train.PairExample, error) {
+		out := make([]train.PairExample, len(lps))
+		for i, lp := range lps {
+			prompt, c, r, err := ct.pairIDs(lp.Pair, s.t.MaxLen)
+			if err != nil {
+				return nil, fmt.Errorf("%s pair %d: %w", what, i+1, err)
+			}
+			if len(c) == 0 || len(r) == 0 {
+				return nil, fmt.Errorf("%s pair %d: the prompt alone has %d tokens, max_len %d leaves no response token; raise max_len (and the logprobs stage's)", what, i+1, len(prompt), s.t.MaxLen)
+			}
+			out[i] = train.PairExample{Prompt: prompt, Chosen: c, Rejected: r, RefChosen: lp.ChosenLogprob, RefRejected: lp.RejectedLogprob}
 		}
-		if len(c) == 0 || len(r) == 0 {
-			return fmt.Errorf("pair %d: the prompt alone has %d tokens, max_len %d leaves no response token; raise max_len (and the logprobs stage's)", i+1, len(prompt), s.t.MaxLen)
-		}
-		all[i] = train.PairExample{Prompt: prompt, Chosen: c, Rejected: r, RefChosen: lp.ChosenLogprob, RefRejected: lp.RejectedLogprob}
+		return out, nil
+	}
+	all, err := examples("training", lps)
+	if err != nil {
+		return err
 	}
 	trainSet, evalSet := split(all, s.t.EvalFraction, s.t.Seed)
+	if evalLps != nil {
+		if evalSet, err = examples("eval", evalLps); err != nil {
+			return err
+		}
+	}
 	replicas := s.t.replicas(rc)
-	rec := &recorder{rc: rc, dpo: true, total: steps(len(trainSet), s.t, replicas)}
-	logf(rc, "dpo: beta %g, %s loss, %d training and %d held-out pairs, %d steps, reference log-probs from %s\n",
-		s.beta, s.loss, len(trainSet), len(evalSet), rec.total, source)
+	rec := &recorder{rc: rc, dpo: true, total: steps(len(trainSet), s.t)}
+	logf(rc, "dpo: beta %g, %s loss, %d training and %d held-out pairs, %d steps of %d pairs (%d replicas), reference log-probs from %s\n",
+		s.beta, s.loss, len(trainSet), len(evalSet), rec.total, s.t.Batch*s.t.GradAccum, replicas, source)
 	start := time.Now()
 	res, err := train.DPO(ctx, tr.model, trainSet, evalSet, train.DPOConfig{
 		Beta: s.beta, Loss: s.loss, LabelSmoothing: s.smoothing, ReferenceFree: s.referenceFree,

@@ -152,6 +152,8 @@ prompts = "train.prompts.jsonl"
 references = "train.references.jsonl"
 lr = 3e-3
 batch = 4
+grad_accum = 1
+epochs = 1
 eval_fraction = 0.25`)
 	for _, f := range []string{"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", MetricsLinesFile, MetricsFile, LossPlotFile} {
 		if _, err := os.Stat(filepath.Join(sft, f)); err != nil {

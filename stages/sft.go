@@ -18,26 +18,33 @@ import (
 //	  model         = stage.init.tiny                # required: a local checkpoint
 //	  prompts       = "data/train.prompts.jsonl"     # required
 //	  references    = "data/train.references.jsonl"  # required: one answer per prompt
-//	  lr            = 1e-5
-//	  schedule      = "cosine"                       # cosine | linear | constant
-//	  warmup_ratio  = 0.1
-//	  epochs        = 1
-//	  batch         = 8                              # examples per forward pass
-//	  grad_accum    = 1
-//	  weight_decay  = 0
-//	  max_grad_norm = 1
+//	  lr            = 2e-5
+//	  schedule      = "linear"                       # cosine | linear | constant
+//	  warmup_ratio  = 0.03                           # warmup steps = int(ratio × steps)
+//	  epochs        = 2
+//	  batch         = 2                              # examples per forward pass
+//	  grad_accum    = 16                             # global batch = batch · grad_accum
+//	  replicas      = 0                              # replicas splitting the global batch; 0: one per granted device
+//	  weight_decay  = 0.01                           # torch AdamW's default, on every parameter
+//	  max_grad_norm = 0                              # 0: no clipping
 //	  eval_fraction = 0                              # held-out share; best checkpoint by its loss
-//	  eval_every    = 0                              # steps between evaluations (0: only at the end)
+//	  eval_every    = 1000                           # steps between evaluations (and after the last)
+//	  max_len       = 2048                           # prompt + response truncated to this many tokens
 //	  limit         = 0                              # first N prompts only
 //	  seed          = 0
 //	}
 //
 // Its output folder is a checkpoint (config.json, model.safetensors, the
 // tokenizer files) plus metrics.jsonl (StepLine per step), metrics.json
-// (TrainMetrics) and loss.svg.
+// (TrainMetrics) and loss.svg. Defaults are RLRR's mle.py settings (see
+// the table in docs/stages-models.md).
 
 // SFTVersion is the sft kind's implementation version.
-const SFTVersion = "1"
+//
+// 2: RLRR's defaults, warmup int(ratio × steps), replicas splitting the
+// global batch, response tokens of the rendered conversation truncated to
+// max_len.
+const SFTVersion = "2"
 
 func init() {
 	Register(&engine.Kind{Name: "sft", Version: SFTVersion, Schema: sftSchema, Decode: decodeSFT, UsesBackend: true, NonDeterministic: true})
@@ -115,9 +122,14 @@ func (m *TrainMetrics) fill(res *train.Result, dpo bool) {
 	}
 }
 
+// sftDefaults are RLRR's SFT settings (mle.py base_setting and main; the
+// table in docs/stages-models.md gives file and line of each).
+var sftDefaults = trainSettings{LR: 2e-5, Schedule: train.ScheduleLinear, WarmupRatio: 0.03, Batch: 2, GradAccum: 16, Epochs: 2,
+	WeightDecay: 0.01, MaxGradNorm: 0, EvalEvery: 1000, MaxLen: DefaultSeqLen}
+
 func decodeSFT(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
 	a := newAttrs(body, sftSchema, ectx)
-	s := &sftStage{t: trainSettings{LR: 1e-5, Schedule: train.ScheduleCosine, WarmupRatio: 0.1, Batch: 8, GradAccum: 1, Epochs: 1, MaxGradNorm: 1, MaxLen: DefaultSeqLen}}
+	s := &sftStage{t: sftDefaults}
 	a.localModel("model", &s.model, "The sft kind trains a local checkpoint, not an endpoint.")
 	a.path("prompts", &s.prompts, "a prompts file (JSON Lines of {\"prompt\": …})")
 	a.path("references", &s.references, "a references file (JSON Lines of {\"text\": …})")
@@ -158,7 +170,7 @@ func (s *sftStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	}
 	trainSet, evalSet := split(all, s.t.EvalFraction, s.t.Seed)
 	replicas := s.t.replicas(rc)
-	rec := &recorder{rc: rc, total: steps(len(trainSet), s.t, replicas)}
+	rec := &recorder{rc: rc, total: steps(len(trainSet), s.t)}
 	start := time.Now()
 	res, err := train.SFT(ctx, tr.model, trainSet, evalSet, train.SFTConfig{
 		LR: s.t.LR, WeightDecay: s.t.WeightDecay, Schedule: s.t.Schedule, WarmupRatio: s.t.warmup(),

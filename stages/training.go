@@ -77,6 +77,9 @@ func (t trainSettings) warmup() float64 {
 	return t.WarmupRatio
 }
 
+// replicas returns the data-parallel replicas: the attribute, or one per
+// granted device. They split the global batch (batch × grad_accum); they
+// never enlarge it.
 func (t trainSettings) replicas(rc *engine.RunContext) int {
 	if t.Replicas > 0 {
 		return t.Replicas
@@ -235,9 +238,10 @@ func (r *recorder) write(out string, evals []train.StepMetrics) error {
 	return atomicfile.WriteBytes(filepath.Join(out, LossPlotFile), []byte(lossPlot(r.lines, evals, r.dpo)))
 }
 
-// steps returns the optimizer steps of a run over n examples.
-func steps(n int, t trainSettings, replicas int) int {
-	global := max(1, t.Batch) * max(1, t.GradAccum) * replicas
+// steps returns the optimizer steps of a run over n examples: the global
+// batch is batch × grad_accum, whatever the replicas.
+func steps(n int, t trainSettings) int {
+	global := max(1, t.Batch) * max(1, t.GradAccum)
 	return max(1, t.Epochs) * ((n + global - 1) / global)
 }
 

@@ -28,14 +28,14 @@ type DPOConfig struct {
 	LabelSmoothing float64 // ε of the sigmoid loss (default 0).
 	ReferenceFree  bool    // Ignore the reference log-probs (rc = rr = 0).
 	LR             float64 // Peak learning rate (paper: 5e-7; required).
-	WeightDecay    float64 // AdamW decoupled weight decay λ on weights of rank ≥ 2 (default 0).
+	WeightDecay    float64 // AdamW decoupled weight decay λ on every parameter, as torch.optim.AdamW (default 0; RLRR: torch's 0.01).
 	Schedule       string  // ScheduleCosine (default), ScheduleLinear or ScheduleConstant.
 	WarmupRatio    float64 // Fraction of steps warming up linearly; default 0.1 (set a negative value for none).
-	MicroBatch     int     // Pairs per forward pass and replica (default 1); a forward holds 2·MicroBatch sequences.
-	GradAccum      int     // Micro-batches accumulated per replica per optimizer step (default 1).
-	Replicas       int     // Data-parallel replicas (default 1); global batch = MicroBatch·GradAccum·Replicas pairs (paper: 64).
+	MicroBatch     int     // Pairs per forward pass (default 1); a forward holds 2·MicroBatch sequences.
+	GradAccum      int     // Micro-batches per optimizer step, over all replicas (default 1); global batch = MicroBatch·GradAccum pairs (paper: 64).
+	Replicas       int     // Data-parallel replicas sharing the micro-batches of a step (default 1); they split the global batch, never enlarge it.
 	Epochs         int     // Passes over the training pairs (default 1).
-	MaxGradNorm    float64 // Clip the global gradient norm to this (default 0: no clipping; TRL uses 1).
+	MaxGradNorm    float64 // Clip the global gradient norm to this (default 0: no clipping, as RLRR; TRL uses 1).
 	EvalEvery      int     // Evaluate on the eval pairs every this many steps (default 0: only at the end).
 	MaxSeqLen      int     // Reject pairs whose prompt+response is longer (default 0: no limit).
 	Seed           uint64  // Seeds the data order.

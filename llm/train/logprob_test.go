@@ -74,7 +74,7 @@ func TestSchedule(t *testing.T) {
 		steps []int
 		want  []float64
 	}{
-		// 10 steps, ratio 0.1 → 1 warmup step.
+		// 10 steps, ratio 0.1 → int(1.0) = 1 warmup step.
 		{ScheduleCosine, []int{0, 1, 4, 9}, []float64{0, 1, 0.5 * (1 + math.Cos(math.Pi*3/9)), 0.5 * (1 + math.Cos(math.Pi*8/9))}},
 		{ScheduleLinear, []int{0, 1, 4, 9}, []float64{0, 1, 1 - 3.0/9, 1 - 8.0/9}},
 		{ScheduleConstant, []int{0, 1, 9}, []float64{0, 1, 1}},
@@ -91,5 +91,25 @@ func TestSchedule(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestScheduleWarmupRoundsDown: warmup steps are int(ratio × total), as
+// RLRR computes them, so a short run starts at the full rate.
+func TestScheduleWarmupRoundsDown(t *testing.T) {
+	tests := []struct {
+		ratio       float64
+		total, want int
+	}{
+		{0.1, 1, 0}, {0.1, 5, 0}, {0.1, 10, 1}, {0.15, 10, 1}, {0.1, 19, 1}, {0.03, 100, 3}, {1, 1, 1},
+	}
+	for _, tt := range tests {
+		s, err := NewSchedule(ScheduleCosine, 1, tt.ratio, tt.total)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.WarmupSteps != tt.want {
+			t.Errorf("wrong warmup steps for ratio %v of %d\ngot:  %#v\nwant: %#v", tt.ratio, tt.total, s.WarmupSteps, tt.want)
+		}
 	}
 }

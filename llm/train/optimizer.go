@@ -136,8 +136,10 @@ func (o *optimizer) applyGraph(_ *model.Scope, lr, step, maxNorm *Node) *Node {
 		value := p.NodeValue(g)
 		dtype := value.DType()
 		w := ConvertDType(value, dtypes.Float32)
-		if o.weightDecay > 0 && p.Shape().Rank() >= 2 {
-			// Decoupled weight decay (torch.optim.AdamW): p ← p·(1 − lr·λ).
+		if o.weightDecay > 0 {
+			// Decoupled weight decay on every parameter, as
+			// torch.optim.AdamW(model.parameters()) in RLRR's dpo.py and
+			// mle.py does: p ← p·(1 − lr·λ).
 			w = Mul(w, OneMinus(MulScalar(lr, o.weightDecay)))
 		}
 		denom := AddScalar(Div(Sqrt(m2), Sqrt(bias2)), adamEpsilon)

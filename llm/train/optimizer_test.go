@@ -103,7 +103,7 @@ func TestAdamWMatchesTorchFormula(t *testing.T) {
 				gb[j] += ds[r][j]
 			}
 		}
-		wantNorm := ref.step([][]float64{refW, refB}, [][]float64{gw, gb}, []bool{true, false}, lr, wd, maxNorm, step)
+		wantNorm := ref.step([][]float64{refW, refB}, [][]float64{gw, gb}, []bool{true, true}, lr, wd, maxNorm, step)
 		norm, err := opt.step(lr, step)
 		if err != nil {
 			t.Fatal(err)

@@ -21,8 +21,10 @@ type Schedule struct {
 }
 
 // NewSchedule returns the schedule of a run of totalSteps optimizer steps
-// whose first ceil(warmupRatio·totalSteps) steps warm up, as transformers'
-// TrainingArguments.get_warmup_steps computes them.
+// whose first int(warmupRatio·totalSteps) steps (rounded down) warm up, as
+// RLRR's dpo.py and mle.py compute them (warmup_steps = int(ratio ×
+// total)). transformers' Trainer rounds up instead, which makes a run of
+// one step warm up for that whole step at learning rate 0.
 func NewSchedule(kind string, lr, warmupRatio float64, totalSteps int) (Schedule, error) {
 	if kind == "" {
 		kind = ScheduleCosine
@@ -38,7 +40,7 @@ func NewSchedule(kind string, lr, warmupRatio float64, totalSteps int) (Schedule
 	if !(warmupRatio >= 0 && warmupRatio <= 1) {
 		return Schedule{}, fmt.Errorf("warmup_ratio is %v: it must be in [0, 1]", warmupRatio)
 	}
-	return Schedule{Kind: kind, LR: lr, WarmupSteps: int(math.Ceil(warmupRatio * float64(totalSteps))), TotalSteps: totalSteps}, nil
+	return Schedule{Kind: kind, LR: lr, WarmupSteps: int(warmupRatio * float64(totalSteps)), TotalSteps: totalSteps}, nil
 }
 
 // At returns the learning rate of optimizer step (0-based), the formulas of

@@ -19,12 +19,12 @@ type SFTExample struct {
 // SFTConfig configures an SFT run. Zero values take the defaults noted.
 type SFTConfig struct {
 	LR          float64 // Peak learning rate (required).
-	WeightDecay float64 // AdamW decoupled weight decay λ on weights of rank ≥ 2 (default 0).
+	WeightDecay float64 // AdamW decoupled weight decay λ on every parameter, as torch.optim.AdamW (default 0).
 	Schedule    string  // ScheduleCosine (default), ScheduleLinear or ScheduleConstant.
 	WarmupRatio float64 // Fraction of steps warming up linearly; default 0.1 (set a negative value for none).
-	MicroBatch  int     // Examples per forward pass and replica (default 1).
-	GradAccum   int     // Micro-batches accumulated per replica per optimizer step (default 1).
-	Replicas    int     // Data-parallel replicas (default 1); global batch = MicroBatch·GradAccum·Replicas examples.
+	MicroBatch  int     // Examples per forward pass (default 1).
+	GradAccum   int     // Micro-batches per optimizer step, over all replicas (default 1); global batch = MicroBatch·GradAccum examples.
+	Replicas    int     // Data-parallel replicas sharing the micro-batches of a step (default 1); they never enlarge the global batch.
 	Epochs      int     // Passes over the examples (default 1).
 	MaxGradNorm float64 // Clip the global gradient norm to this (default 0: no clipping).
 	EvalEvery   int     // Evaluate on the eval examples every this many steps (default 0: only at the end).

@@ -72,7 +72,7 @@ func TestDPORaisesHeldOutLogRatio(t *testing.T) {
 			m := newToy(t, 1)
 			train := withReference(t, m, toyPairs(32, 1))
 			eval := withReference(t, m, toyPairs(8, 2))
-			cfg := DPOConfig{Beta: 0.5, Loss: loss, LR: 0.05, MicroBatch: 4, GradAccum: 2, Epochs: 3, EvalEvery: 4, MaxGradNorm: 1, Seed: 7}
+			cfg := DPOConfig{Beta: 0.5, Loss: loss, LR: 0.05, WarmupRatio: 0.2, MicroBatch: 4, GradAccum: 2, Epochs: 3, EvalEvery: 4, MaxGradNorm: 1, Seed: 7}
 			var steps []StepMetrics
 			res, err := DPO(context.Background(), m, train, eval, cfg, func(s StepMetrics) { steps = append(steps, s) })
 			if err != nil {
@@ -90,7 +90,7 @@ func TestDPORaisesHeldOutLogRatio(t *testing.T) {
 				t.Errorf("held-out loss and accuracy did not improve\ngot:  %#v, %#v\nwant: < %#v, > 0.9", after.Loss, after.Accuracy, before.Loss)
 			}
 			if steps[0].LR != 0 || steps[1].LR != cfg.LR/2 || steps[2].LR != cfg.LR {
-				t.Errorf("wrong warmup (ceil(0.1·12) = 2 steps)\ngot:  %#v, %#v, %#v\nwant: %#v, %#v, %#v", steps[0].LR, steps[1].LR, steps[2].LR, 0.0, cfg.LR/2, cfg.LR)
+				t.Errorf("wrong warmup (int(0.2·12) = 2 steps)\ngot:  %#v, %#v, %#v\nwant: %#v, %#v, %#v", steps[0].LR, steps[1].LR, steps[2].LR, 0.0, cfg.LR/2, cfg.LR)
 			}
 			if loss == LossSigmoid && (math.Abs(steps[0].Loss-math.Ln2) > 1e-6 || steps[0].Accuracy != 0) {
 				// Before the first update the policy is the reference: x = 0 for every pair.
@@ -157,9 +157,10 @@ func TestDataParallelMatchesSingle(t *testing.T) {
 		micro, accum, replicas int
 	}{
 		{"one replica, one micro-batch", 4, 1, 1},
-		{"two replicas", 2, 1, 2},
-		{"two replicas accumulating", 1, 2, 2},
-		{"four replicas", 1, 1, 4},
+		{"two replicas", 2, 2, 2},
+		{"two replicas accumulating", 1, 4, 2},
+		{"four replicas", 1, 4, 4},
+		{"three replicas, uneven", 1, 4, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -284,5 +285,75 @@ func TestDPOUnusedVariableAndCancel(t *testing.T) {
 	cancel()
 	if _, err := DPO(ctx, m, pairs, nil, DPOConfig{Beta: 0.5, LR: 0.01}, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("wrong error for a cancelled context\ngot:  %v\nwant: %v", err, context.Canceled)
+	}
+}
+
+// paperDPO is RLRR's DPO configuration: global batch 64, lr 5e-7, cosine
+// with warmup ratio 0.1, torch AdamW's weight decay 0.01, no clipping.
+func paperDPO() DPOConfig {
+	return DPOConfig{Beta: 0.01, LR: 5e-7, Schedule: ScheduleCosine, WarmupRatio: 0.1, WeightDecay: 0.01, MicroBatch: 8, GradAccum: 8, Seed: 1}
+}
+
+// TestDPOSmallRunUpdates: 40 pairs with the paper's settings make one
+// optimizer step (a global batch of 64 holds them all). Its warmup is
+// int(0.1 × 1) = 0 steps, so the step runs at the full learning rate and
+// the weights change (with warmup rounded up it ran at rate 0).
+func TestDPOSmallRunUpdates(t *testing.T) {
+	m := newToy(t, 10)
+	pairs := withReference(t, m, toyPairs(40, 10))
+	before := weights(t, m)
+	res, err := DPO(context.Background(), m, pairs, nil, paperDPO(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 1 || res.Final.LR != 5e-7 {
+		t.Errorf("wrong run\ngot:  %d steps, last lr %#v\nwant: 1 step at lr 5e-7", res.Steps, res.Final.LR)
+	}
+	after := weights(t, m)
+	for path, w := range before {
+		if d := maxAbsDiff(after[path], w); d == 0 {
+			t.Errorf("%s did not change", path)
+		}
+	}
+}
+
+// TestTrainingRefusesNoUpdate: a run whose every step has learning rate 0
+// is an error, and the weights are left as they were.
+func TestTrainingRefusesNoUpdate(t *testing.T) {
+	m := newToy(t, 11)
+	pairs := withReference(t, m, toyPairs(40, 11))
+	before := weights(t, m)
+	cfg := paperDPO()
+	cfg.WarmupRatio = 1 // one step, all warmup: lr 0
+	_, err := DPO(context.Background(), m, pairs, nil, cfg, nil)
+	if want := "every one of the 1 optimizer steps has learning rate 0"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("wrong error\ngot:  %v\nwant: …%s…", err, want)
+	}
+	_, err = SFT(context.Background(), m, []SFTExample{{Prompt: []int{1}, Response: []int{2}}}, nil, SFTConfig{LR: 1, WarmupRatio: 1}, nil)
+	if err == nil || !strings.Contains(err.Error(), "learning rate 0") {
+		t.Errorf("wrong SFT error\ngot:  %v\nwant: …learning rate 0…", err)
+	}
+	after := weights(t, m)
+	for path, w := range before {
+		if d := maxAbsDiff(after[path], w); d != 0 {
+			t.Errorf("%s changed by %g", path, d)
+		}
+	}
+}
+
+// TestReplicasKeepGlobalBatch: two replicas (gpus = 2) split the global
+// batch the user set, so the run has the same steps as with one.
+func TestReplicasKeepGlobalBatch(t *testing.T) {
+	pairs := withReference(t, newToy(t, 12), toyPairs(40, 12))
+	for _, replicas := range []int{1, 2} {
+		cfg := paperDPO()
+		cfg.LR, cfg.MicroBatch, cfg.GradAccum, cfg.Replicas = 0.01, 4, 2, replicas
+		res, err := DPO(context.Background(), newToy(t, 12), pairs, nil, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Steps != 5 {
+			t.Errorf("wrong steps with %d replicas\ngot:  %d\nwant: 5 (40 pairs, global batch 8)", replicas, res.Steps)
+		}
 	}
 }

@@ -85,12 +85,15 @@ func run(ctx context.Context, m *Model, train, eval objective, cfg loopConfig, o
 	if err := checkSeqLen(cfg.MaxSeqLen, train, eval); err != nil {
 		return nil, err
 	}
-	global := cfg.MicroBatch * cfg.GradAccum * cfg.Replicas
+	global := cfg.MicroBatch * cfg.GradAccum
 	stepsPerEpoch := (train.size() + global - 1) / global
 	total := stepsPerEpoch * cfg.Epochs
 	sched, err := NewSchedule(cfg.Schedule, cfg.LR, cfg.WarmupRatio, total)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
+	}
+	if err := checkUpdates(sched); err != nil {
+		return nil, err
 	}
 	opt, err := newOptimizer(m, cfg.Replicas, cfg.WeightDecay, cfg.MaxGradNorm)
 	if err != nil {
@@ -202,6 +205,21 @@ func run(ctx context.Context, m *Model, train, eval objective, cfg loopConfig, o
 	return res, nil
 }
 
+// checkUpdates refuses a run that would leave the weights as they are:
+// no optimizer step, or a learning rate of 0 at every step (a one-step run
+// whose step is all warmup).
+func checkUpdates(s Schedule) error {
+	if s.TotalSteps < 1 {
+		return fmt.Errorf("train: the run makes no optimizer step: give it training examples")
+	}
+	for step := range s.TotalSteps {
+		if s.At(step) > 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("train: every one of the %d optimizer steps has learning rate 0 (%d warmup steps of %d): the weights would not change; lower warmup_ratio, or train on more examples or epochs", s.TotalSteps, s.WarmupSteps, s.TotalSteps)
+}
+
 // checkSeqLen reports the first training or eval example longer than
 // maxLen tokens (0: no limit) before any step runs, rather than at the
 // step that meets it.
@@ -226,7 +244,8 @@ func checkSeqLen(maxLen int, train, eval objective) error {
 }
 
 // accumulate runs the gradient executors over one global batch: its
-// examples are cut into micro-batches dealt round-robin to the replicas.
+// examples are cut into micro-batches dealt round-robin to the replicas, so
+// replicas split the global batch and never enlarge it.
 func accumulate(ctx context.Context, grads []*model.Exec, obj objective, batch []int, cfg loopConfig) (*stats, error) {
 	w := obj.weights(batch)
 	st := &stats{}
