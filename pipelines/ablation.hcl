@@ -58,6 +58,8 @@ stage "sft" "distill" {
   epochs        = 5
   batch         = 16
   warmup_ratio  = 0.05
+  grad_accum    = 1
+  schedule      = "cosine"
   eval_fraction = 0.05
 }
 
