@@ -68,6 +68,9 @@ type RunContext struct {
 	// Progress reports how many of total units are done; the console shows
 	// a live bar for stages that call it.
 	Progress func(done, total int64)
+	// Warn prints a warning about the stage on the console (the stage also
+	// writes it to its log). It may be nil.
+	Warn func(msg string)
 }
 
 // A Memo stores per-item results of long stages under keys the stage

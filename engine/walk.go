@@ -506,6 +506,7 @@ func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int) (
 			return id.String(), err
 		},
 		Progress: func(done, total int64) { b.con.progress(res.name(), done, total) },
+		Warn:     func(msg string) { b.con.printf("refeval: warning: %s: %s\n", res.name(), msg) },
 	}
 	start := time.Now()
 	st, err := a.stage()

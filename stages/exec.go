@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sort"
@@ -96,15 +97,81 @@ func decodeExec(body hcl.Body, ctx *hcl.EvalContext) (engine.Stage, hcl.Diagnost
 
 func (s *execStage) Inputs() []string { return s.inputs }
 
-// Run runs the command in its own process group, so that cancelling the
-// build stops the command and everything it started: SIGTERM first, then
-// SIGKILL after execGrace.
+// Run runs the command in its own process group (and its own cgroup where
+// it can, procs_linux.go), so that cancelling the build stops the command
+// and everything it started: SIGTERM first, then SIGKILL after execGrace.
+// When the command exits, whatever it left running is killed before Run
+// returns, so that nothing writes to the output once it is hashed; that
+// is reported as a warning in the log and on the console.
 func (s *execStage) Run(ctx context.Context, rc *engine.RunContext) error {
+	g := newProcGroup()
+	defer g.close()
+	out, closeLog := logSink(rc.Log)
+	cmd, err := s.start(rc, g, out)
+	if err != nil {
+		closeLog()
+		return fmt.Errorf("cannot start %s: %w", s.command[0], err)
+	}
+	pgid := cmd.Process.Pid
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			syscall.Kill(-pgid, syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(execGrace):
+				syscall.Kill(-pgid, syscall.SIGKILL)
+			}
+		}
+	}()
+	err = cmd.Wait()
+	close(done)
+	left, endErr := g.end(pgid)
+	closeLog()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if endErr != nil {
+		return endErr
+	}
+	if len(left) > 0 {
+		msg := fmt.Sprintf("the command exited but left %d process(es) running: %s; they were killed before the output was committed (wait for background processes before the command exits)", len(left), describe(left))
+		fmt.Fprintf(rc.Log, "refeval: warning: %s\n", msg)
+		if rc.Warn != nil {
+			rc.Warn(msg)
+		}
+	}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return fmt.Errorf("%s: %v", strings.Join(s.command, " "), exit)
+	}
+	return err
+}
+
+// start starts the command in g. If starting it in g's cgroup fails where
+// starting it without works, cgroups are not used again.
+func (s *execStage) start(rc *engine.RunContext, g *procGroup, out io.Writer) (*exec.Cmd, error) {
+	cmd := s.command1(rc, out)
+	cmd.SysProcAttr = g.attr()
+	err := cmd.Start()
+	if err != nil && g.usesCgroup() {
+		cmd = s.command1(rc, out)
+		cmd.SysProcAttr = (&procGroup{fd: -1}).attr()
+		if err = cmd.Start(); err == nil {
+			g.dropCgroup()
+		}
+	}
+	return cmd, err
+}
+
+// command1 builds the command, its environment and its output.
+func (s *execStage) command1(rc *engine.RunContext, out io.Writer) *exec.Cmd {
 	cmd := exec.Command(s.command[0], s.command[1:]...)
 	cmd.Dir = rc.Dir
-	cmd.Stdout = rc.Log
-	cmd.Stderr = rc.Log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Stdout = out
+	cmd.Stderr = out
 	env := os.Environ()
 	keys := make([]string, 0, len(s.env))
 	for k := range s.env {
@@ -123,31 +190,30 @@ func (s *execStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		env = append(env, "CUDA_VISIBLE_DEVICES="+strings.Join(ids, ","))
 	}
 	cmd.Env = env
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("cannot start %s: %w", s.command[0], err)
+	return cmd
+}
+
+// logSink returns a file the command can write its output to: the log
+// itself when it is a file, else a pipe copied into it. With a file, Wait
+// returns when the command exits, not when the last process that inherited
+// the output closes it. closeLog closes the pipe (after the stage's
+// processes are gone) and waits for the copy.
+func logSink(log io.Writer) (out io.Writer, closeLog func()) {
+	if f, ok := log.(*os.File); ok {
+		return f, func() {}
 	}
-	done := make(chan struct{})
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return log, func() {} // Wait then also waits for the output to close
+	}
+	copied := make(chan struct{})
 	go func() {
-		select {
-		case <-done:
-		case <-ctx.Done():
-			pgid := cmd.Process.Pid
-			syscall.Kill(-pgid, syscall.SIGTERM)
-			select {
-			case <-done:
-			case <-time.After(execGrace):
-				syscall.Kill(-pgid, syscall.SIGKILL)
-			}
-		}
+		io.Copy(log, pr)
+		pr.Close()
+		close(copied)
 	}()
-	err := cmd.Wait()
-	close(done)
-	if ctx.Err() != nil {
-		return ctx.Err()
+	return pw, func() {
+		pw.Close()
+		<-copied
 	}
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return fmt.Errorf("%s: %v", strings.Join(s.command, " "), exit)
-	}
-	return err
 }
