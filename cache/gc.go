@@ -26,9 +26,16 @@ type ListItem struct {
 // List returns every index entry, sorted by pipeline, address and then
 // most recent use first.
 func (c *Cache) List() ([]ListItem, error) {
-	entries, err := c.entries()
+	items, _, err := c.ListAll()
+	return items, err
+}
+
+// ListAll is List that also returns the actions whose index entries cannot
+// be read (GC and `refeval cache verify --repair` drop them).
+func (c *Cache) ListAll() ([]ListItem, []ID, error) {
+	entries, bad, err := c.entries()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	items := make([]ListItem, 0, len(entries))
 	for action, e := range entries {
@@ -41,6 +48,7 @@ func (c *Cache) List() ([]ListItem, error) {
 		}
 		items = append(items, ListItem{Action: action, Entry: e, Size: size})
 	}
+	sortIDs(bad)
 	slices.SortFunc(items, func(a, b ListItem) int {
 		if c := strings.Compare(a.Entry.Pipeline, b.Entry.Pipeline); c != 0 {
 			return c
@@ -53,13 +61,35 @@ func (c *Cache) List() ([]ListItem, error) {
 		}
 		return bytes.Compare(a.Action[:], b.Action[:])
 	})
-	return items, nil
+	return items, bad, nil
 }
 
-// entries reads the whole index.
-func (c *Cache) entries() (map[ID]*Entry, error) {
+// entries reads the whole index. Entries whose value does not decode are
+// listed in bad. If Badger cannot read the index, it is rebuilt from the
+// entry records (and that reported) and read again.
+func (c *Cache) entries() (map[ID]*Entry, []ID, error) {
+	entries, bad, err := c.scanEntries()
+	if err != nil {
+		if err = c.healAfter("reading the index", err); err == nil {
+			entries, bad, err = c.scanEntries()
+		}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("cache %s: reading index: %w", c.dir, err)
+	}
+	return entries, bad, nil
+}
+
+// healAfter reports damage met while scanning the index and rebuilds it.
+func (c *Cache) healAfter(what string, err error) error {
+	_, rerr := c.reopenRebuilt(fmt.Errorf("%s: %w", what, err), true)
+	return rerr
+}
+
+func (c *Cache) scanEntries() (map[ID]*Entry, []ID, error) {
 	entries := map[ID]*Entry{}
-	err := c.db.View(func(txn *badger.Txn) error {
+	var bad []ID
+	err := c.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixAction), PrefetchValues: true, PrefetchSize: 100})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -70,18 +100,20 @@ func (c *Cache) entries() (map[ID]*Entry, error) {
 				continue
 			}
 			copy(action[:], k[len(prefixAction):])
-			var e Entry
-			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &e) }); err != nil {
+			v, err := item.ValueCopy(nil)
+			if err != nil {
 				return fmt.Errorf("entry %s: %w", action, err)
 			}
-			entries[action] = &e
+			e, err := decodeEntry(v)
+			if err != nil {
+				bad = append(bad, action)
+				continue
+			}
+			entries[action] = e
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("cache %s: reading index: %w", c.dir, err)
-	}
-	return entries, nil
+	return entries, bad, err
 }
 
 // GCOptions say what GC keeps. An entry is kept if either rule keeps it.
@@ -102,7 +134,8 @@ const (
 // A GCReport says what GC removed (or, with DryRun, would remove).
 type GCReport struct {
 	DryRun      bool
-	Entries     int   // index entries removed
+	Entries     int   // index entries removed (Unreadable included)
+	Unreadable  int   // index entries removed because they could not be read
 	Kept        int   // index entries kept
 	Outputs     int   // output folders removed (no kept entry references them)
 	Temps       int   // stale temp folders removed
@@ -121,7 +154,7 @@ type GCReport struct {
 // them yet, so GC may run while stages are between CommitOutput and Put.
 func (c *Cache) GC(opt GCOptions) (GCReport, error) {
 	rep := GCReport{DryRun: opt.DryRun}
-	entries, err := c.entries()
+	entries, bad, err := c.entries()
 	if err != nil {
 		return rep, err
 	}
@@ -143,6 +176,11 @@ func (c *Cache) GC(opt GCOptions) (GCReport, error) {
 			continue
 		}
 		rep.Entries++
+		drop = append(drop, actionKey(action))
+	}
+	for _, action := range bad {
+		rep.Entries++
+		rep.Unreadable++
 		drop = append(drop, actionKey(action))
 	}
 	lasts, err := c.danglingLasts(func(a ID) bool { return !kept(a) })
@@ -204,6 +242,21 @@ func (c *Cache) GC(opt GCOptions) (GCReport, error) {
 			}
 		}
 	}
+	if des, err := os.ReadDir(filepath.Join(c.dir, entryDir)); err == nil && !opt.DryRun {
+		var gone []ID
+		for _, d := range des {
+			// Records of removed entries, and leftovers of interrupted writes.
+			id, err := ParseID(d.Name())
+			if err == nil && !kept(id) {
+				gone = append(gone, id)
+			} else if fi, ierr := d.Info(); err != nil && ierr == nil && c.now().Sub(fi.ModTime()) > time.Hour {
+				os.Remove(filepath.Join(c.dir, entryDir, d.Name())) // not a write in progress
+			}
+		}
+		if err := c.removeRecords(gone); err != nil {
+			return rep, err
+		}
+	}
 	if des, err := os.ReadDir(filepath.Join(c.dir, logDir)); err == nil {
 		for _, d := range des {
 			id, err := ParseID(strings.TrimSuffix(d.Name(), ".log"))
@@ -218,7 +271,7 @@ func (c *Cache) GC(opt GCOptions) (GCReport, error) {
 	}
 	if !opt.DryRun {
 		// Reclaim value-log space of deleted memos; ErrNoRewrite ends the loop.
-		for c.db.RunValueLogGC(0.5) == nil {
+		for guard(func() error { return c.db.RunValueLogGC(0.5) }) == nil {
 		}
 	}
 	return rep, nil
@@ -229,7 +282,7 @@ func (c *Cache) GC(opt GCOptions) (GCReport, error) {
 func (c *Cache) keptByBuilds(n int) (map[ID]bool, [][]byte, error) {
 	keep := map[ID]bool{}
 	var old [][]byte
-	err := c.db.View(func(txn *badger.Txn) error {
+	err := c.view(func(txn *badger.Txn) error {
 		// Keys sort by pipeline, then time: walk backwards so the newest
 		// builds of each pipeline come first.
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixBuild), Reverse: true, PrefetchValues: true})
@@ -247,11 +300,16 @@ func (c *Cache) keptByBuilds(n int) (map[ID]bool, [][]byte, error) {
 				old = append(old, k)
 				continue
 			}
-			seen[p]++
-			var rec buildRecord
-			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
+			v, err := item.ValueCopy(nil)
+			if err != nil {
 				return fmt.Errorf("build record of %s: %w", p, err)
 			}
+			var rec buildRecord
+			if json.Unmarshal(v, &rec) != nil {
+				old = append(old, k) // malformed: drop it, keep nothing by it
+				continue
+			}
+			seen[p]++
 			for _, a := range rec.Actions {
 				keep[a] = true
 			}
@@ -268,13 +326,14 @@ func (c *Cache) keptByBuilds(n int) (map[ID]bool, [][]byte, error) {
 // gone reports true.
 func (c *Cache) danglingLasts(gone func(ID) bool) ([][]byte, error) {
 	var keys [][]byte
-	err := c.db.View(func(txn *badger.Txn) error {
+	err := c.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixLast), PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			var a ID
-			it.Item().Value(func(v []byte) error { copy(a[:], v); return nil })
-			if gone(a) {
+			ok := false
+			it.Item().Value(func(v []byte) error { ok = len(v) == len(a); copy(a[:], v); return nil })
+			if !ok || gone(a) {
 				keys = append(keys, it.Item().KeyCopy(nil))
 			}
 		}
@@ -286,7 +345,7 @@ func (c *Cache) danglingLasts(gone func(ID) bool) ([][]byte, error) {
 // keysOf returns the keys with the given prefix for which drop reports true.
 func (c *Cache) keysOf(prefix string, drop func(key []byte) bool) ([][]byte, error) {
 	var keys [][]byte
-	err := c.db.View(func(txn *badger.Txn) error {
+	err := c.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -305,7 +364,7 @@ func (c *Cache) keysOf(prefix string, drop func(key []byte) bool) ([][]byte, err
 // staleStats returns the stat-cache records of paths that no longer exist.
 func (c *Cache) staleStats() ([][]byte, error) {
 	var keys [][]byte
-	err := c.db.View(func(txn *badger.Txn) error {
+	err := c.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixStat)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -323,14 +382,17 @@ func (c *Cache) deleteKeys(keys [][]byte) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	wb := c.db.NewWriteBatch()
-	defer wb.Cancel()
-	for _, k := range keys {
-		if err := wb.Delete(k); err != nil {
-			return fmt.Errorf("cache %s: deleting index records: %w", c.dir, err)
+	err := guard(func() error {
+		wb := c.db.NewWriteBatch()
+		defer wb.Cancel()
+		for _, k := range keys {
+			if err := wb.Delete(k); err != nil {
+				return err
+			}
 		}
-	}
-	if err := wb.Flush(); err != nil {
+		return wb.Flush()
+	})
+	if err != nil {
 		return fmt.Errorf("cache %s: deleting index records: %w", c.dir, err)
 	}
 	return c.sync()
@@ -372,7 +434,7 @@ const trimInterval = 24 * time.Hour
 func (c *Cache) TrimIfDue(opt GCOptions) (bool, GCReport, error) {
 	now := c.now()
 	var last time.Time
-	c.db.View(func(txn *badger.Txn) error {
+	c.view(func(txn *badger.Txn) error {
 		item, err := txn.Get([]byte(keyTrimmed))
 		if err != nil {
 			return err
@@ -387,8 +449,13 @@ func (c *Cache) TrimIfDue(opt GCOptions) (bool, GCReport, error) {
 		return true, rep, err
 	}
 	v, _ := now.MarshalBinary()
-	if err := c.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(keyTrimmed), v) }); err != nil {
+	if err := c.update(func(txn *badger.Txn) error { return txn.Set([]byte(keyTrimmed), v) }); err != nil {
 		return true, rep, fmt.Errorf("cache %s: recording trim time: %w", c.dir, err)
 	}
 	return true, rep, nil
+}
+
+// sortIDs sorts ids by their bytes.
+func sortIDs(ids []ID) {
+	slices.SortFunc(ids, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
 }

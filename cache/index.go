@@ -60,51 +60,61 @@ const touchInterval = 1 * time.Hour
 // returns the entry, so that the caller can say which stage's output was
 // damaged.
 func (c *Cache) Get(action ID) (*Entry, error) {
-	var e Entry
-	var rec []statKey
-	err := c.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(actionKey(action))
-		if err != nil {
-			return err
-		}
-		if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &e) }); err != nil {
-			return err
-		}
-		rec = readOutStats(txn, e.OutputID, len(e.Files))
-		return nil
-	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, ErrNotFound
-	}
+	e, rec, err := c.readEntry(action, true)
 	if err != nil {
-		return nil, fmt.Errorf("cache %s: reading entry %s: %w", c.dir, action, err)
+		return nil, err
 	}
 	if err := c.checkOutput(e.OutputID, e.Files, rec); err != nil {
-		return &e, err
+		return e, err
 	}
 	c.mu.Lock()
 	c.used[action] = e.LastUsed
 	c.mu.Unlock()
-	return &e, nil
+	return e, nil
 }
 
 // getEntry reads the entry without checking its output.
 func (c *Cache) getEntry(action ID) (*Entry, error) {
-	var e Entry
-	err := c.db.View(func(txn *badger.Txn) error {
+	e, _, err := c.readEntry(action, false)
+	return e, err
+}
+
+// readEntry reads and decodes action's entry and, with stats, its output's
+// stat record. It returns ErrNotFound if there is none. An entry that
+// cannot be read (Badger fails or panics on a damaged file, or the value
+// does not decode) is an error wrapping ErrCorrupt, so that the engine
+// runs the stage again and its Put replaces the entry; damage to the index
+// itself is also reported once (noteDamage).
+func (c *Cache) readEntry(action ID, stats bool) (*Entry, []statKey, error) {
+	var raw []byte
+	var rec []statKey
+	err := c.view(func(txn *badger.Txn) error {
 		item, err := txn.Get(actionKey(action))
 		if err != nil {
 			return err
 		}
-		return item.Value(func(v []byte) error { return json.Unmarshal(v, &e) })
+		if raw, err = item.ValueCopy(nil); err != nil {
+			return err
+		}
+		if stats {
+			if e, err := decodeEntry(raw); err == nil {
+				rec = readOutStats(txn, e.OutputID, len(e.Files))
+			}
+		}
+		return nil
 	})
 	if errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, ErrNotFound
+		return nil, nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cache %s: reading entry %s: %w", c.dir, action, err)
+		c.noteDamage("reading entry "+action.String(), err)
+		return nil, nil, fmt.Errorf("cache %s: index entry %s is unreadable (%v): %w", c.dir, action, err, ErrCorrupt)
 	}
-	return &e, nil
+	e, err := decodeEntry(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cache %s: index entry %s is unreadable (%v): %w", c.dir, action, err, ErrCorrupt)
+	}
+	return e, rec, nil
 }
 
 // Put records e as the entry for action and as the last entry of
@@ -129,13 +139,26 @@ func (c *Cache) Put(action ID, e *Entry) error {
 	if e.LastUsed.IsZero() {
 		e.LastUsed = now
 	}
-	v, err := json.Marshal(e)
+	v, err := encodeEntry(e)
 	if err != nil {
 		return fmt.Errorf("cache: Put %s: %w", action, err)
 	}
-	err = c.db.Update(func(txn *badger.Txn) error {
+	// The record first: a crash before the index write leaves a record
+	// that the next Open restores, and its output is already durable.
+	c.recMu.Lock()
+	defer c.recMu.Unlock()
+	_, statErr := os.Stat(c.recordPath(action))
+	if err := c.writeRecord(action, e); err != nil {
+		return fmt.Errorf("cache %s: writing entry record %s: %w", c.dir, action, err)
+	}
+	err = c.update(func(txn *badger.Txn) error {
 		if err := txn.Set(actionKey(action), v); err != nil {
 			return err
+		}
+		if statErr != nil { // a new record
+			if err := flipRecordSum(txn, action); err != nil {
+				return err
+			}
 		}
 		if e.Addr != "" {
 			return txn.Set(lastKey(e.Pipeline, e.Addr), action[:])
@@ -167,13 +190,14 @@ func (c *Cache) Touch(action ID) error {
 		return nil
 	}
 	e.LastUsed = now
-	v, err := json.Marshal(e)
+	v, err := encodeEntry(e)
 	if err != nil {
 		return err
 	}
-	if err := c.db.Update(func(txn *badger.Txn) error { return txn.Set(actionKey(action), v) }); err != nil {
+	if err := c.update(func(txn *badger.Txn) error { return txn.Set(actionKey(action), v) }); err != nil {
 		return fmt.Errorf("cache %s: touching entry %s: %w", c.dir, action, err)
 	}
+	c.touchRecord(action, now)
 	c.mu.Lock()
 	c.used[action] = now
 	c.mu.Unlock()
@@ -182,10 +206,11 @@ func (c *Cache) Touch(action ID) error {
 
 // LastFor returns the most recently Put entry for a stage address of a
 // pipeline, so that `plan` can say why an action is new (which config,
-// input or upstream changed). It returns ErrNotFound if there is none.
+// input or upstream changed). It returns ErrNotFound if there is none, or
+// if the record or its entry cannot be read.
 func (c *Cache) LastFor(pipeline, addr string) (ID, *Entry, error) {
 	var action ID
-	err := c.db.View(func(txn *badger.Txn) error {
+	err := c.view(func(txn *badger.Txn) error {
 		item, err := txn.Get(lastKey(pipeline, addr))
 		if err != nil {
 			return err
@@ -201,12 +226,16 @@ func (c *Cache) LastFor(pipeline, addr string) (ID, *Entry, error) {
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return ID{}, nil, ErrNotFound
 	}
+	if errors.Is(err, errIndexDamaged) {
+		c.noteDamage("reading the last entry of "+addr, err)
+		return ID{}, nil, ErrNotFound
+	}
 	if err != nil {
-		return ID{}, nil, fmt.Errorf("cache %s: reading last entry of %s: %w", c.dir, addr, err)
+		return ID{}, nil, ErrNotFound // a malformed record: as if there were none
 	}
 	e, err := c.getEntry(action)
 	if err != nil {
-		return ID{}, nil, err
+		return ID{}, nil, ErrNotFound
 	}
 	return action, e, nil
 }
@@ -234,7 +263,7 @@ func (c *Cache) RecordBuild(pipeline string, actions []ID) error {
 	if err != nil {
 		return err
 	}
-	if err := c.db.Update(func(txn *badger.Txn) error { return txn.Set(buildKey(pipeline, now.UnixNano()), v) }); err != nil {
+	if err := c.update(func(txn *badger.Txn) error { return txn.Set(buildKey(pipeline, now.UnixNano()), v) }); err != nil {
 		return fmt.Errorf("cache %s: recording build of %s: %w", c.dir, pipeline, err)
 	}
 	return c.sync()
@@ -244,7 +273,7 @@ func (c *Cache) RecordBuild(pipeline string, actions []ID) error {
 // exactly actions (sorted, without duplicates).
 func (c *Cache) sameAsLastBuild(pipeline string, actions []ID) (bool, error) {
 	same := false
-	err := c.db.View(func(txn *badger.Txn) error {
+	err := c.view(func(txn *badger.Txn) error {
 		prefix := buildPrefix(pipeline)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true, PrefetchValues: false})
 		defer it.Close()
@@ -262,7 +291,8 @@ func (c *Cache) sameAsLastBuild(pipeline string, actions []ID) (bool, error) {
 		})
 	})
 	if err != nil {
-		return false, fmt.Errorf("cache %s: reading the last build of %s: %w", c.dir, pipeline, err)
+		c.noteDamage("reading the last build of "+pipeline, err)
+		return false, nil // record this build anyway
 	}
 	return same, nil
 }

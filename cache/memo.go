@@ -20,10 +20,11 @@ type Memo struct {
 // version). Keys of different namespaces never collide.
 func (c *Cache) Memo(namespace string) *Memo { return &Memo{c: c, ns: namespace} }
 
-// Get returns the value stored under key, and whether there was one.
+// Get returns the value stored under key, and whether there was one. A
+// value the damaged index cannot read counts as absent.
 func (m *Memo) Get(key string) ([]byte, bool, error) {
 	var val []byte
-	err := m.c.db.View(func(txn *badger.Txn) error {
+	err := m.c.view(func(txn *badger.Txn) error {
 		item, err := txn.Get(memoKey(m.ns, key))
 		if err != nil {
 			return err
@@ -35,14 +36,16 @@ func (m *Memo) Get(key string) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("cache %s: reading memo %s/%q: %w", m.c.dir, m.ns, key, err)
+		// A damaged index: the item is computed again.
+		m.c.noteDamage(fmt.Sprintf("reading memo %s/%q", m.ns, key), err)
+		return nil, false, nil
 	}
 	return val, true, nil
 }
 
 // Put stores val under key. It is durable when Put returns.
 func (m *Memo) Put(key string, val []byte) error {
-	err := m.c.db.Update(func(txn *badger.Txn) error { return txn.Set(memoKey(m.ns, key), val) })
+	err := m.c.update(func(txn *badger.Txn) error { return txn.Set(memoKey(m.ns, key), val) })
 	if err != nil {
 		return fmt.Errorf("cache %s: writing memo %s/%q: %w", m.c.dir, m.ns, key, err)
 	}
@@ -54,7 +57,7 @@ func (m *Memo) Put(key string, val []byte) error {
 func (c *Cache) DropMemos(namespace string) (bool, error) {
 	prefix := memoKey(namespace, "")
 	found := false
-	c.db.View(func(txn *badger.Txn) error {
+	c.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		it.Rewind()
@@ -64,7 +67,7 @@ func (c *Cache) DropMemos(namespace string) (bool, error) {
 	if !found {
 		return false, nil
 	}
-	if err := c.db.DropPrefix(prefix); err != nil {
+	if err := guard(func() error { return c.db.DropPrefix(prefix) }); err != nil {
 		return true, fmt.Errorf("cache %s: dropping memos of %s: %w", c.dir, namespace, err)
 	}
 	return true, c.sync()

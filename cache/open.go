@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/refeval/refeval/internal/atomicfile"
 )
@@ -22,6 +24,10 @@ type Options struct {
 	// Waiting, if set, is called once when Open starts waiting for the lock,
 	// with a message such as "waiting for another refeval using DIR (pid N)".
 	Waiting func(msg string)
+	// Warn, if set, is called with each problem the cache works around (a
+	// damaged index it rebuilt or reads past), once per problem; without it
+	// they are printed to standard error, prefixed "refeval: ".
+	Warn func(msg string)
 }
 
 // A Cache is an open cache directory. Its methods are safe for concurrent
@@ -38,12 +44,16 @@ type Cache struct {
 	// now is the clock, replaceable by tests.
 	now func() time.Time
 
-	mu   sync.Mutex
-	temp map[string]bool  // temp folders handed out by this Cache, not stale
-	made map[ID]bool      // outputs committed by this Cache, which GC keeps
-	used map[ID]time.Time // LastUsed of entries Get returned, so Touch need not reread them
+	warnf func(msg string) // Options.Warn
+
+	mu     sync.Mutex
+	damage error            // the first damage met reading the index since it was opened (damage.go)
+	temp   map[string]bool  // temp folders handed out by this Cache, not stale
+	made   map[ID]bool      // outputs committed by this Cache, which GC keeps
+	used   map[ID]time.Time // LastUsed of entries Get returned, so Touch need not reread them
 
 	commitMu sync.Mutex // serializes the final rename of CommitOutput
+	recMu    sync.Mutex // serializes changes to entry records and the record sum (record.go)
 }
 
 // Subfolders of the cache directory.
@@ -52,18 +62,25 @@ const (
 	tmpDir   = "tmp"
 	logDir   = "log"
 	indexDir = "index"
+	entryDir = "entry" // entry/<ActionID>: a copy of each index entry, to rebuild the index from (record.go)
 )
 
 // Open opens the cache directory dir, creating it if needed, writes its
 // README and takes its lock. If another process holds the lock, Open waits
 // for it (calling opt.Waiting once) or, with opt.NoWait, returns an error
 // wrapping ErrLocked that names the directory and the holder's pid.
+//
+// An index that is damaged (checkIndex) is rebuilt from the entry records
+// and the rebuild reported through opt.Warn (rebuild.go).
 func Open(dir string, opt Options) (*Cache, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: %w", dir, err)
 	}
-	for _, sub := range []string{"", outDir, tmpDir, logDir, indexDir} {
+	if err := os.MkdirAll(abs, 0o777); err != nil {
+		return nil, fmt.Errorf("cache: cannot create cache directory: %w", err)
+	}
+	for _, sub := range []string{"", outDir, tmpDir, logDir, indexDir, entryDir} {
 		if err := os.MkdirAll(filepath.Join(abs, sub), 0o777); err != nil {
 			return nil, fmt.Errorf("cache: cannot create cache directory: %w", err)
 		}
@@ -78,18 +95,12 @@ func Open(dir string, opt Options) (*Cache, error) {
 		temp:       map[string]bool{},
 		made:       map[ID]bool{},
 		used:       map[ID]time.Time{},
+		warnf:      opt.Warn,
 	}
 	c.release, err = acquire(abs, opt, func() error {
-		if err := removeEmptyIndexFiles(filepath.Join(abs, indexDir)); err != nil {
-			return err
-		}
-		db, err := badger.Open(badgerOptions(filepath.Join(abs, indexDir)))
+		db, err := c.openIndex()
 		if err != nil {
-			if strings.Contains(err.Error(), "Cannot acquire directory lock") {
-				return errBusy
-			}
-			return fmt.Errorf("cache %s: cannot open index: %v; if it is damaged, remove %s (the cache then starts empty)",
-				abs, err, filepath.Join(abs, indexDir))
+			return err
 		}
 		c.db = db
 		return nil
@@ -98,6 +109,46 @@ func Open(dir string, opt Options) (*Cache, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// openIndex opens the index folder, under the lock. A damaged index
+// (checkIndex fails, Badger fails or panics, or an earlier rebuild was
+// interrupted) is rebuilt from the entry records.
+func (c *Cache) openIndex() (*badger.DB, error) {
+	idx := c.indexPath()
+	if err := removeEmptyIndexFiles(idx); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(c.dir, rebuildingMark)); err == nil {
+		db, _, err := c.rebuild(errors.New("an earlier rebuild of the index was interrupted"), true)
+		return db, err
+	}
+	var db *badger.DB
+	var err error
+	if lockWritesPid {
+		// Only under our own flock: where Badger's lock is the only one
+		// (lock_other.go), another process may be writing these files.
+		err = checkIndex(idx)
+	}
+	if err == nil {
+		err = guard(func() error {
+			var err error
+			db, err = badger.Open(badgerOptions(idx))
+			return err
+		})
+	}
+	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
+		return nil, errBusy
+	}
+	if err == nil && lockWritesPid {
+		if err = c.checkRecordSum(db); err != nil {
+			guard(db.Close)
+		}
+	}
+	if err != nil {
+		db, _, err = c.rebuild(err, true)
+	}
+	return db, err
 }
 
 // removeEmptyIndexFiles deletes zero-byte memtable and value-log files from
@@ -132,8 +183,15 @@ func (c *Cache) Close() error {
 	if c.db == nil {
 		return nil
 	}
-	err := c.db.Close()
+	err := guard(c.db.Close)
 	c.db = nil
+	if cause := c.damaged(); cause != nil {
+		// Damage met while reading: rebuild now, under the lock.
+		var db *badger.DB
+		if db, _, err = c.rebuild(cause, false); err == nil {
+			err = guard(db.Close)
+		}
+	}
 	c.release()
 	if err != nil {
 		return fmt.Errorf("cache %s: closing index: %w", c.dir, err)
@@ -161,13 +219,14 @@ func badgerOptions(dir string) badger.Options {
 		WithValueLogFileSize(64 << 20). // holds memo values > ValueThreshold; caps one value at 64 MB
 		WithValueThreshold(64 << 10).   // bigger memo values go to the value log
 		WithBlockCacheSize(8 << 20).
+		WithChecksumVerificationMode(options.OnBlockRead). // damage found after Open is an error, not a panic
 		WithIndexCacheSize(0).
 		WithSyncWrites(false) // commits that must be durable call Sync (see sync)
 }
 
 // sync makes every committed write durable.
 func (c *Cache) sync() error {
-	if err := c.db.Sync(); err != nil {
+	if err := guard(c.db.Sync); err != nil {
 		return fmt.Errorf("cache %s: syncing index: %w", c.dir, err)
 	}
 	return nil

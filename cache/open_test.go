@@ -11,7 +11,7 @@ func TestOpenLayout(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a", "cache")
 	c, err := Open(dir, Options{NoWait: true})
 	must(t, err)
-	for _, sub := range []string{outDir, tmpDir, logDir, indexDir} {
+	for _, sub := range []string{outDir, tmpDir, logDir, indexDir, entryDir} {
 		if fi, err := os.Stat(filepath.Join(dir, sub)); err != nil || !fi.IsDir() {
 			t.Errorf("missing folder %s: %v", sub, err)
 		}
@@ -33,11 +33,21 @@ func TestOpenLayout(t *testing.T) {
 	if got := lockOwner(dir); got != 0 {
 		t.Errorf("wrong pid in lock file after Close\ngot:  %d\nwant: 0", got)
 	}
-	// A damaged index is reported with what to do.
+	// A damaged index is rebuilt, and that reported once.
 	must(t, os.WriteFile(filepath.Join(dir, indexDir, "MANIFEST"), []byte("garbage"), 0o644))
-	_, err = Open(dir, Options{NoWait: true})
-	if err == nil || !strings.Contains(err.Error(), "remove "+filepath.Join(dir, indexDir)) {
-		t.Errorf("wrong error for a damaged index\ngot:  %v\nwant: …remove %s…", err, filepath.Join(dir, indexDir))
+	var warns []string
+	c, err = Open(dir, Options{NoWait: true, Warn: func(msg string) { warns = append(warns, msg) }})
+	must(t, err)
+	must(t, c.Close())
+	if len(warns) != 1 || !strings.Contains(warns[0], "rebuilt it from the entry records") {
+		t.Errorf("wrong warnings for a damaged index\ngot:  %q\nwant: one that says it was rebuilt", warns)
+	}
+	// One that cannot be rebuilt says what to remove by hand.
+	must(t, os.WriteFile(filepath.Join(dir, indexDir, "MANIFEST"), []byte("garbage"), 0o644))
+	must(t, os.Mkdir(filepath.Join(dir, rebuildingMark), 0o755)) // the rebuild cannot write its mark
+	_, err = Open(dir, Options{NoWait: true, Warn: func(string) {}})
+	if err == nil || !strings.Contains(err.Error(), "remove "+filepath.Join(dir, indexDir)+" and ") || !strings.Contains(err.Error(), "by hand") {
+		t.Errorf("wrong error for an index that cannot be rebuilt\ngot:  %v\nwant: …remove %s and … by hand…", err, filepath.Join(dir, indexDir))
 	}
 }
 

@@ -146,7 +146,7 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 	c.mu.Unlock()
 	if _, err := os.Stat(dest); err == nil {
 		var rec []statKey
-		c.db.View(func(txn *badger.Txn) error {
+		c.view(func(txn *badger.Txn) error {
 			rec = readOutStats(txn, id, len(files))
 			return nil
 		})

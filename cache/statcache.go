@@ -219,7 +219,7 @@ func hashFile(abs string) (ID, statKey, error) {
 func (c *Cache) lookupStat(abs string) (statRecord, bool) {
 	var rec statRecord
 	var ok bool
-	c.db.View(func(txn *badger.Txn) error {
+	c.view(func(txn *badger.Txn) error { // on damage: no record, so the file is rehashed
 		item, err := txn.Get(statDBKey(abs))
 		if err != nil {
 			return err
@@ -253,12 +253,14 @@ func (w *statWrites) flush(c *Cache) {
 	if len(w.recs) == 0 {
 		return
 	}
-	wb := c.db.NewWriteBatch()
-	defer wb.Cancel()
-	for abs, r := range w.recs {
-		if wb.Set(statDBKey(abs), r.encode()) != nil {
-			return
+	guard(func() error {
+		wb := c.db.NewWriteBatch()
+		defer wb.Cancel()
+		for abs, r := range w.recs {
+			if err := wb.Set(statDBKey(abs), r.encode()); err != nil {
+				return err
+			}
 		}
-	}
-	wb.Flush()
+		return wb.Flush()
+	})
 }

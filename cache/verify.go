@@ -5,13 +5,16 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 // A VerifyReport lists what Verify found.
 type VerifyReport struct {
-	Outputs int   // output folders rehashed
-	Bytes   int64 // bytes rehashed
-	Corrupt []CorruptOutput
+	Outputs    int   // output folders rehashed
+	Bytes      int64 // bytes rehashed
+	Corrupt    []CorruptOutput
+	Unreadable []ID // actions whose index entries cannot be read
 }
 
 // A CorruptOutput is an output folder that does not match its manifest, and
@@ -24,14 +27,17 @@ type CorruptOutput struct {
 }
 
 // Verify rehashes every output folder that an index entry names and checks
-// it against the manifest. It changes nothing; pass the report to Repair to
-// drop the damaged entries.
+// it against the manifest, and lists the entries that cannot be read. It
+// changes nothing, except that an index Badger cannot read is rebuilt
+// from the entry records (and that reported) as any command would; pass
+// the report to Repair to drop the damaged entries.
 func (c *Cache) Verify() (VerifyReport, error) {
 	var rep VerifyReport
-	entries, err := c.entries()
+	entries, bad, err := c.entries()
 	if err != nil {
 		return rep, err
 	}
+	rep.Unreadable = bad
 	byOutput := map[ID][]ID{}
 	for action, e := range entries {
 		byOutput[e.OutputID] = append(byOutput[e.OutputID], action)
@@ -61,15 +67,27 @@ func (c *Cache) Verify() (VerifyReport, error) {
 }
 
 // Repair deletes the index entries and output folders of the corrupt
-// outputs in rep, so that the next build reruns those stages.
+// outputs in rep, so that the next build reruns those stages, and the
+// entries that cannot be read; an unreadable entry whose record
+// (record.go) is intact is put back from it instead.
 func (c *Cache) Repair(rep VerifyReport) error {
 	var keys [][]byte
 	gone := map[ID]bool{}
+	var records []ID
+	for _, a := range rep.Unreadable {
+		if c.restoreEntry(a) == nil {
+			continue
+		}
+		keys = append(keys, actionKey(a))
+		gone[a] = true
+		records = append(records, a)
+	}
 	for _, co := range rep.Corrupt {
 		keys = append(keys, outStatKey(co.OutputID))
 		for _, a := range co.Actions {
 			keys = append(keys, actionKey(a))
 			gone[a] = true
+			records = append(records, a)
 		}
 	}
 	lasts, err := c.danglingLasts(func(a ID) bool { return gone[a] })
@@ -77,6 +95,9 @@ func (c *Cache) Repair(rep VerifyReport) error {
 		return fmt.Errorf("cache %s: repair: %w", c.dir, err)
 	}
 	if err := c.deleteKeys(append(keys, lasts...)); err != nil {
+		return err
+	}
+	if err := c.removeRecords(records); err != nil {
 		return err
 	}
 	for _, co := range rep.Corrupt {
@@ -88,4 +109,28 @@ func (c *Cache) Repair(rep VerifyReport) error {
 		}
 	}
 	return nil
+}
+
+// restoreEntry puts action's entry back into the index from its record, if
+// the record is intact and its output folder exists.
+func (c *Cache) restoreEntry(action ID) error {
+	b, err := os.ReadFile(c.recordPath(action))
+	if err != nil {
+		return err
+	}
+	e, err := decodeRecord(b)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(c.OutputDir(e.OutputID)); err != nil {
+		return err
+	}
+	v, err := encodeEntry(e)
+	if err != nil {
+		return err
+	}
+	if err := c.update(func(txn *badger.Txn) error { return txn.Set(actionKey(action), v) }); err != nil {
+		return err
+	}
+	return c.sync()
 }

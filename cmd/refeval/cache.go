@@ -24,10 +24,16 @@ Cache works on a cache folder: --cache DIR, else $REFEVAL_CACHE, else the
 	                       entries of the last --keep-builds builds of each
 	                       pipeline and those used within --keep-newer
 	refeval cache verify   rehashes every output file and names the corrupt
-	                       outputs and the stages that made them; exit 1 if any.
+	                       outputs and the stages that made them, and counts the
+	                       index entries that cannot be read; exit 1 if any.
 	                       With --repair it also drops the corrupt outputs and
-	                       their entries, so the next build runs those stages
-	                       again (a build reruns them anyway), and exits 0
+	                       their entries, puts unreadable entries back from
+	                       their records in entry/ or drops them, so the next
+	                       build runs those stages again (a build reruns them
+	                       anyway), and exits 0
+
+A damaged index (a truncated or overwritten file in index/) is rebuilt from
+the entry records by any command that meets it, which says so once.
 `,
 }
 
@@ -88,6 +94,9 @@ func runCache(ctx context.Context, cmd *Command, args []string) error {
 		}
 		fmt.Printf("%s %d entries, %d outputs, %d logs, %d temp folders, %d build records (%s); kept %d entries\n",
 			verb, rep.Entries, rep.Outputs, rep.Logs, rep.Temps, rep.Builds, size(rep.Bytes), rep.Kept)
+		if rep.Unreadable > 0 {
+			fmt.Printf("(%d of the entries %s could not be read)\n", rep.Unreadable, verb)
+		}
 		return nil
 	default:
 		rep, err := c.Verify()
@@ -97,25 +106,36 @@ func runCache(ctx context.Context, cmd *Command, args []string) error {
 		for _, co := range rep.Corrupt {
 			fmt.Printf("corrupt output %s (made by %v): %v\n", co.OutputID, co.Addrs, co.Err)
 		}
-		fmt.Printf("verified %d outputs (%s): %d corrupt\n", rep.Outputs, size(rep.Bytes), len(rep.Corrupt))
-		if len(rep.Corrupt) == 0 {
+		for _, a := range rep.Unreadable {
+			fmt.Printf("unreadable index entry %s\n", a)
+		}
+		fmt.Printf("verified %d outputs (%s): %d corrupt", rep.Outputs, size(rep.Bytes), len(rep.Corrupt))
+		if len(rep.Unreadable) > 0 {
+			fmt.Printf("; %d unreadable index entries", len(rep.Unreadable))
+		}
+		fmt.Println()
+		if len(rep.Corrupt) == 0 && len(rep.Unreadable) == 0 {
 			return nil
 		}
 		if cacheRepair {
 			if err := c.Repair(rep); err != nil {
 				return err
 			}
-			fmt.Printf("dropped %d corrupt outputs; the next build runs their stages again\n", len(rep.Corrupt))
+			fmt.Printf("dropped %d corrupt outputs and repaired %d unreadable entries; the next build runs their stages again\n", len(rep.Corrupt), len(rep.Unreadable))
 			return nil
 		}
-		return fmt.Errorf("%d corrupt outputs in %s; the next build runs their stages again, or run 'refeval cache verify --repair' to drop them now", len(rep.Corrupt), c.Dir())
+		return fmt.Errorf("%d corrupt outputs and %d unreadable index entries in %s; the next build runs their stages again, or run 'refeval cache verify --repair' to drop them now",
+			len(rep.Corrupt), len(rep.Unreadable), c.Dir())
 	}
 }
 
 func cacheLs(c *cache.Cache) error {
-	items, err := c.List()
+	items, bad, err := c.ListAll()
 	if err != nil {
 		return err
+	}
+	if len(bad) > 0 {
+		fmt.Fprintf(os.Stderr, "refeval: %d index entries cannot be read and are not listed; 'refeval cache verify --repair' repairs or drops them\n", len(bad))
 	}
 	if cacheJSON {
 		type row struct {
