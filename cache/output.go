@@ -174,9 +174,18 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 	if err := syncDir(filepath.Join(c.dir, outDir)); err != nil {
 		return ID{}, nil, fmt.Errorf("cache: committing output %s: %w", dest, err)
 	}
-	// Renaming the folder changes no file's stat. Not synced here: Put's
+	// Renaming the folder changes no file's stat, but it changes the
+	// folder's own: folders are recorded only now. Not synced here: Put's
 	// Sync makes the record durable with the entry.
-	if err := c.writeOutStats(id, stats); err != nil {
+	dirNames := make([]string, len(dirs))
+	for i, d := range dirs {
+		dirNames[i] = relName(tmp, d)
+	}
+	dirStats, err := statDirs(dest, dirNames)
+	if err != nil {
+		return ID{}, nil, fmt.Errorf("cache: committing output %s: %w", dest, err)
+	}
+	if err := c.writeOutStats(id, stats, dirStats); err != nil {
 		return ID{}, nil, fmt.Errorf("cache %s: recording the stats of output %s: %w", c.dir, id, err)
 	}
 	return id, files, nil
@@ -266,12 +275,24 @@ func (c *Cache) VerifyOutput(id ID, files []File) error {
 			bad = append(bad, f.Name+" ("+problem+")")
 		}
 	}
+	// Folders: those of the output's record, if it has them (a stage
+	// that made a folder in another stage's output damaged it).
+	recDirs, dirsKnown := c.readOutDirs(id, len(files))
+	wantDirs := map[string]bool{}
+	for _, d := range recDirs {
+		wantDirs[d.Name] = true
+	}
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil {
 			return nil
 		}
-		rel, _ := filepath.Rel(dir, p)
-		if name := filepath.ToSlash(rel); !want[name] {
+		name := relName(dir, p)
+		switch {
+		case d.IsDir():
+			if dirsKnown && !wantDirs[name] {
+				bad = append(bad, name+"/ (folder not in the output)")
+			}
+		case !want[name]:
 			bad = append(bad, name+" (not in the manifest)")
 		}
 		return nil

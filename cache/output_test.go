@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -152,7 +153,9 @@ func TestCorruptOutput(t *testing.T) {
 			must(t, os.Chtimes(p, fi.ModTime(), fi.ModTime())) // only ctime tells
 		}, true, "sub/b.txt (content changed)"},
 		{"exec bit set", func(t *testing.T, dir string) { must(t, os.Chmod(filepath.Join(dir, "a.txt"), 0o555)) }, true, "a.txt"},
-		{"extra file", func(t *testing.T, dir string) { must(t, os.WriteFile(filepath.Join(dir, "c.txt"), nil, 0o644)) }, false, "c.txt (not in the manifest)"},
+		{"extra file", func(t *testing.T, dir string) { must(t, os.WriteFile(filepath.Join(dir, "c.txt"), nil, 0o644)) }, true, "c.txt (not in the manifest)"},
+		{"extra file in a subfolder", func(t *testing.T, dir string) { must(t, os.WriteFile(filepath.Join(dir, "sub/c.txt"), nil, 0o644)) }, true, "sub/c.txt (not in the manifest)"},
+		{"extra empty folder", func(t *testing.T, dir string) { must(t, os.Mkdir(filepath.Join(dir, "sub/new"), 0o755)) }, true, "sub/new/ (folder not in the output)"},
 		{"folder removed", func(t *testing.T, dir string) { must(t, removeTree(dir)) }, true, "folder missing"},
 	}
 	for _, tt := range tests {
@@ -294,6 +297,101 @@ func TestCommitSameOutputConcurrently(t *testing.T) {
 	for i := range n {
 		if errs[i] != nil || ids[i] != ids[0] {
 			t.Errorf("commit %d: wrong result\ngot:  %s, %v\nwant: %s, nil", i, ids[i], errs[i], ids[0])
+		}
+	}
+}
+
+// TestCheckSealed checks the strict check the engine runs after each stage:
+// any change to a committed output is damage, even one that keeps the
+// content, while Get accepts what still matches the manifest.
+func TestCheckSealed(t *testing.T) {
+	files := map[string]string{"a.txt": "alpha", "sub/b.txt": "bravo"}
+	tests := []struct {
+		name       string
+		change     func(t *testing.T, dir string)
+		wantInErr  string // "" for no error
+		getCorrupt bool
+	}{
+		{"nothing", func(t *testing.T, dir string) {}, "", false},
+		{"file read", func(t *testing.T, dir string) {
+			_, err := os.ReadFile(filepath.Join(dir, "a.txt"))
+			must(t, err)
+		}, "", false},
+		{"file appended to", func(t *testing.T, dir string) {
+			overwrite(t, filepath.Join(dir, "a.txt"), "alpha\nEVIL")
+		}, "a.txt modified", true},
+		{"file rewritten with the same bytes", func(t *testing.T, dir string) {
+			overwrite(t, filepath.Join(dir, "a.txt"), "alpha")
+		}, "a.txt modified", false},
+		{"file removed", func(t *testing.T, dir string) { must(t, os.Remove(filepath.Join(dir, "sub/b.txt"))) }, "sub/b.txt removed", true},
+		{"file added", func(t *testing.T, dir string) {
+			must(t, os.WriteFile(filepath.Join(dir, "evil.txt"), nil, 0o644))
+		}, "evil.txt added", true},
+		{"file added in a subfolder", func(t *testing.T, dir string) {
+			must(t, os.WriteFile(filepath.Join(dir, "sub/evil.txt"), nil, 0o644))
+		}, "sub/evil.txt added", true},
+		{"folder added", func(t *testing.T, dir string) { must(t, os.Mkdir(filepath.Join(dir, "evil"), 0o755)) }, "evil/ added", true},
+		{"file added and removed", func(t *testing.T, dir string) {
+			must(t, os.WriteFile(filepath.Join(dir, "tmp"), nil, 0o644))
+			must(t, os.Remove(filepath.Join(dir, "tmp")))
+		}, "folder modified", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := openTest(t)
+			id, manifest := commit(t, c, files)
+			action := NewHash(tt.name, nil).Sum()
+			must(t, c.Put(action, &Entry{OutputID: id, Files: manifest, Addr: "stage.exec.x"}))
+			tt.change(t, c.OutputDir(id))
+			err := c.CheckSealed(id, manifest)
+			switch {
+			case tt.wantInErr == "" && err != nil:
+				t.Errorf("wrong CheckSealed error\ngot:  %v\nwant: nil", err)
+			case tt.wantInErr != "" && (!errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tt.wantInErr)):
+				t.Errorf("wrong CheckSealed error\ngot:  %v\nwant: …%s…: %v", err, tt.wantInErr, ErrCorrupt)
+			}
+			_, err = c.Get(action)
+			if got := errors.Is(err, ErrCorrupt); got != tt.getCorrupt {
+				t.Errorf("wrong Get result\ngot:  %v\nwant ErrCorrupt: %v", err, tt.getCorrupt)
+			}
+			if !tt.getCorrupt {
+				// Get refreshed the record: the output is sealed again.
+				if err := c.CheckSealed(id, manifest); err != nil {
+					t.Errorf("wrong CheckSealed error after Get\ngot:  %v\nwant: nil", err)
+				}
+			}
+		})
+	}
+}
+
+// TestOutStatsWithoutFolders checks that a record written before folders
+// were recorded still works: Get lists the folders once, finds an extra
+// file, and records the folders of an intact output.
+func TestOutStatsWithoutFolders(t *testing.T) {
+	files := map[string]string{"a.txt": "alpha", "sub/b.txt": "bravo"}
+	for _, extra := range []bool{false, true} {
+		c := openTest(t)
+		id, manifest := commit(t, c, files)
+		action := NewHash("old", nil).Sum()
+		must(t, c.Put(action, &Entry{OutputID: id, Files: manifest, Addr: "stage.exec.x"}))
+		var keys []statKey
+		c.db.View(func(txn *badger.Txn) error { keys = readOutStats(txn, id, len(manifest)); return nil })
+		must(t, c.writeOutStats(id, keys, nil)) // the old layout
+		if _, ok := c.readOutDirs(id, len(manifest)); ok {
+			t.Fatal("folders recorded in an old-layout record")
+		}
+		if extra {
+			must(t, os.WriteFile(filepath.Join(c.OutputDir(id), "sub/evil.txt"), nil, 0o644))
+		}
+		_, err := c.Get(action)
+		if got := errors.Is(err, ErrCorrupt); got != extra {
+			t.Errorf("wrong Get result with extra file %v\ngot:  %v\nwant ErrCorrupt: %v", extra, err, extra)
+		}
+		if !extra {
+			dirs, ok := c.readOutDirs(id, len(manifest))
+			if !ok || len(dirs) != 2 || dirs[0].Name != "" || dirs[1].Name != "sub" {
+				t.Errorf("wrong folders recorded by Get\ngot:  %#v\nwant: \"\" and \"sub\"", dirs)
+			}
 		}
 	}
 }
