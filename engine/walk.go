@@ -186,6 +186,7 @@ type builder struct {
 	mu      sync.Mutex
 	leaders map[cache.ID]*node
 	corrupt map[cache.ID]bool
+	seals   seals // outputs in use, and those a stage changed (seal.go)
 }
 
 // Build runs the selected stages and everything they need, in parallel,
@@ -437,6 +438,7 @@ func (b *builder) work(ctx context.Context, n *node, devs []int) outcome {
 		if err := c.Touch(a.id); err != nil {
 			return fail(err)
 		}
+		b.seals.add(e.OutputID, e.Files, in.Addr)
 		res.Status, res.OutputID, res.Out = StatusCached, e.OutputID, c.OutputDir(e.OutputID)
 		b.con.printf("cached %s\n", res.name())
 		return outcome{n: n, devs: devs}
@@ -453,7 +455,7 @@ func (b *builder) work(ctx context.Context, n *node, devs []int) outcome {
 		return fail(err)
 	}
 
-	oid, files, dur, err := b.run(ctx, res, a, devs)
+	oid, files, dur, err := b.runSealed(ctx, n, a, devs)
 	res.Duration = dur
 	if err != nil {
 		return fail(err)
@@ -466,6 +468,7 @@ func (b *builder) work(ctx context.Context, n *node, devs []int) outcome {
 	if err := c.Put(a.id, entry); err != nil {
 		return fail(err)
 	}
+	b.seals.add(oid, files, in.Addr)
 	res.Status, res.OutputID, res.Out = StatusRan, oid, c.OutputDir(oid)
 	b.con.printf("ran    %s (%s)\n", res.name(), seconds(dur))
 	return outcome{n: n, devs: devs}
@@ -542,7 +545,7 @@ func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int) (
 func (b *builder) verify(ctx context.Context, n *node, a *action, e *cache.Entry, devs []int) outcome {
 	res := n.res
 	c := b.opt.Cache
-	oid, _, dur, err := b.run(ctx, res, a, devs)
+	oid, _, dur, err := b.runSealed(ctx, n, a, devs)
 	res.Duration = dur
 	if err == nil && oid != e.OutputID {
 		err = fmt.Errorf("cacheverify: output changed when run again (cached %s, now %s); the stage is not deterministic or its ActionID misses an input", e.OutputID, oid)
@@ -552,6 +555,7 @@ func (b *builder) verify(ctx context.Context, n *node, a *action, e *cache.Entry
 		b.con.printf("FAILED %s: %v\n", res.name(), err)
 		return outcome{n: n, devs: devs}
 	}
+	b.seals.add(e.OutputID, e.Files, res.Instance.Addr)
 	res.Status, res.OutputID, res.Out = StatusCached, e.OutputID, c.OutputDir(e.OutputID)
 	b.con.printf("cached %s (verified, %s)\n", res.name(), seconds(dur))
 	return outcome{n: n, devs: devs}
