@@ -132,6 +132,9 @@ func (c *Cache) Put(action ID, e *Entry) error {
 	if _, err := os.Stat(c.OutputDir(e.OutputID)); err != nil {
 		return fmt.Errorf("cache: Put %s: output folder %s is missing; commit it with CommitOutput first", action, c.OutputDir(e.OutputID))
 	}
+	if err := checkSpace(c.dir, "record "+e.Addr+"'s output in the index"); err != nil {
+		return err
+	}
 	now := c.now()
 	if e.Created.IsZero() {
 		e.Created = now

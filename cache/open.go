@@ -71,7 +71,9 @@ const (
 // wrapping ErrLocked that names the directory and the holder's pid.
 //
 // An index that is damaged (checkIndex) is rebuilt from the entry records
-// and the rebuild reported through opt.Warn (rebuild.go).
+// and the rebuild reported through opt.Warn (rebuild.go). If the cache's
+// file system has less than 32 MB free, Open fails with a *DiskFullError
+// rather than let Badger crash on its memory-mapped files (space.go).
 func Open(dir string, opt Options) (*Cache, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -79,6 +81,9 @@ func Open(dir string, opt Options) (*Cache, error) {
 	}
 	if err := os.MkdirAll(abs, 0o777); err != nil {
 		return nil, fmt.Errorf("cache: cannot create cache directory: %w", err)
+	}
+	if err := checkSpace(abs, "open the cache index"); err != nil {
+		return nil, err
 	}
 	for _, sub := range []string{"", outDir, tmpDir, logDir, indexDir, entryDir} {
 		if err := os.MkdirAll(filepath.Join(abs, sub), 0o777); err != nil {

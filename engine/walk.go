@@ -523,12 +523,16 @@ func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int) (
 		err = ctx.Err()
 	}
 	if err != nil {
+		full := c.DiskFull() // before the discard frees what the stage wrote
 		c.DiscardOutputDir(tmp)
 		if ctx.Err() != nil {
 			return cache.ID{}, nil, dur, fmt.Errorf("interrupted: %w", err)
 		}
 		if tail := logTail(logPath, 20); len(tail) > 0 {
 			b.con.printf("--- log of %s (%s), last %d lines:\n    %s\n", res.name(), logPath, len(tail), strings.Join(tail, "\n    "))
+		}
+		if full != nil {
+			err = fmt.Errorf("%w; %v", err, full)
 		}
 		return cache.ID{}, nil, dur, err
 	}
