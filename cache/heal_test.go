@@ -127,7 +127,7 @@ func damages() []damage {
 		}},
 	}
 	// Every part of a table: blocks, index, checksum, footer.
-	for _, o := range []int{0, 1, 50, 200, 400, 600, 900, 1200, -1, -2, -3, -4, -5, -8, -20, -40, -60, -100} {
+	for _, o := range []int{0, 50, 400, 900, -1, -4, -5, -8, -40, -100} {
 		ds = append(ds, flipFiles(".sst", o, 0))
 	}
 	ds = append(ds, flipFiles(".sst", 3, 97))
@@ -146,6 +146,9 @@ func TestDamagedIndex(t *testing.T) {
 		for _, d := range damages() {
 			name := d.name
 			if live {
+				if strings.Contains(name, ".sst") {
+					continue // a crash leaves tables as a clean close does
+				}
 				name += " (after a crash)"
 			}
 			t.Run(name, func(t *testing.T) {
