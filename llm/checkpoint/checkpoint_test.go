@@ -146,8 +146,8 @@ func TestLoadErrors(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"architectures": [`), 0o666)
 		}, []string{"config.json", "bad JSON"}},
 		{"unsupported architecture", func(dir string) {
-			os.WriteFile(filepath.Join(dir, "config.json"), []byte(strings.Replace(string(cfgJSON), ArchQwen2, "MistralForCausalLM", 1)), 0o666)
-		}, []string{"config.json", "unsupported architecture", "MistralForCausalLM"}},
+			os.WriteFile(filepath.Join(dir, "config.json"), []byte(strings.Replace(string(cfgJSON), ArchQwen2, "MixtralForCausalLM", 1)), 0o666)
+		}, []string{"config.json", "unsupported architecture", "MixtralForCausalLM"}},
 		{"rope scaling type", func(dir string) {
 			os.WriteFile(filepath.Join(dir, "config.json"), []byte(strings.Replace(string(cfgJSON), `"rope_scaling": null`, `"rope_scaling": {"type": "yarn", "factor": 4}`, 1)), 0o666)
 		}, []string{"config.json", "yarn"}},

@@ -21,15 +21,35 @@ func TestParseReleasedConfigs(t *testing.T) {
 			Architecture: ArchQwen2, ModelType: "qwen2", HiddenSize: 896, IntermediateSize: 4864, NumHiddenLayers: 24,
 			NumAttentionHeads: 14, NumKeyValueHeads: 2, HeadDim: 64, VocabSize: 151936, MaxPositionEmbeddings: 32768,
 			RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, AttentionBias: true, BOSTokenID: 151643,
-			EOSTokenIDs: []int{151645}, TorchDType: "bfloat16",
+			EOSTokenIDs: []int{151645}, TorchDType: "bfloat16", HiddenAct: "silu",
 		}, 494_032_768},
 		{"llama-3.2-1b-instruct.config.json", Config{
 			Architecture: ArchLlama, ModelType: "llama", HiddenSize: 2048, IntermediateSize: 8192, NumHiddenLayers: 16,
 			NumAttentionHeads: 32, NumKeyValueHeads: 8, HeadDim: 64, VocabSize: 128256, MaxPositionEmbeddings: 131072,
 			RMSNormEps: 1e-5, RopeTheta: 5e5, TieWordEmbeddings: true, BOSTokenID: 128000,
-			EOSTokenIDs: []int{128001, 128008, 128009}, TorchDType: "bfloat16",
+			EOSTokenIDs: []int{128001, 128008, 128009}, TorchDType: "bfloat16", HiddenAct: "silu",
 			RopeScaling: &RopeScaling{Type: "llama3", Factor: 32, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositionEmbeddings: 8192},
 		}, 1_235_814_400},
+		// Model card: 0.6B parameters, 0.44B without the embedding.
+		{"qwen3-0.6b.config.json", Config{
+			Architecture: ArchQwen3, ModelType: "qwen3", HiddenSize: 1024, IntermediateSize: 3072, NumHiddenLayers: 28,
+			NumAttentionHeads: 16, NumKeyValueHeads: 8, HeadDim: 128, VocabSize: 151936, MaxPositionEmbeddings: 40960,
+			RMSNormEps: 1e-6, RopeTheta: 1e6, TieWordEmbeddings: true, QKNorm: true, BOSTokenID: 151643,
+			EOSTokenIDs: []int{151645}, TorchDType: "bfloat16", HiddenAct: "silu",
+		}, 596_049_920},
+		{"mistral-7b-v0.1.config.json", Config{
+			Architecture: ArchMistral, ModelType: "mistral", HiddenSize: 4096, IntermediateSize: 14336, NumHiddenLayers: 32,
+			NumAttentionHeads: 32, NumKeyValueHeads: 8, HeadDim: 128, VocabSize: 32000, MaxPositionEmbeddings: 32768,
+			RMSNormEps: 1e-5, RopeTheta: 1e4, SlidingWindow: 4096, BOSTokenID: 1,
+			EOSTokenIDs: []int{2}, TorchDType: "bfloat16", HiddenAct: "silu",
+		}, 7_241_732_096},
+		{"gemma-3-1b-it.config.json", Config{
+			Architecture: ArchGemma3, ModelType: "gemma3_text", HiddenSize: 1152, IntermediateSize: 6912, NumHiddenLayers: 26,
+			NumAttentionHeads: 4, NumKeyValueHeads: 1, HeadDim: 256, VocabSize: 262144, MaxPositionEmbeddings: 32768,
+			RMSNormEps: 1e-6, RopeTheta: 1e6, RopeLocalTheta: 1e4, TieWordEmbeddings: true, QKNorm: true, Gemma: true,
+			QueryPreAttnScalar: 256, SlidingWindow: 512, SlidingLayers: gemmaPattern(26, 6), BOSTokenID: 2,
+			EOSTokenIDs: []int{1, 106}, TorchDType: "bfloat16", HiddenAct: "gelu_pytorch_tanh",
+		}, 999_885_952},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -61,4 +81,12 @@ func TestParseReleasedConfigs(t *testing.T) {
 			}
 		})
 	}
+}
+
+func gemmaPattern(layers, p int) []bool {
+	out := make([]bool, layers)
+	for l := range out {
+		out[l] = (l+1)%p != 0
+	}
+	return out
 }

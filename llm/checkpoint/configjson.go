@@ -12,9 +12,15 @@ import (
 
 // Supported architectures (config.json "architectures"[0]).
 const (
-	ArchQwen2 = "Qwen2ForCausalLM"
-	ArchLlama = "LlamaForCausalLM"
+	ArchQwen2   = "Qwen2ForCausalLM"
+	ArchQwen3   = "Qwen3ForCausalLM"
+	ArchLlama   = "LlamaForCausalLM"
+	ArchMistral = "MistralForCausalLM"
+	ArchGemma3  = "Gemma3ForCausalLM"
 )
+
+// supported names the architectures for error messages.
+const supported = ArchQwen2 + ", " + ArchQwen3 + ", " + ArchLlama + ", " + ArchMistral + " and " + ArchGemma3
 
 // hfConfig is config.json as transformers writes it for Qwen2 and Llama.
 // Pointers distinguish an absent key from a zero value.
@@ -37,7 +43,7 @@ type hfConfig struct {
 	BOSTokenID            json.RawMessage `json:"bos_token_id,omitempty"`
 	EOSTokenID            json.RawMessage `json:"eos_token_id,omitempty"`
 	TorchDType            string          `json:"torch_dtype,omitempty"`
-	HiddenAct             string          `json:"hidden_act"`
+	HiddenAct             string          `json:"hidden_act,omitempty"`
 	UseCache              bool            `json:"use_cache"`
 	TransformersVersion   string          `json:"transformers_version,omitempty"`
 	// Qwen2-only keys that transformers and vLLM expect to find.
@@ -48,15 +54,23 @@ type hfConfig struct {
 	// Llama-only keys.
 	MLPBias       *bool `json:"mlp_bias,omitempty"`
 	PretrainingTP *int  `json:"pretraining_tp,omitempty"`
+	// Gemma 3 keys.
+	HiddenActivation      string          `json:"hidden_activation,omitempty"`
+	QueryPreAttnScalar    *float64        `json:"query_pre_attn_scalar,omitempty"`
+	RopeLocalBaseFreq     *float64        `json:"rope_local_base_freq,omitempty"`
+	SlidingWindowPattern  *int            `json:"sliding_window_pattern,omitempty"`
+	LayerTypes            []string        `json:"layer_types,omitempty"`
+	FinalLogitSoftcapping json.RawMessage `json:"final_logit_softcapping,omitempty"`
+	AttnLogitSoftcapping  json.RawMessage `json:"attn_logit_softcapping,omitempty"`
 }
 
 type hfRopeScaling struct {
 	RopeType                      string  `json:"rope_type,omitempty"`
 	Type                          string  `json:"type,omitempty"`
 	Factor                        float64 `json:"factor"`
-	LowFreqFactor                 float64 `json:"low_freq_factor"`
-	HighFreqFactor                float64 `json:"high_freq_factor"`
-	OriginalMaxPositionEmbeddings int     `json:"original_max_position_embeddings"`
+	LowFreqFactor                 float64 `json:"low_freq_factor,omitempty"`
+	HighFreqFactor                float64 `json:"high_freq_factor,omitempty"`
+	OriginalMaxPositionEmbeddings int     `json:"original_max_position_embeddings,omitempty"`
 }
 
 // ReadConfig reads dir/config.json and, when present,
@@ -103,7 +117,7 @@ func ParseConfig(data []byte) (Config, error) {
 		return Config{}, fmt.Errorf("bad JSON: %v", err)
 	}
 	if len(h.Architectures) == 0 {
-		return Config{}, fmt.Errorf("no \"architectures\" key; refeval supports %s and %s", ArchQwen2, ArchLlama)
+		return Config{}, fmt.Errorf("no \"architectures\" key; refeval supports %s", supported)
 	}
 	cfg := Config{
 		Architecture:          h.Architectures[0],
@@ -121,19 +135,86 @@ func ParseConfig(data []byte) (Config, error) {
 		BOSTokenID:            -1,
 		TorchDType:            h.TorchDType,
 	}
+	act := h.HiddenAct
 	switch cfg.Architecture {
 	case ArchQwen2:
 		cfg.AttentionBias = true // Qwen2 always has q/k/v biases.
-	case ArchLlama:
+	case ArchQwen3:
+		cfg.AttentionBias = h.AttentionBias != nil && *h.AttentionBias
+		cfg.QKNorm = true
+	case ArchLlama, ArchMistral:
 		cfg.AttentionBias = h.AttentionBias != nil && *h.AttentionBias
 		if h.MLPBias != nil && *h.MLPBias {
 			return Config{}, fmt.Errorf("mlp_bias=true is not supported")
 		}
+		if cfg.Architecture == ArchMistral && h.SlidingWindow != nil {
+			cfg.SlidingWindow = *h.SlidingWindow
+		}
+	case ArchGemma3:
+		cfg.AttentionBias = h.AttentionBias != nil && *h.AttentionBias
+		cfg.QKNorm, cfg.Gemma = true, true
+		cfg.TieWordEmbeddings = h.TieWordEmbeddings == nil || *h.TieWordEmbeddings // Gemma's default is tied
+		if h.HiddenActivation != "" {
+			act = h.HiddenActivation
+		} else if act == "" {
+			act = "gelu_pytorch_tanh"
+		}
+		for _, k := range []struct {
+			name string
+			raw  json.RawMessage
+		}{{"final_logit_softcapping", h.FinalLogitSoftcapping}, {"attn_logit_softcapping", h.AttnLogitSoftcapping}} {
+			if len(k.raw) > 0 && string(k.raw) != "null" {
+				return Config{}, fmt.Errorf("%s=%s is not supported (Gemma 3 has none; Gemma 2 is not supported)", k.name, k.raw)
+			}
+		}
+		if h.QueryPreAttnScalar != nil {
+			cfg.QueryPreAttnScalar = *h.QueryPreAttnScalar
+		}
+		cfg.RopeLocalTheta = 10000
+		if h.RopeLocalBaseFreq != nil {
+			cfg.RopeLocalTheta = *h.RopeLocalBaseFreq
+		}
+		if h.SlidingWindow != nil {
+			cfg.SlidingWindow = *h.SlidingWindow
+		}
+		cfg.SlidingLayers = make([]bool, cfg.NumHiddenLayers)
+		switch {
+		case h.LayerTypes != nil:
+			if len(h.LayerTypes) != cfg.NumHiddenLayers {
+				return Config{}, fmt.Errorf("layer_types has %d entries for %d layers", len(h.LayerTypes), cfg.NumHiddenLayers)
+			}
+			for i, t := range h.LayerTypes {
+				switch t {
+				case "sliding_attention":
+					cfg.SlidingLayers[i] = true
+				case "full_attention":
+				default:
+					return Config{}, fmt.Errorf("layer_types[%d] = %q: want sliding_attention or full_attention", i, t)
+				}
+			}
+		default:
+			pattern := 6
+			if h.SlidingWindowPattern != nil {
+				pattern = *h.SlidingWindowPattern
+			}
+			if pattern <= 0 {
+				return Config{}, fmt.Errorf("sliding_window_pattern must be positive, got %d", pattern)
+			}
+			for i := range cfg.SlidingLayers {
+				cfg.SlidingLayers[i] = (i+1)%pattern != 0
+			}
+		}
 	default:
-		return Config{}, fmt.Errorf("unsupported architecture %q; refeval supports %s and %s", cfg.Architecture, ArchQwen2, ArchLlama)
+		return Config{}, fmt.Errorf("unsupported architecture %q; refeval supports %s", cfg.Architecture, supported)
 	}
-	if h.HiddenAct != "" && h.HiddenAct != "silu" {
-		return Config{}, fmt.Errorf("unsupported hidden_act %q (want silu)", h.HiddenAct)
+	if act == "" {
+		act = "silu"
+	}
+	cfg.HiddenAct = act
+	switch {
+	case act == "silu" && !cfg.Gemma, act == "gelu_pytorch_tanh" && cfg.Gemma:
+	default:
+		return Config{}, fmt.Errorf("unsupported hidden activation %q for %s (want silu; Gemma 3: gelu_pytorch_tanh)", act, cfg.Architecture)
 	}
 	if h.NumKeyValueHeads != nil {
 		cfg.NumKeyValueHeads = *h.NumKeyValueHeads
@@ -152,8 +233,8 @@ func ParseConfig(data []byte) (Config, error) {
 		if t == "" {
 			t = h.RopeScaling.Type
 		}
-		if t != "llama3" {
-			return Config{}, fmt.Errorf("unsupported rope_scaling type %q (only llama3 is supported)", t)
+		if t != "llama3" && t != "linear" {
+			return Config{}, fmt.Errorf("unsupported rope_scaling type %q (llama3 and linear are supported)", t)
 		}
 		cfg.RopeScaling = &RopeScaling{
 			Type:                          t,
@@ -215,7 +296,17 @@ func (c Config) Validate() error {
 	if c.HeadDim%2 != 0 {
 		return fmt.Errorf("head_dim must be even for RoPE, got %d", c.HeadDim)
 	}
-	if r := c.RopeScaling; r != nil && (r.Factor <= 0 || r.LowFreqFactor <= 0 || r.HighFreqFactor <= r.LowFreqFactor || r.OriginalMaxPositionEmbeddings <= 0) {
+	if c.SlidingWindow < 0 {
+		return fmt.Errorf("sliding_window must not be negative, got %d", c.SlidingWindow)
+	}
+	if c.SlidingLayers != nil && len(c.SlidingLayers) != c.NumHiddenLayers {
+		return fmt.Errorf("%d sliding-window layer flags for %d layers", len(c.SlidingLayers), c.NumHiddenLayers)
+	}
+	if r := c.RopeScaling; r != nil && r.Type == "linear" {
+		if r.Factor <= 0 {
+			return fmt.Errorf("rope_scaling: linear factor must be positive, got %v", r.Factor)
+		}
+	} else if r != nil && (r.Factor <= 0 || r.LowFreqFactor <= 0 || r.HighFreqFactor <= r.LowFreqFactor || r.OriginalMaxPositionEmbeddings <= 0) {
 		return fmt.Errorf("rope_scaling: need factor > 0, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0, got %+v", *r)
 	}
 	switch c.TorchDType {
@@ -268,26 +359,70 @@ func MarshalConfig(cfg Config) ([]byte, error) {
 	if h.MaxPositionEmbeddings == 0 {
 		h.MaxPositionEmbeddings = 4096
 	}
+	f, zero := false, 0.0
 	switch cfg.Architecture {
-	case ArchQwen2:
+	case ArchQwen2, ArchQwen3:
 		if h.ModelType == "" {
-			h.ModelType = "qwen2"
+			h.ModelType = cfg.Family()
 		}
-		f, w, zero := false, h.MaxPositionEmbeddings, 0.0
+		w := h.MaxPositionEmbeddings
 		h.UseSlidingWindow, h.SlidingWindow, h.MaxWindowLayers, h.AttentionDropout = &f, &w, &cfg.NumHiddenLayers, &zero
-		if !cfg.AttentionBias {
+		if cfg.Architecture == ArchQwen2 && !cfg.AttentionBias {
 			return nil, fmt.Errorf("%s always has attention biases; AttentionBias must be true", ArchQwen2)
 		}
-	case ArchLlama:
-		if h.ModelType == "" {
-			h.ModelType = "llama"
+		if cfg.Architecture == ArchQwen3 {
+			b := cfg.AttentionBias
+			h.AttentionBias = &b
+			h.SlidingWindow = nil // null in Qwen3's files
+			h.TransformersVersion = "4.51.0"
 		}
-		b, f, one, zero := cfg.AttentionBias, false, 1, 0.0
-		h.AttentionBias, h.MLPBias, h.PretrainingTP, h.AttentionDropout = &b, &f, &one, &zero
+	case ArchLlama, ArchMistral:
+		if h.ModelType == "" {
+			h.ModelType = cfg.Family()
+		}
+		b := cfg.AttentionBias
+		h.AttentionBias, h.AttentionDropout = &b, &zero
+		if cfg.Architecture == ArchLlama {
+			one := 1
+			h.MLPBias, h.PretrainingTP = &f, &one
+		} else if cfg.SlidingWindow > 0 {
+			w := cfg.SlidingWindow
+			h.SlidingWindow = &w
+		}
+	case ArchGemma3:
+		if h.ModelType == "" {
+			h.ModelType = "gemma3_text"
+		}
+		b := cfg.AttentionBias
+		h.AttentionBias, h.AttentionDropout = &b, &zero
+		h.HiddenAct, h.HiddenActivation = "", cfg.HiddenAct
+		q, lt := cfg.QueryPreAttnScalar, cfg.RopeLocalTheta
+		if q == 0 {
+			q = float64(cfg.HeadDim)
+		}
+		if lt == 0 {
+			lt = cfg.RopeTheta
+		}
+		w := cfg.SlidingWindow
+		h.QueryPreAttnScalar, h.RopeLocalBaseFreq, h.SlidingWindow = &q, &lt, &w
+		h.FinalLogitSoftcapping, h.AttnLogitSoftcapping = json.RawMessage("null"), json.RawMessage("null")
+		for l := range cfg.NumHiddenLayers {
+			if cfg.Sliding(l) {
+				h.LayerTypes = append(h.LayerTypes, "sliding_attention")
+			} else {
+				h.LayerTypes = append(h.LayerTypes, "full_attention")
+			}
+		}
+		if p := slidingPattern(cfg); p > 0 {
+			h.SlidingWindowPattern = &p
+		}
+		h.TransformersVersion = "4.53.0"
 	default:
 		return nil, fmt.Errorf("unsupported architecture %q", cfg.Architecture)
 	}
-	if r := cfg.RopeScaling; r != nil {
+	if r := cfg.RopeScaling; r != nil && r.Type == "linear" {
+		h.RopeScaling = &hfRopeScaling{RopeType: "linear", Factor: r.Factor}
+	} else if r != nil {
 		h.RopeScaling = &hfRopeScaling{RopeType: "llama3", Factor: r.Factor, LowFreqFactor: r.LowFreqFactor,
 			HighFreqFactor: r.HighFreqFactor, OriginalMaxPositionEmbeddings: r.OriginalMaxPositionEmbeddings}
 	}
@@ -329,4 +464,23 @@ func WriteConfig(dir string, cfg Config) error {
 	}
 	gdata, _ := json.MarshalIndent(gen, "", "  ")
 	return atomicfile.WriteBytes(filepath.Join(dir, "generation_config.json"), append(gdata, '\n'))
+}
+
+// slidingPattern returns P when layer l is sliding exactly when (l+1)%P != 0
+// (Gemma 3's sliding_window_pattern, for transformers before layer_types),
+// else 0.
+func slidingPattern(cfg Config) int {
+	for p := 1; p <= cfg.NumHiddenLayers+1; p++ {
+		ok := true
+		for l := range cfg.NumHiddenLayers {
+			if cfg.Sliding(l) != ((l+1)%p != 0) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return p
+		}
+	}
+	return 0
 }

@@ -27,6 +27,14 @@ func Shapes(cfg Config) map[string][]int {
 			m[p+"self_attn.k_proj.bias"] = []int{kv}
 			m[p+"self_attn.v_proj.bias"] = []int{kv}
 		}
+		if cfg.QKNorm {
+			m[p+"self_attn.q_norm.weight"] = []int{cfg.HeadDim}
+			m[p+"self_attn.k_norm.weight"] = []int{cfg.HeadDim}
+		}
+		if cfg.Gemma {
+			m[p+"pre_feedforward_layernorm.weight"] = []int{h}
+			m[p+"post_feedforward_layernorm.weight"] = []int{h}
+		}
 		m[p+"mlp.gate_proj.weight"] = []int{inter, h}
 		m[p+"mlp.up_proj.weight"] = []int{inter, h}
 		m[p+"mlp.down_proj.weight"] = []int{h, inter}
@@ -42,6 +50,12 @@ func NumParams(cfg Config) int64 {
 	layer := 2*h + q*h + 2*kv*h + h*q + 3*inter*h
 	if cfg.AttentionBias {
 		layer += q + 2*kv
+	}
+	if cfg.QKNorm {
+		layer += 2 * int64(cfg.HeadDim)
+	}
+	if cfg.Gemma {
+		layer += 2 * h
 	}
 	n := v*h + h + int64(cfg.NumHiddenLayers)*layer
 	if !cfg.TieWordEmbeddings {

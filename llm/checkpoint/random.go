@@ -13,7 +13,7 @@ import (
 const InitStd = 0.02
 
 // Random returns deterministic random weights for cfg, initialized as
-// transformers' _init_weights does. Each tensor has its own PCG stream
+// transformers' _init_weights does (Gemma's norms, which scale by 1+w, are 0). Each tensor has its own PCG stream
 // seeded from (seed, tensor name), so the values of a tensor do not depend
 // on which other tensors exist.
 func Random(cfg Config, seed uint64) map[string]*Tensor {
@@ -23,8 +23,10 @@ func Random(cfg Config, seed uint64) map[string]*Tensor {
 		t.Data = make([]float32, t.Len())
 		switch {
 		case strings.HasSuffix(name, "norm.weight"):
-			for i := range t.Data {
-				t.Data[i] = 1
+			if !cfg.Gemma {
+				for i := range t.Data {
+					t.Data[i] = 1
+				}
 			}
 		case strings.HasSuffix(name, ".bias"):
 		default:
@@ -64,8 +66,8 @@ func nameHash(name string) uint64 {
 	return h.Sum64()
 }
 
-// SizedConfig returns the configuration of a model of arch ("qwen2" or
-// "llama") with vocabSize tokens and the given size: "tiny" (hidden 64,
+// SizedConfig returns the configuration of a model of arch ("qwen2",
+// "qwen3", "llama", "mistral" or "gemma3") with vocabSize tokens and the given size: "tiny" (hidden 64,
 // 2 layers, 4 heads, 2 key/value heads), "small" (about 25M parameters) or
 // a parameter count such as "100000000", "25M" or "1.5B". Embeddings are
 // tied, as in Qwen2.5-0.5B and Llama-3.2-1B.
@@ -74,11 +76,25 @@ func SizedConfig(arch string, size string, vocabSize int) (Config, error) {
 	switch arch {
 	case "qwen2":
 		cfg = Config{Architecture: ArchQwen2, ModelType: "qwen2", AttentionBias: true, RopeTheta: 1000000, RMSNormEps: 1e-6}
+	case "qwen3":
+		// Qwen3-0.6B: no biases, q/k norms, rope_theta 1e6, tied.
+		cfg = Config{Architecture: ArchQwen3, ModelType: "qwen3", QKNorm: true, RopeTheta: 1000000, RMSNormEps: 1e-6}
 	case "llama":
 		cfg = Config{Architecture: ArchLlama, ModelType: "llama", RopeTheta: 500000, RMSNormEps: 1e-5,
 			RopeScaling: &RopeScaling{Type: "llama3", Factor: 32, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositionEmbeddings: 8192}}
+	case "mistral":
+		// Mistral-7B-v0.1: rope_theta 1e4, sliding window 4096, untied (tied here, as every size refeval makes).
+		cfg = Config{Architecture: ArchMistral, ModelType: "mistral", RopeTheta: 10000, RMSNormEps: 1e-5, SlidingWindow: 4096}
+	case "gemma3":
+		// Gemma-3-1B: q/k norms, GeGLU, local layers with a 512-token window and rope base 1e4,
+		// every sixth layer global with base 1e6.
+		cfg = Config{Architecture: ArchGemma3, ModelType: "gemma3_text", QKNorm: true, Gemma: true, HiddenAct: "gelu_pytorch_tanh",
+			RopeTheta: 1000000, RopeLocalTheta: 10000, RMSNormEps: 1e-6, SlidingWindow: 512}
 	default:
-		return Config{}, fmt.Errorf("unknown architecture %q (want qwen2 or llama)", arch)
+		return Config{}, fmt.Errorf("unknown architecture %q (want qwen2, qwen3, llama, mistral or gemma3)", arch)
+	}
+	if cfg.HiddenAct == "" {
+		cfg.HiddenAct = "silu"
 	}
 	if vocabSize <= 0 {
 		return Config{}, fmt.Errorf("vocabulary size must be positive, got %d", vocabSize)
@@ -131,6 +147,13 @@ func shape(c *Config, hidden, layers int) {
 		c.NumKeyValueHeads = c.NumAttentionHeads / 2
 	}
 	c.IntermediateSize = (hidden*8/3 + 31) / 32 * 32
+	if c.Gemma {
+		c.QueryPreAttnScalar = float64(c.HeadDim)
+		c.SlidingLayers = make([]bool, layers)
+		for l := range c.SlidingLayers {
+			c.SlidingLayers[l] = (l+1)%6 != 0 // Gemma 3's pattern: five local layers, then a global one
+		}
+	}
 }
 
 // parseCount parses "25M", "1.5B", "300k" or a plain integer.

@@ -25,9 +25,10 @@ func (t *Transformer) Extend(w Weights, tokens, mask, prefixLen *Node, prefix Ca
 		panic(fmt.Sprintf("transformer: prefix cache has %d/%d layers, the model %d", len(prefix.K), len(prefix.V), cfg.NumHiddenLayers))
 	}
 	p := prefix.K[0].Shape().Dimensions[2]
-	x := Gather(w(g, "model.embed_tokens.weight"), InsertAxes(tokens, -1)) // [b, s, hidden]
+	x := t.embed(w, g, InsertAxes(tokens, -1)) // [b, s, hidden]
 	plen := ConvertDType(prefixLen, dtypes.Int32)
-	cos, sin := t.rope(Add(Positions(mask), BroadcastToDims(plen, b, s)))
+	qpos := Add(Positions(mask), BroadcastToDims(plen, b, s))
+	r := t.ropesAt(qpos)
 	preOK := LessThan(Iota(g, shapes.Make(dtypes.Int32, p), 0), BroadcastToDims(plen, p)) // [P]
 	preAllowed := BroadcastToDims(Reshape(preOK, 1, 1, 1, 1, p), b, 1, 1, s, p)
 	qi := Iota(g, shapes.Make(dtypes.Int32, s, s), 0)
@@ -36,14 +37,20 @@ func (t *Transformer) Extend(w Weights, tokens, mask, prefixLen *Node, prefix Ca
 	keyOK := Reshape(mask, b, 1, 1, 1, s)
 	ownAllowed := LogicalAnd(BroadcastToDims(causal, b, 1, 1, s, s), BroadcastToDims(keyOK, b, 1, 1, s, s))
 	allowed := Concatenate([]*Node{preAllowed, ownAllowed}, 4) // [b, 1, 1, s, P+s]
+	allowedLocal := allowed
+	if t.anySliding() {
+		kpos := Concatenate([]*Node{BroadcastToDims(InsertAxes(Iota(g, shapes.Make(dtypes.Int32, p), 0), 0), b, p), qpos}, 1) // [b, P+s]
+		allowedLocal = LogicalAnd(allowed, t.window(qpos, kpos))
+	}
 	for l := 0; l < cfg.NumHiddenLayers; l++ {
-		name := fmt.Sprintf("model.layers.%d.", l)
-		hn := t.rmsNorm(x, w(g, name+"input_layernorm.weight"))
-		q, k, v := t.qkv(w, name, hn, cos, sin)
-		kk := Concatenate([]*Node{BroadcastToDims(prefix.K[l], b, cfg.NumKeyValueHeads, p, cfg.HeadDim), k}, 2)
-		vv := Concatenate([]*Node{BroadcastToDims(prefix.V[l], b, cfg.NumKeyValueHeads, p, cfg.HeadDim), v}, 2)
-		x = Add(x, t.attention(w, name, q, kk, vv, allowed))
-		x = Add(x, t.mlp(w, name, t.rmsNorm(x, w(g, name+"post_attention_layernorm.weight"))))
+		x = t.layer(w, l, x, r, func(name string, q, k, v *Node, local bool) *Node {
+			kk := Concatenate([]*Node{BroadcastToDims(prefix.K[l], b, cfg.NumKeyValueHeads, p, cfg.HeadDim), k}, 2)
+			vv := Concatenate([]*Node{BroadcastToDims(prefix.V[l], b, cfg.NumKeyValueHeads, p, cfg.HeadDim), v}, 2)
+			if local {
+				return t.attention(w, name, q, kk, vv, allowedLocal)
+			}
+			return t.attention(w, name, q, kk, vv, allowed)
+		})
 	}
 	return LastHidden(t.rmsNorm(x, w(g, "model.norm.weight")), mask)
 }

@@ -19,6 +19,12 @@ func InvFreq(cfg checkpoint.Config) []float64 {
 	if r == nil {
 		return inv
 	}
+	if r.Type == "linear" {
+		for i := range inv {
+			inv[i] /= r.Factor
+		}
+		return inv
+	}
 	old := float64(r.OriginalMaxPositionEmbeddings)
 	lowWavelen := old / r.LowFreqFactor
 	highWavelen := old / r.HighFreqFactor
@@ -35,4 +41,12 @@ func InvFreq(cfg checkpoint.Config) []float64 {
 		}
 	}
 	return inv
+}
+
+// InvFreqLocal returns the inverse frequencies of sliding-window layers when
+// they have their own base (Gemma 3's rope_local_base_freq, unscaled).
+func InvFreqLocal(cfg checkpoint.Config) []float64 {
+	c := cfg
+	c.RopeTheta, c.RopeScaling = cfg.RopeLocalTheta, nil
+	return InvFreq(c)
 }

@@ -15,20 +15,101 @@ import (
 // softmax instead of NaN; exp(maskedScore - max) is exactly 0 otherwise.
 const maskedScore = -1e30
 
-// Transformer builds Qwen2/Llama decoder graphs for one configuration.
+// Transformer builds decoder graphs (Qwen2, Qwen3, Llama, Mistral, Gemma 3)
+// for one configuration.
 type Transformer struct {
-	cfg     checkpoint.Config
-	invFreq []float32
+	cfg          checkpoint.Config
+	invFreq      []float32
+	invFreqLocal []float32 // sliding-window layers' frequencies; nil: the same as invFreq
 }
 
 // New returns the graph builder for cfg.
 func New(cfg checkpoint.Config) *Transformer {
-	inv := InvFreq(cfg)
-	f := make([]float32, len(inv))
-	for i, v := range inv {
-		f[i] = float32(v)
+	f32 := func(inv []float64) []float32 {
+		f := make([]float32, len(inv))
+		for i, v := range inv {
+			f[i] = float32(v)
+		}
+		return f
 	}
-	return &Transformer{cfg: cfg, invFreq: f}
+	t := &Transformer{cfg: cfg, invFreq: f32(InvFreq(cfg))}
+	if cfg.RopeLocalTheta > 0 {
+		t.invFreqLocal = f32(InvFreqLocal(cfg))
+	}
+	return t
+}
+
+// ropes holds the cos and sin of the global and the local (sliding-window)
+// layers.
+type ropes struct {
+	cos, sin, cosLocal, sinLocal *Node
+}
+
+// ropesAt returns the rotations for positions [batch, seq] (Int32).
+func (t *Transformer) ropesAt(positions *Node) ropes {
+	var r ropes
+	r.cos, r.sin = t.rope(positions, t.invFreq)
+	r.cosLocal, r.sinLocal = r.cos, r.sin
+	if t.invFreqLocal != nil {
+		r.cosLocal, r.sinLocal = t.rope(positions, t.invFreqLocal)
+	}
+	return r
+}
+
+// embed looks up token ids (with a trailing axis of 1) in the embedding,
+// scaled by √hidden for Gemma (in float32, as its embed_scale).
+func (t *Transformer) embed(w Weights, g *Graph, idx *Node) *Node {
+	x := Gather(w(g, "model.embed_tokens.weight"), idx)
+	if t.cfg.Gemma {
+		x = MulScalar(x, float64(float32(math.Sqrt(float64(t.cfg.HiddenSize)))))
+	}
+	return x
+}
+
+// window returns, for query positions qpos [b, sq] and key positions kpos
+// [b, sk] (or [sk]), where the sliding window lets a query see a key:
+// [b, 1, 1, sq, sk] (Bool), qpos − kpos < window.
+func (t *Transformer) window(qpos, kpos *Node) *Node {
+	b, sq := qpos.Shape().Dimensions[0], qpos.Shape().Dimensions[1]
+	if kpos.Rank() == 1 {
+		kpos = BroadcastToDims(InsertAxes(kpos, 0), b, kpos.Shape().Dimensions[0])
+	}
+	sk := kpos.Shape().Dimensions[1]
+	diff := Sub(BroadcastToDims(InsertAxes(qpos, -1), b, sq, sk), BroadcastToDims(InsertAxes(kpos, 1), b, sq, sk))
+	return Reshape(LessThan(diff, Scalar(qpos.Graph(), dtypes.Int32, t.cfg.SlidingWindow)), b, 1, 1, sq, sk)
+}
+
+// anySliding reports whether some layer uses the sliding window.
+func (t *Transformer) anySliding() bool {
+	for l := range t.cfg.NumHiddenLayers {
+		if t.cfg.Sliding(l) {
+			return true
+		}
+	}
+	return false
+}
+
+// layer runs decoder layer l on x [b, s, hidden]. attend returns the
+// attention output (after o_proj) for the layer's q, k, v, given whether
+// the layer is a sliding-window one; it is where callers add a cache.
+func (t *Transformer) layer(w Weights, l int, x *Node, r ropes, attend func(p string, q, k, v *Node, local bool) *Node) *Node {
+	g := x.Graph()
+	p := fmt.Sprintf("model.layers.%d.", l)
+	local := t.cfg.Sliding(l)
+	cos, sin := r.cos, r.sin
+	if local {
+		cos, sin = r.cosLocal, r.sinLocal
+	}
+	hn := t.rmsNorm(x, w(g, p+"input_layernorm.weight"))
+	q, k, v := t.qkv(w, p, hn, cos, sin)
+	a := attend(p, q, k, v, local)
+	if !t.cfg.Gemma {
+		x = Add(x, a)
+		return Add(x, t.mlp(w, p, t.rmsNorm(x, w(g, p+"post_attention_layernorm.weight"))))
+	}
+	x = Add(x, t.rmsNorm(a, w(g, p+"post_attention_layernorm.weight")))
+	m := t.mlp(w, p, t.rmsNorm(x, w(g, p+"pre_feedforward_layernorm.weight")))
+	return Add(x, t.rmsNorm(m, w(g, p+"post_feedforward_layernorm.weight")))
 }
 
 // Config returns the configuration the builder was made for.
@@ -132,25 +213,31 @@ func (t *Transformer) DecodeStep(w Weights, tokens, pos *Node, cache Cache) (*No
 	g := tokens.Graph()
 	b := tokens.Shape().Dimensions[0]
 	cacheLen := cache.K[0].Shape().Dimensions[2]
-	x := Gather(w(g, "model.embed_tokens.weight"), InsertAxes(tokens, -1, -1)) // [b, 1, hidden]
-	positions := InsertAxes(pos, -1)                                           // [b, 1]
-	cos, sin := t.rope(positions)
+	x := t.embed(w, g, InsertAxes(tokens, -1, -1)) // [b, 1, hidden]
+	positions := InsertAxes(pos, -1)              // [b, 1]
+	r := t.ropesAt(positions)
 	iota := Iota(g, shapes.Make(dtypes.Int32, b, 1, cacheLen, 1), 2)
 	write := Equal(iota, Reshape(pos, b, 1, 1, 1))                                      // [b, 1, T, 1]
 	keyOK := LessOrEqual(Iota(g, shapes.Make(dtypes.Int32, b, cacheLen), 1), positions) // [b, T]
 	allowed := Reshape(keyOK, b, 1, 1, 1, cacheLen)                                     // [b, kv, group, q, T]
+	allowedLocal := allowed
+	if t.anySliding() {
+		allowedLocal = LogicalAnd(allowed, t.window(positions, Iota(g, shapes.Make(dtypes.Int32, cacheLen), 0)))
+	}
 	out := Cache{K: make([]*Node, cfg.NumHiddenLayers), V: make([]*Node, cfg.NumHiddenLayers)}
 	for l := 0; l < cfg.NumHiddenLayers; l++ {
-		p := fmt.Sprintf("model.layers.%d.", l)
-		hn := t.rmsNorm(x, w(g, p+"input_layernorm.weight"))
-		q, k, v := t.qkv(w, p, hn, cos, sin) // q [b, heads, 1, d]; k, v [b, kv, 1, d]
-		kw := BroadcastToDims(k, b, cfg.NumKeyValueHeads, cacheLen, cfg.HeadDim)
-		vw := BroadcastToDims(v, b, cfg.NumKeyValueHeads, cacheLen, cfg.HeadDim)
-		wr := BroadcastToDims(write, b, cfg.NumKeyValueHeads, cacheLen, cfg.HeadDim)
-		out.K[l] = Where(wr, kw, cache.K[l])
-		out.V[l] = Where(wr, vw, cache.V[l])
-		x = Add(x, t.attention(w, p, q, out.K[l], out.V[l], allowed))
-		x = Add(x, t.mlp(w, p, t.rmsNorm(x, w(g, p+"post_attention_layernorm.weight"))))
+		x = t.layer(w, l, x, r, func(p string, q, k, v *Node, local bool) *Node {
+			// q [b, heads, 1, d]; k, v [b, kv, 1, d]
+			kw := BroadcastToDims(k, b, cfg.NumKeyValueHeads, cacheLen, cfg.HeadDim)
+			vw := BroadcastToDims(v, b, cfg.NumKeyValueHeads, cacheLen, cfg.HeadDim)
+			wr := BroadcastToDims(write, b, cfg.NumKeyValueHeads, cacheLen, cfg.HeadDim)
+			out.K[l] = Where(wr, kw, cache.K[l])
+			out.V[l] = Where(wr, vw, cache.V[l])
+			if local {
+				return t.attention(w, p, q, out.K[l], out.V[l], allowedLocal)
+			}
+			return t.attention(w, p, q, out.K[l], out.V[l], allowed)
+		})
 	}
 	x = t.rmsNorm(x, w(g, "model.norm.weight"))
 	return Reshape(x, b, cfg.HiddenSize), out
@@ -162,29 +249,35 @@ func (t *Transformer) forward(w Weights, tokens, mask *Node, cacheLen int) (*Nod
 	cfg := t.cfg
 	g := tokens.Graph()
 	b, s := tokens.Shape().Dimensions[0], tokens.Shape().Dimensions[1]
-	x := Gather(w(g, "model.embed_tokens.weight"), InsertAxes(tokens, -1)) // [b, s, hidden]
-	cos, sin := t.rope(Positions(mask))
+	x := t.embed(w, g, InsertAxes(tokens, -1)) // [b, s, hidden]
+	positions := Positions(mask)
+	r := t.ropesAt(positions)
 	qi := Iota(g, shapes.Make(dtypes.Int32, s, s), 0)
 	ki := Iota(g, shapes.Make(dtypes.Int32, s, s), 1)
 	causal := Reshape(LessOrEqual(ki, qi), 1, 1, 1, s, s)
 	keyOK := Reshape(mask, b, 1, 1, 1, s)
 	allowed := LogicalAnd(BroadcastToDims(causal, b, 1, 1, s, s), BroadcastToDims(keyOK, b, 1, 1, s, s))
+	allowedLocal := allowed
+	if t.anySliding() {
+		allowedLocal = LogicalAnd(allowed, t.window(positions, positions))
+	}
 	var cache Cache
 	for l := 0; l < cfg.NumHiddenLayers; l++ {
-		p := fmt.Sprintf("model.layers.%d.", l)
-		hn := t.rmsNorm(x, w(g, p+"input_layernorm.weight"))
-		q, k, v := t.qkv(w, p, hn, cos, sin)
-		if cacheLen > 0 {
-			pad := Zeros(g, shapes.Make(dtypes.Float32, b, cfg.NumKeyValueHeads, cacheLen-s, cfg.HeadDim))
-			if cacheLen == s {
-				cache.K, cache.V = append(cache.K, k), append(cache.V, v)
-			} else {
-				cache.K = append(cache.K, Concatenate([]*Node{k, pad}, 2))
-				cache.V = append(cache.V, Concatenate([]*Node{v, pad}, 2))
+		x = t.layer(w, l, x, r, func(p string, q, k, v *Node, local bool) *Node {
+			if cacheLen > 0 {
+				pad := Zeros(g, shapes.Make(dtypes.Float32, b, cfg.NumKeyValueHeads, cacheLen-s, cfg.HeadDim))
+				if cacheLen == s {
+					cache.K, cache.V = append(cache.K, k), append(cache.V, v)
+				} else {
+					cache.K = append(cache.K, Concatenate([]*Node{k, pad}, 2))
+					cache.V = append(cache.V, Concatenate([]*Node{v, pad}, 2))
+				}
 			}
-		}
-		x = Add(x, t.attention(w, p, q, k, v, allowed))
-		x = Add(x, t.mlp(w, p, t.rmsNorm(x, w(g, p+"post_attention_layernorm.weight"))))
+			if local {
+				return t.attention(w, p, q, k, v, allowedLocal)
+			}
+			return t.attention(w, p, q, k, v, allowed)
+		})
 	}
 	return t.rmsNorm(x, w(g, "model.norm.weight")), cache
 }
@@ -199,20 +292,24 @@ func linear(x, weight, bias *Node) *Node {
 	return y
 }
 
-// rmsNorm is Hugging Face's Qwen2RMSNorm/LlamaRMSNorm in float32. It
-// divides by Sqrt rather than multiplying by Rsqrt so gradients exist on
-// every backend.
+// rmsNorm is Hugging Face's Qwen2RMSNorm/LlamaRMSNorm in float32, or
+// Gemma3RMSNorm, which scales by 1 + weight. It divides by Sqrt rather than
+// multiplying by Rsqrt so gradients exist on every backend.
 func (t *Transformer) rmsNorm(x, weight *Node) *Node {
 	variance := ReduceMean(Square(x), -1)
 	denom := Sqrt(AddScalar(InsertAxes(variance, -1), t.cfg.RMSNormEps))
+	if t.cfg.Gemma {
+		weight = AddScalar(weight, 1)
+	}
 	return Mul(ExpandLeftToRank(weight, x.Rank()), Div(x, denom))
 }
 
 // rope returns cos and sin [batch, seq, 1, head_dim] for positions
-// [batch, seq] (Int32), duplicated over both halves as Hugging Face does.
-func (t *Transformer) rope(positions *Node) (cos, sin *Node) {
+// [batch, seq] (Int32) and inverse frequencies invFreq, duplicated over
+// both halves as Hugging Face does.
+func (t *Transformer) rope(positions *Node, invFreq []float32) (cos, sin *Node) {
 	g := positions.Graph()
-	inv := Const(g, t.invFreq)                                                                       // [d/2]
+	inv := Const(g, invFreq)                                                                       // [d/2]
 	angles := Mul(InsertAxes(ConvertDType(positions, dtypes.Float32), -1), ExpandLeftToRank(inv, 3)) // [b, s, d/2]
 	angles = Concatenate([]*Node{angles, angles}, -1)
 	return InsertAxes(Cos(angles), 2), InsertAxes(Sin(angles), 2)
@@ -242,8 +339,14 @@ func (t *Transformer) qkv(w Weights, p string, hn, cos, sin *Node) (q, k, v *Nod
 	q = linear(hn, w(g, p+"self_attn.q_proj.weight"), bias("self_attn.q_proj.bias"))
 	k = linear(hn, w(g, p+"self_attn.k_proj.weight"), bias("self_attn.k_proj.bias"))
 	v = linear(hn, w(g, p+"self_attn.v_proj.weight"), bias("self_attn.v_proj.bias"))
-	q = applyRope(Reshape(q, b, s, cfg.NumAttentionHeads, cfg.HeadDim), cos, sin)
-	k = applyRope(Reshape(k, b, s, cfg.NumKeyValueHeads, cfg.HeadDim), cos, sin)
+	q = Reshape(q, b, s, cfg.NumAttentionHeads, cfg.HeadDim)
+	k = Reshape(k, b, s, cfg.NumKeyValueHeads, cfg.HeadDim)
+	if cfg.QKNorm { // per head, before RoPE (Qwen3, Gemma 3)
+		q = t.rmsNorm(q, w(g, p+"self_attn.q_norm.weight"))
+		k = t.rmsNorm(k, w(g, p+"self_attn.k_norm.weight"))
+	}
+	q = applyRope(q, cos, sin)
+	k = applyRope(k, cos, sin)
 	v = Reshape(v, b, s, cfg.NumKeyValueHeads, cfg.HeadDim)
 	return Transpose(q, 1, 2), Transpose(k, 1, 2), Transpose(v, 1, 2)
 }
@@ -258,7 +361,11 @@ func (t *Transformer) attention(w Weights, p string, q, k, v, allowed *Node) *No
 	kvh, group, d := cfg.NumKeyValueHeads, cfg.NumAttentionHeads/cfg.NumKeyValueHeads, cfg.HeadDim
 	qg := Reshape(q, b, kvh, group*sq, d)
 	scores := DotGeneral(qg, []int{3}, []int{0, 1}, k, []int{3}, []int{0, 1}) // [b, kv, group*sq, sk]
-	scores = MulScalar(Reshape(scores, b, kvh, group, sq, sk), 1/math.Sqrt(float64(d)))
+	scale := float64(d)
+	if cfg.QueryPreAttnScalar > 0 {
+		scale = cfg.QueryPreAttnScalar
+	}
+	scores = MulScalar(Reshape(scores, b, kvh, group, sq, sk), 1/math.Sqrt(scale))
 	scores = Where(BroadcastToDims(allowed, b, kvh, group, sq, sk), scores, Scalar(g, dtypes.Float32, maskedScore))
 	probs := Softmax(scores, -1)
 	ctx := DotGeneral(Reshape(probs, b, kvh, group*sq, sk), []int{3}, []int{0, 1}, v, []int{2}, []int{0, 1}) // [b, kv, group*sq, d]
@@ -267,12 +374,25 @@ func (t *Transformer) attention(w Weights, p string, q, k, v, allowed *Node) *No
 	return linear(ctx, w(g, p+"self_attn.o_proj.weight"), nil)
 }
 
-// mlp is SwiGLU: down(silu(gate(x)) * up(x)).
+// mlp is SwiGLU, down(silu(gate(x)) * up(x)), or for Gemma GeGLU with
+// the tanh approximation of GELU.
 func (t *Transformer) mlp(w Weights, p string, x *Node) *Node {
 	g := x.Graph()
 	gate := linear(x, w(g, p+"mlp.gate_proj.weight"), nil)
 	up := linear(x, w(g, p+"mlp.up_proj.weight"), nil)
-	return linear(Mul(silu(gate), up), w(g, p+"mlp.down_proj.weight"), nil)
+	if t.cfg.HiddenAct == "gelu_pytorch_tanh" {
+		gate = geluTanh(gate)
+	} else {
+		gate = silu(gate)
+	}
+	return linear(Mul(gate, up), w(g, p+"mlp.down_proj.weight"), nil)
+}
+
+// geluTanh is PyTorch's gelu(approximate="tanh"):
+// x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³))).
+func geluTanh(x *Node) *Node {
+	inner := MulScalar(Add(x, MulScalar(Mul(x, Square(x)), 0.044715)), math.Sqrt(2/math.Pi))
+	return Mul(MulScalar(x, 0.5), AddScalar(Tanh(inner), 1))
 }
 
 // silu is x·sigmoid(x), with sigmoid(x) = (1 + tanh(x/2))/2: the same

@@ -49,6 +49,43 @@ var goldenCases = []struct {
 		c.RopeTheta = 10000
 		return c
 	}},
+	{"qwen3_gqa_qknorm_tied", func() checkpoint.Config {
+		c := base("qwen3")
+		c.HeadDim = 24 // wider than hidden/heads, as Qwen3's 128 heads over 1024
+		return c
+	}},
+	{"qwen3_bias_untied", func() checkpoint.Config {
+		c := base("qwen3")
+		c.AttentionBias = true
+		c.TieWordEmbeddings = false
+		return c
+	}},
+	// A window of 4 positions: the 12-token sequence leaves it 8 times.
+	{"mistral_swa4_untied", func() checkpoint.Config {
+		c := base("mistral")
+		c.SlidingWindow = 4
+		c.TieWordEmbeddings = false
+		return c
+	}},
+	// Local, global, local layers; window 3; local base 1e4, global 1e6;
+	// query_pre_attn_scalar unlike head_dim.
+	{"gemma3_swa3_mixed", func() checkpoint.Config {
+		c := base("gemma3")
+		c.NumHiddenLayers = 3
+		c.SlidingLayers = []bool{true, false, true}
+		c.SlidingWindow = 3
+		c.QueryPreAttnScalar = 24
+		c.NumKeyValueHeads = 1
+		return c
+	}},
+	{"gemma3_linear_rope_untied", func() checkpoint.Config {
+		c := base("gemma3")
+		c.SlidingLayers = []bool{false, true}
+		c.SlidingWindow = 5
+		c.RopeScaling = &checkpoint.RopeScaling{Type: "linear", Factor: 8}
+		c.TieWordEmbeddings = false
+		return c
+	}},
 }
 
 // goldenSequences are scored by the reference; lengths differ so batches pad.

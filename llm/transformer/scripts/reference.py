@@ -1,10 +1,12 @@
 #!/usr/bin/python3
-"""Independent reference forward pass of Qwen2/Llama decoders in plain torch.
+"""Independent reference forward pass of Qwen2/Qwen3/Llama/Mistral/Gemma 3 decoders in plain torch.
 
-Re-implements the math of Hugging Face's modeling_qwen2.py / modeling_llama.py
-(RMSNorm, rotate-half RoPE with llama3 scaling, grouped-query attention with
-optional q/k/v bias, SwiGLU, tied or untied lm_head) without the transformers
-library. Reads a checkpoint folder written by refeval (config.json +
+Re-implements the math of Hugging Face's modeling_qwen2.py / modeling_qwen3.py /
+modeling_llama.py / modeling_mistral.py / modeling_gemma3.py (RMSNorm, Gemma's
+(1 + w) RMSNorm, rotate-half RoPE with llama3 or linear scaling, grouped-query
+attention with optional q/k/v bias, per-head q/k norms, sliding-window layers with
+their own RoPE base, SwiGLU or GeGLU, Gemma's extra norms, embedding scale and
+query scaling, tied or untied lm_head) without the transformers library. Reads a checkpoint folder written by refeval (config.json +
 model.safetensors, header parsed here) and sequences.json next to it, and
 writes the logits of every sequence as JSON.
 
@@ -32,9 +34,12 @@ def read_safetensors(path):
     return out
 
 
-def inv_freq(cfg, head_dim):
-    inv = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim))
-    rs = cfg.get("rope_scaling")
+def inv_freq(cfg, head_dim, theta=None, scaling=True):
+    theta = cfg["rope_theta"] if theta is None else theta
+    inv = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim))
+    rs = cfg.get("rope_scaling") if scaling else None
+    if rs and rs.get("rope_type", rs.get("type")) == "linear":
+        return inv / rs["factor"]
     if rs:
         assert rs.get("rope_type", rs.get("type")) == "llama3"
         factor, low, high, old = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"], rs["original_max_position_embeddings"]
@@ -48,9 +53,9 @@ def inv_freq(cfg, head_dim):
     return inv
 
 
-def rms_norm(x, w, eps):
+def rms_norm(x, w, eps, gemma=False):
     var = x.pow(2).mean(-1, keepdim=True)
-    return w * (x * torch.rsqrt(var + eps))
+    return (1 + w if gemma else w) * (x * torch.rsqrt(var + eps))
 
 
 def rotate_half(x):
@@ -58,50 +63,96 @@ def rotate_half(x):
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
+def sliding_layers(cfg):
+    arch = cfg["architectures"][0]
+    n = cfg["num_hidden_layers"]
+    if arch == "Gemma3ForCausalLM":
+        if cfg.get("layer_types"):
+            return [t == "sliding_attention" for t in cfg["layer_types"]]
+        p = cfg.get("sliding_window_pattern", 6)
+        return [(i + 1) % p != 0 for i in range(n)]
+    if arch == "MistralForCausalLM" and cfg.get("sliding_window"):
+        return [True] * n
+    return [False] * n
+
+
 def forward(cfg, W, tokens):
     """tokens: list of ints (one unpadded sequence) -> logits [seq, vocab] (float64)."""
+    arch = cfg["architectures"][0]
+    gemma = arch == "Gemma3ForCausalLM"
     H = cfg["hidden_size"]
     nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
     hd = cfg.get("head_dim") or H // nh
     eps = cfg["rms_norm_eps"]
-    bias = cfg["architectures"][0] == "Qwen2ForCausalLM" or cfg.get("attention_bias", False)
+    bias = arch == "Qwen2ForCausalLM" or cfg.get("attention_bias", False)
+    qk_norm = arch in ("Qwen3ForCausalLM", "Gemma3ForCausalLM")
+    sliding = sliding_layers(cfg)
+    window = cfg.get("sliding_window") or 0
+    scale = (cfg.get("query_pre_attn_scalar") or hd) ** -0.5 if gemma else hd ** -0.5
     # Compute in float64 so the reference is more precise than the code under test.
     W = {k: v.double() for k, v in W.items()}
     ids = torch.tensor(tokens)
     S = len(tokens)
     x = W["model.embed_tokens.weight"][ids]
+    if gemma:
+        x = x * math.sqrt(H)
     pos = torch.arange(S, dtype=torch.float64)
-    freqs = torch.outer(pos, inv_freq(cfg, hd))
-    emb = torch.cat((freqs, freqs), dim=-1)
-    cos, sin = emb.cos()[None], emb.sin()[None]  # [1, S, hd]
-    causal = torch.tril(torch.ones(S, S, dtype=torch.bool))
+
+    def cos_sin(inv):
+        freqs = torch.outer(pos, inv)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        return emb.cos()[None], emb.sin()[None]  # [1, S, hd]
+
+    rope_global = cos_sin(inv_freq(cfg, hd))
+    rope_local = cos_sin(inv_freq(cfg, hd, cfg.get("rope_local_base_freq"), scaling=False)) if gemma else rope_global
+    qi = torch.arange(S)[:, None]
+    ki = torch.arange(S)[None, :]
+    causal = ki <= qi
+    local_mask = causal & (qi - ki < window) if window else causal
+    gelu = lambda t: torch.nn.functional.gelu(t, approximate="tanh")
+    act = gelu if gemma else torch.nn.functional.silu
     for l in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{l}."
-        h = rms_norm(x, W[p + "input_layernorm.weight"], eps)
+        cos, sin = rope_local if sliding[l] else rope_global
+        mask = local_mask if sliding[l] else causal
+        h = rms_norm(x, W[p + "input_layernorm.weight"], eps, gemma)
         def proj(name):
             y = h @ W[p + f"self_attn.{name}.weight"].T
             if bias:
                 y = y + W[p + f"self_attn.{name}.bias"]
             return y
-        q = proj("q_proj").view(S, nh, hd).transpose(0, 1)
-        k = proj("k_proj").view(S, nkv, hd).transpose(0, 1)
+        q = proj("q_proj").view(S, nh, hd)
+        k = proj("k_proj").view(S, nkv, hd)
         v = proj("v_proj").view(S, nkv, hd).transpose(0, 1)
+        if qk_norm:
+            q = rms_norm(q, W[p + "self_attn.q_norm.weight"], eps, gemma)
+            k = rms_norm(k, W[p + "self_attn.k_norm.weight"], eps, gemma)
+        q, k = q.transpose(0, 1), k.transpose(0, 1)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         rep = nh // nkv
         k = k.repeat_interleave(rep, dim=0)
         v = v.repeat_interleave(rep, dim=0)
-        scores = (q @ k.transpose(1, 2)) / math.sqrt(hd)
-        scores = scores.masked_fill(~causal, float("-inf"))
+        scores = (q @ k.transpose(1, 2)) * scale
+        scores = scores.masked_fill(~mask, float("-inf"))
         attn = torch.softmax(scores, dim=-1) @ v  # [nh, S, hd]
         attn = attn.transpose(0, 1).reshape(S, nh * hd)
-        x = x + attn @ W[p + "self_attn.o_proj.weight"].T
-        h = rms_norm(x, W[p + "post_attention_layernorm.weight"], eps)
+        a = attn @ W[p + "self_attn.o_proj.weight"].T
+        if gemma:
+            x = x + rms_norm(a, W[p + "post_attention_layernorm.weight"], eps, True)
+            h = rms_norm(x, W[p + "pre_feedforward_layernorm.weight"], eps, True)
+        else:
+            x = x + a
+            h = rms_norm(x, W[p + "post_attention_layernorm.weight"], eps)
         gate = h @ W[p + "mlp.gate_proj.weight"].T
         up = h @ W[p + "mlp.up_proj.weight"].T
-        x = x + (torch.nn.functional.silu(gate) * up) @ W[p + "mlp.down_proj.weight"].T
-    x = rms_norm(x, W["model.norm.weight"], eps)
-    head = W["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings") else W["lm_head.weight"]
+        m = (act(gate) * up) @ W[p + "mlp.down_proj.weight"].T
+        if gemma:
+            m = rms_norm(m, W[p + "post_feedforward_layernorm.weight"], eps, True)
+        x = x + m
+    x = rms_norm(x, W["model.norm.weight"], eps, gemma)
+    tied = cfg.get("tie_word_embeddings", gemma)
+    head = W["model.embed_tokens.weight"] if tied else W["lm_head.weight"]
     return x @ head.T
 
 
