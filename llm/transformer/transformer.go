@@ -214,7 +214,7 @@ func (t *Transformer) DecodeStep(w Weights, tokens, pos *Node, cache Cache) (*No
 	b := tokens.Shape().Dimensions[0]
 	cacheLen := cache.K[0].Shape().Dimensions[2]
 	x := t.embed(w, g, InsertAxes(tokens, -1, -1)) // [b, 1, hidden]
-	positions := InsertAxes(pos, -1)              // [b, 1]
+	positions := InsertAxes(pos, -1)               // [b, 1]
 	r := t.ropesAt(positions)
 	iota := Iota(g, shapes.Make(dtypes.Int32, b, 1, cacheLen, 1), 2)
 	write := Equal(iota, Reshape(pos, b, 1, 1, 1))                                      // [b, 1, T, 1]
@@ -309,7 +309,7 @@ func (t *Transformer) rmsNorm(x, weight *Node) *Node {
 // both halves as Hugging Face does.
 func (t *Transformer) rope(positions *Node, invFreq []float32) (cos, sin *Node) {
 	g := positions.Graph()
-	inv := Const(g, invFreq)                                                                       // [d/2]
+	inv := Const(g, invFreq)                                                                         // [d/2]
 	angles := Mul(InsertAxes(ConvertDType(positions, dtypes.Float32), -1), ExpandLeftToRank(inv, 3)) // [b, s, d/2]
 	angles = Concatenate([]*Node{angles, angles}, -1)
 	return InsertAxes(Cos(angles), 2), InsertAxes(Sin(angles), 2)
