@@ -48,7 +48,7 @@ func decodeInit(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnos
 	a := newAttrs(body, initSchema, ectx)
 	s := &initStage{arch: "qwen2", size: "tiny"}
 	a.path("tokenizer", &s.tokenizer, "a tokenizer.json path, a folder holding one, or a tokenizer stage (stage.tokenizer.NAME)")
-	a.oneOf("arch", &s.arch, "qwen2", "llama")
+	a.oneOf("arch", &s.arch, "qwen2", "qwen3", "llama", "mistral", "gemma3")
 	a.str("size", &s.size, `"tiny", "small" or a parameter count such as "25M"`)
 	a.integer("seed", &s.seed, 0, 1<<53)
 	return s, a.diags

@@ -19,7 +19,7 @@ var cmdModel = &Command{
 Model works on Hugging Face checkpoint folders (config.json, *.safetensors,
 tokenizer.json, tokenizer_config.json).
 
-	refeval model init --arch qwen2|llama --size tiny|small|N --tokenizer FILE [--seed N] --out DIR
+	refeval model init --arch qwen2|qwen3|llama|mistral|gemma3 --size tiny|small|N --tokenizer FILE [--seed N] --out DIR
 
 writes a deterministic random model of the real architecture: weights drawn
 as Hugging Face initializes them (normal, std 0.02; norms 1; biases 0) from
@@ -40,7 +40,7 @@ the weights (generate and model export load and check those).
 }
 
 var (
-	modelArch      = cmdModel.Flag.String("arch", "qwen2", "model init: architecture, qwen2 or llama")
+	modelArch      = cmdModel.Flag.String("arch", "qwen2", "model init: architecture, qwen2, qwen3, llama, mistral or gemma3")
 	modelSize      = cmdModel.Flag.String("size", "tiny", "model init: tiny, small or a parameter count (25M, 1.5B)")
 	modelTokenizer = cmdModel.Flag.String("tokenizer", "", "model init: tokenizer.json (or .json.gz) file")
 	modelSeed      = cmdModel.Flag.Uint64("seed", 1, "model init: seed of the random weights")

@@ -470,7 +470,11 @@ func WriteConfig(dir string, cfg Config) error {
 // (Gemma 3's sliding_window_pattern, for transformers before layer_types),
 // else 0.
 func slidingPattern(cfg Config) int {
-	for p := 1; p <= cfg.NumHiddenLayers+1; p++ {
+	candidates := []int{6, 5, 4, 3, 2, 1} // Gemma 3's 6 first
+	for p := 7; p <= cfg.NumHiddenLayers+1; p++ {
+		candidates = append(candidates, p)
+	}
+	for _, p := range candidates {
 		ok := true
 		for l := range cfg.NumHiddenLayers {
 			if cfg.Sliding(l) != ((l+1)%p != 0) {

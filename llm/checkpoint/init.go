@@ -12,7 +12,7 @@ import (
 
 // InitOptions describes a random model for Init.
 type InitOptions struct {
-	Arch      string // "qwen2" or "llama".
+	Arch      string // "qwen2", "qwen3", "llama", "mistral" or "gemma3".
 	Size      string // "tiny", "small" or a parameter count (see SizedConfig).
 	Tokenizer string // Path of a tokenizer.json (or .json.gz, written out uncompressed); its vocabulary sizes the model.
 	Seed      uint64 // Seed of the weights.
@@ -22,7 +22,8 @@ type InitOptions struct {
 // Init writes a deterministic random model folder: the real architecture
 // sized by opt.Size, weights from Random, the tokenizer.json copied, and a
 // tokenizer_config.json (the one next to the tokenizer when it has a chat
-// template, else one with ChatMLTemplate). End-of-sequence ids come from the
+// template, else one with ChatMLTemplate, or InstTemplate for a tokenizer
+// without ChatML tokens that names its BOS and EOS). End-of-sequence ids come from the
 // tokenizer's special tokens.
 func Init(opt InitOptions) (Config, error) {
 	info, err := ReadTokenizerInfo(opt.Tokenizer)
@@ -57,6 +58,9 @@ func Init(opt InitOptions) (Config, error) {
 		json.Unmarshal(data, &tc) // ReadTokenizerInfo has already checked it parses.
 	}
 	tc["chat_template"] = ChatMLTemplate
+	if _, ok := info.Special["<|im_start|>"]; !ok && info.BOSToken != "" && info.EOSToken != "" {
+		tc["chat_template"] = InstTemplate
+	}
 	if _, ok := tc["eos_token"]; !ok || info.EOSToken == "" {
 		for _, s := range EOSTokens {
 			if _, ok := info.Special[s]; ok {

@@ -19,7 +19,7 @@ type TokenizerInfo struct {
 	VocabSize    int            // 1 + the largest id of the vocabulary and added tokens.
 	Special      map[string]int // Added tokens marked special, by content.
 	EOSTokenIDs  []int          // Ids of the end-of-turn and end-of-text tokens found, in EOSTokens order.
-	BOSTokenID   int            // tokenizer_config.json's bos_token, else <|begin_of_text|> or <s> when present, else -1.
+	BOSTokenID   int            // tokenizer_config.json's bos_token, else <|begin_of_text|>, <s> or <bos> when present, else -1.
 	ChatTemplate string         // tokenizer_config.json's chat_template next to tokenizer.json, or "".
 	BOSToken     string         // tokenizer_config.json's bos_token, or "".
 	EOSToken     string         // tokenizer_config.json's eos_token, or "".
@@ -27,7 +27,7 @@ type TokenizerInfo struct {
 
 // EOSTokens are the special tokens that end generation, in the order their
 // ids are listed in generation_config.json.
-var EOSTokens = []string{"<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<|endoftext|>", "<|end_of_text|>", "</s>"}
+var EOSTokens = []string{"<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<|endoftext|>", "<|end_of_text|>", "</s>", "<end_of_turn>", "<eos>"}
 
 // ReadTokenizerInfo reads path (a tokenizer.json, or tokenizer.json.gz) and, when present, the
 // tokenizer_config.json next to it.
@@ -73,7 +73,7 @@ func ReadTokenizerInfo(path string) (TokenizerInfo, error) {
 			info.EOSTokenIDs = append(info.EOSTokenIDs, id)
 		}
 	}
-	for _, s := range []string{"<|begin_of_text|>", "<s>"} {
+	for _, s := range []string{"<|begin_of_text|>", "<s>", "<bos>"} {
 		if id, ok := info.Special[s]; ok {
 			info.BOSTokenID = id
 			break
@@ -137,3 +137,8 @@ func TokenString(v any) string {
 // ChatMLTemplate is the Jinja chat template refeval writes for tokenizers
 // that ship none (the ChatML format Qwen uses).
 const ChatMLTemplate = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+
+// InstTemplate is the chat template refeval writes for SentencePiece-style
+// tokenizers that ship none and have no ChatML tokens (Llama 2 and Mistral
+// files): Mistral's [INST] format, a system message sent as a user turn.
+const InstTemplate = "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'assistant' %}{{ message['content'] + eos_token }}{% else %}{{ '[INST] ' + message['content'] + ' [/INST]' }}{% endif %}{% endfor %}"
