@@ -68,6 +68,13 @@ type RunContext struct {
 	// Progress reports how many of total units are done; the console shows
 	// a live bar for stages that call it.
 	Progress func(done, total int64)
+	// ReadOnly lists folders the stage must not change: the cache's folder
+	// of committed outputs, upstream ones included. A kind that starts
+	// processes shows them these folders read-only where the system allows
+	// (stages/exec.go); for every kind, the engine checks after the stage
+	// that its upstream outputs are unchanged. Empty with
+	// REFEVAL_DEBUG=nosandbox=1.
+	ReadOnly []string
 	// Warn prints a warning about the stage on the console (the stage also
 	// writes it to its log). It may be nil.
 	Warn func(msg string)

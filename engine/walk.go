@@ -40,6 +40,9 @@ type Debug struct {
 	// CacheVerify reruns deterministic stages found in the cache and fails
 	// if their output changed.
 	CacheVerify bool
+	// NoSandbox leaves upstream outputs writable for exec commands (no
+	// read-only mount); the check after each stage still runs.
+	NoSandbox bool
 }
 
 // ParseDebug reads a REFEVAL_DEBUG value such as "cachehash=1,cacheverify=1".
@@ -53,6 +56,8 @@ func ParseDebug(s string) Debug {
 			d.CacheHash = on
 		case "cacheverify":
 			d.CacheVerify = on
+		case "nosandbox":
+			d.NoSandbox = on
 		}
 	}
 	return d
@@ -510,6 +515,9 @@ func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int) (
 		},
 		Progress: func(done, total int64) { b.con.progress(res.name(), done, total) },
 		Warn:     func(msg string) { b.con.printf("refeval: warning: %s: %s\n", res.name(), msg) },
+	}
+	if !b.opt.Debug.NoSandbox {
+		rc.ReadOnly = []string{filepath.Dir(c.OutputDir(cache.ID{}))}
 	}
 	start := time.Now()
 	st, err := a.stage()

@@ -150,16 +150,17 @@ func (s *execStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	return err
 }
 
-// start starts the command in g. If starting it in g's cgroup fails where
+// start starts the command in g, with rc.ReadOnly mounted read-only where
+// the system allows (sandbox_linux.go). If starting it in g's cgroup fails where
 // starting it without works, cgroups are not used again.
 func (s *execStage) start(rc *engine.RunContext, g *procGroup, out io.Writer) (*exec.Cmd, error) {
 	cmd := s.command1(rc, out)
 	cmd.SysProcAttr = g.attr()
-	err := cmd.Start()
+	_, err := startReadOnly(cmd, rc.ReadOnly)
 	if err != nil && g.usesCgroup() {
 		cmd = s.command1(rc, out)
 		cmd.SysProcAttr = (&procGroup{fd: -1}).attr()
-		if err = cmd.Start(); err == nil {
+		if _, err = startReadOnly(cmd, rc.ReadOnly); err == nil {
 			g.dropCgroup()
 		}
 	}

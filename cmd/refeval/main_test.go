@@ -1,10 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/refeval/refeval/stages"
 )
 
 func TestMain(m *testing.M) {
@@ -21,6 +24,13 @@ func TestScript(t *testing.T) {
 			env.Setenv("REFEVAL_CACHE", "")
 			env.Setenv("REFEVAL_DEBUG", "")
 			return nil
+		},
+		// [sandbox]: exec commands see upstream outputs read-only here.
+		Condition: func(cond string) (bool, error) {
+			if cond == "sandbox" {
+				return stages.ReadOnlyMounts(), nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 	})
 }
