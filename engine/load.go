@@ -551,6 +551,12 @@ func (p *Pipeline) checkInputs(in *Instance, st Stage) hcl.Diagnostics {
 			Detail:  fmt.Sprintf("%s reads %s, which does not exist. Create it or fix the path (relative paths start at %s).", in.Addr, path, p.Dir),
 			Subject: subject.Ptr()})
 	}
+	if c, ok := st.(InputChecker); ok && !diags.HasErrors() {
+		if err := c.CheckInputs(p.Dir); err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid Input File",
+				Detail: fmt.Sprintf("%s: %v.", in.Addr, err), Subject: in.DeclRange.Ptr()})
+		}
+	}
 	return diags
 }
 

@@ -46,6 +46,15 @@ type Stage interface {
 	Run(ctx context.Context, rc *RunContext) error
 }
 
+// An InputChecker is a Stage that checks the content of its input files
+// when the pipeline is loaded (a judge template's layout, say), so that a
+// bad file is reported before anything runs. CheckInputs gets the pipeline
+// file's folder; it skips files that do not exist yet. Its error names the
+// file and what to do.
+type InputChecker interface {
+	CheckInputs(dir string) error
+}
+
 // RunContext is what a running stage receives from the engine.
 type RunContext struct {
 	// Addr is the stage's address, such as stage.exec.hello or stage.dpo.beta["0.1"].
