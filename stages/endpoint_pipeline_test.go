@@ -61,6 +61,7 @@ func newPipelineServer(t *testing.T) *pipelineServer {
 			Messages []openai.Message `json:"messages"`
 			N        int              `json:"n"`
 			Logprobs bool             `json:"logprobs"`
+			Continue bool             `json:"continue_final_message"`
 		}
 		if err := json.Unmarshal(body, &req); err != nil || len(req.Messages) == 0 {
 			http.Error(w, fmt.Sprintf("bad request: %v", err), 400)
@@ -103,6 +104,14 @@ func newPipelineServer(t *testing.T) *pipelineServer {
 					tok(label, max(la, lb), alt("a", la), alt("b", lb)),
 					tok(")", -0.01, alt(")", -0.01)),
 				}}
+				if req.Continue {
+					// The answer continues the prefilled "Output (": the label only.
+					c["logprobs"] = map[string]any{"content": []any{tok(label, max(la, lb), alt("a", la), alt("b", lb))}}
+				}
+			}
+			if req.Continue {
+				content := c["message"].(map[string]any)["content"].(string)
+				c["message"] = map[string]any{"role": "assistant", "content": strings.TrimPrefix(content, "Output (")[:1]}
 			}
 			choices = append(choices, c)
 			ps.mu.Lock()

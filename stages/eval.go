@@ -37,7 +37,7 @@ import (
 // with endpoint models, their token usage).
 
 // EvalVersion is the eval kind's implementation version.
-const EvalVersion = "1"
+const EvalVersion = "2"
 
 // AnswersFile is the eval kind's per-prompt answers.
 const AnswersFile = "answers.jsonl"
@@ -103,10 +103,15 @@ func decodeEval(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnos
 	a.model("policy", &s.policy, false)
 	a.model("baseline", &s.baseline, false)
 	a.path("references", &s.references, "a references file (JSON Lines of {\"text\": …})")
-	judgeAttrs(a, &s.judge, &s.template, &s.mode)
-	a.integer("top_logprobs", &s.top, 0, 1<<20)
+	judgeAttrs(a, &s.judge, &s.template, &s.mode, &s.top)
 	decodeGen(a, &s.prompts, &s.gen, &s.limit, &s.batch)
 	return s, a.diags
+}
+
+// CheckInputs checks the judge template's layout at load time
+// (engine.InputChecker).
+func (s *evalStage) CheckInputs(dir string) error {
+	return checkTemplate(dir, s.template)
 }
 
 func (s *evalStage) Inputs() []string {
@@ -138,8 +143,8 @@ func matches(ctx context.Context, rc *engine.RunContext, j *judge, prompts, refs
 	tasks := make([]judgeTask, 0, 2*len(prompts))
 	for i, p := range prompts {
 		tasks = append(tasks,
-			judgeTask{Prompt: p, Reference: refs[i], A: answers[i], B: opponents[i]},
-			judgeTask{Prompt: p, Reference: refs[i], A: opponents[i], B: answers[i]})
+			judgeTask{Prompt: p, Reference: refs[i], A: answers[i], B: opponents[i], Line: i + 1, I: 0, J: 1},
+			judgeTask{Prompt: p, Reference: refs[i], A: opponents[i], B: answers[i], Line: i + 1, I: 1, J: 0})
 	}
 	vs, _, err := j.judgeAll(ctx, rc, tasks)
 	if err != nil {

@@ -2,9 +2,10 @@ package stages
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
-	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -19,8 +20,8 @@ const (
 	// judge prompt ending in "Output (" (the default).
 	JudgeLogprobs = "logprobs"
 	// JudgeGenerate lets the judge answer greedily (judgeGenTokens tokens),
-	// finds the label with judgeLabelRe and reads the log-probs at its
-	// position, as the RefEval scripts do with vLLM.
+	// finds the label with openai.LabelPosition and reads the log-probs at
+	// its position, as the RefEval scripts do with vLLM.
 	JudgeGenerate = "generate"
 )
 
@@ -31,11 +32,17 @@ const JudgeTopLogprobs = 5
 
 const judgeGenTokens = 16
 
-var judgeLabelRe = regexp.MustCompile(`Output \((\S+)\)`)
-
 // A judgeTask is one ordered comparison: output (a) against output (b).
+// Line and I, J (candidates, or 0 and 1 for eval's answer and opponent)
+// name it in errors; they are not part of its memo key.
 type judgeTask struct {
 	Prompt, Reference, A, B string
+	Line, I, J              int
+}
+
+// what names a task in errors: its prompt line and candidate pair.
+func (t judgeTask) what() string {
+	return fmt.Sprintf("prompt line %d, pair (%d, %d)", t.Line, t.I, t.J)
 }
 
 // A labelVerdict is the judge's log-probs of the two labels (nil: not in
@@ -52,7 +59,7 @@ type labelVerdict struct {
 type judge struct {
 	ref    ModelRef
 	mode   string
-	tmpl   string // the judge template's text; "" for rouge-l
+	tmpl   *JudgeTemplate // nil for rouge-l
 	local  *llm.Model
 	client *openai.Client
 	id     string
@@ -62,7 +69,7 @@ type judge struct {
 }
 
 // openJudge loads the judge model (nothing for rouge-l).
-func openJudge(rc *engine.RunContext, r ModelRef, mode, tmpl string, rows, top int) (*judge, error) {
+func openJudge(rc *engine.RunContext, r ModelRef, mode string, tmpl *JudgeTemplate, rows, top int) (*judge, error) {
 	j := &judge{ref: r, mode: mode, tmpl: tmpl, top: top}
 	var err error
 	switch {
@@ -101,9 +108,10 @@ func (j *judge) close() {
 }
 
 // key is the memo key of a task: the judge, its mode and template, and the
-// texts it sees.
+// texts it sees. v2: judge prompts rendered with the judge's chat template.
 func (j *judge) key(t judgeTask) string {
-	return memoKey("refeval judge v1", j.id, j.mode, j.top, j.tmpl, t)
+	texts := struct{ Prompt, Reference, A, B string }{t.Prompt, t.Reference, t.A, t.B}
+	return memoKey("refeval judge v2", j.id, j.mode, j.top, j.tmpl.Source, texts)
 }
 
 // judgeAll judges tasks, reading and writing verdicts through rc.Memo.
@@ -154,9 +162,9 @@ func (j *judge) judgeAll(ctx context.Context, rc *engine.RunContext, tasks []jud
 	return out, len(tasks) - len(todo), nil
 }
 
-// judgeLogprobs is the one-forward judge: the rendered template, the
-// assistant turn opened and "Output (" appended, then the next-token
-// distribution. The pairs of one instruction and reference share their
+// judgeLogprobs is the one-forward judge: the judge prompt rendered with
+// the judge's chat template and generation prompt, JudgeAnswerPrefix
+// appended (JudgePromptText), then the next-token distribution. The pairs of one instruction and reference share their
 // common token prefix (system text, instruction, reference), computed once
 // (nextTokenGrouped).
 func (j *judge) judgeLogprobs(ctx context.Context, tasks []judgeTask) ([]labelVerdict, error) {
@@ -164,7 +172,7 @@ func (j *judge) judgeLogprobs(ctx context.Context, tasks []judgeTask) ([]labelVe
 	prefixes := make([][]int, len(tasks))
 	groups := make([]string, len(tasks))
 	for i, t := range tasks {
-		s, err := JudgePrompt(j.tmpl, t.Prompt, t.Reference, t.A, t.B)
+		s, err := j.promptText(t, true)
 		if err != nil {
 			return nil, err
 		}
@@ -231,18 +239,29 @@ func topK(row []float32, k int) []int {
 	return idx
 }
 
-// judgeGenerate lets the judge answer (greedy, judgeGenTokens tokens),
-// finds "Output (x)" in the answer and reads the top log-probs at the
-// label's token, or at the first token when the answer has no label.
+// promptText is a task's judge prompt for the local judge (JudgePromptText),
+// with JudgeAnswerPrefix when prefix is set.
+func (j *judge) promptText(t judgeTask, prefix bool) (string, error) {
+	msgs, err := j.tmpl.Fill(t.Prompt, t.Reference, t.A, t.B)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", t.what(), err)
+	}
+	return JudgePromptText(j.local.Template(), msgs, prefix)
+}
+
+// judgeGenerate lets the judge answer (greedy, judgeGenTokens tokens) after
+// the generation prompt, as the RefEval scripts do, and reads the top
+// log-probs at the token openai.LabelPosition picks: the label of
+// "Output (x)" when it is one token, else the first generated token.
 func (j *judge) judgeGenerate(ctx context.Context, tasks []judgeTask) ([]labelVerdict, error) {
 	tok := j.local.Tokenizer()
 	reqs := make([]llm.GenRequest, len(tasks))
 	for i, t := range tasks {
-		s, err := RenderJudge(j.tmpl, t.Prompt, t.Reference, t.A, t.B)
+		s, err := j.promptText(t, false)
 		if err != nil {
 			return nil, err
 		}
-		reqs[i] = llm.GenRequest{Prompt: tok.Encode(s + strings.TrimSuffix(JudgeAnswerPrefix, "Output (")), Item: fmt.Sprint(i)}
+		reqs[i] = llm.GenRequest{Prompt: tok.Encode(s), Item: t.what()}
 	}
 	gens, err := j.local.Generate(ctx, reqs, llm.SampleParams{N: 1, MaxTokens: judgeGenTokens, Greedy: true})
 	if err != nil {
@@ -251,7 +270,11 @@ func (j *judge) judgeGenerate(ctx context.Context, tasks []judgeTask) ([]labelVe
 	prefixes := make([][]int, len(tasks))
 	for i, g := range gens {
 		ids := g.Samples[0].Tokens
-		pos := labelPosition(tok.Decode, ids)
+		texts := make([]string, len(ids))
+		for k, id := range ids {
+			texts[k] = tok.Decode([]int{id}, false)
+		}
+		pos := openai.LabelPosition(texts)
 		prefixes[i] = append(append([]int(nil), reqs[i].Prompt...), ids[:pos]...)
 	}
 	rows, err := j.local.NextTokenLogProbs(ctx, prefixes)
@@ -265,43 +288,43 @@ func (j *judge) judgeGenerate(ctx context.Context, tasks []judgeTask) ([]labelVe
 	return out, nil
 }
 
-// labelPosition returns the index of the generated token where the label
-// of "Output (x)" starts, or 0 when the text has none.
-func labelPosition(decode func([]int, bool) string, ids []int) int {
-	text := decode(ids, false)
-	m := judgeLabelRe.FindStringSubmatchIndex(text)
-	if m == nil {
-		return 0
-	}
-	start := m[2]
-	for k := range ids {
-		if len(decode(ids[:k+1], false)) > start {
-			return k
-		}
-	}
-	return 0
-}
-
-// judgeRemote asks an endpoint for a short greedy answer with the top
-// JudgeTopLogprobs log-probs (openai.JudgeRequest, through ChatAll) and
-// reads the labels with openai.JudgeLabels.
+// judgeRemote asks an endpoint for each task's verdict through ChatAll:
+// the judge template's messages, slots filled, in an openai.JudgeRequest
+// with j.top alternatives, prefilled with "Output (" in the logprobs mode
+// (the server renders them with its chat template); openai.JudgeLabels
+// reads the labels.
 func (j *judge) judgeRemote(ctx context.Context, tasks []judgeTask) ([]labelVerdict, error) {
 	items := make([]string, len(tasks))
 	reqs := make([]openai.ChatRequest, len(tasks))
 	for i, t := range tasks {
-		s, err := RenderJudge(j.tmpl, t.Prompt, t.Reference, t.A, t.B)
+		msgs, err := j.tmpl.Fill(t.Prompt, t.Reference, t.A, t.B)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", t.what(), err)
 		}
-		items[i] = fmt.Sprintf("pair %d", i)
-		reqs[i] = openai.JudgeRequest(chatMLMessages(s), false)
+		items[i] = t.what()
+		reqs[i] = openai.JudgeRequest(openaiMessages(msgs), j.mode == JudgeLogprobs, j.top)
 	}
 	resps, err := j.client.ChatAll(ctx, items, reqs, nil)
 	if err != nil {
+		if j.mode == JudgeLogprobs && errors.Is(err, openai.ErrRejected) {
+			err = fmt.Errorf("%w (the logprobs mode asks the server to continue an assistant turn \"Output (\", which vLLM and SGLang accept; for other servers set mode = \"generate\")", err)
+		}
 		return nil, err
 	}
 	out := make([]labelVerdict, len(tasks))
 	for i, resp := range resps {
+		if j.mode == JudgeLogprobs && len(resp.Choices) > 0 {
+			// The answer continues the prefilled "Output (" by one token:
+			// read the text whole, closed, so that "a" is "Output (a)".
+			c := *resp
+			c.Choices = slices.Clone(resp.Choices)
+			text := openai.JudgePrefill + c.Choices[0].Message.Content
+			if !strings.Contains(text, ")") {
+				text += ")"
+			}
+			c.Choices[0].Message.Content = text
+			resp = &c
+		}
 		v, err := openai.JudgeLabels(resp, 0)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", items[i], err)
@@ -323,18 +346,4 @@ func (j *judge) judgeRemote(ctx context.Context, tasks []judgeTask) ([]labelVerd
 		out[i] = labelVerdict{A: v.LogprobA, B: v.LogprobB}
 	}
 	return out, nil
-}
-
-// chatMLMessages splits a rendered ChatML text into messages.
-func chatMLMessages(s string) []openai.Message {
-	var msgs []openai.Message
-	for _, part := range strings.Split(s, "<|im_start|>") {
-		part = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(part), "<|im_end|>"))
-		if part == "" {
-			continue
-		}
-		role, content, _ := strings.Cut(part, "\n")
-		msgs = append(msgs, openai.Message{Role: strings.TrimSpace(role), Content: strings.TrimSpace(strings.TrimSuffix(content, "<|im_end|>"))})
-	}
-	return msgs
 }

@@ -168,35 +168,6 @@ func TestTopK(t *testing.T) {
 	}
 }
 
-func TestLabelPosition(t *testing.T) {
-	// Each id decodes to the string at its index.
-	vocab := []string{"Output", " (", "a", ")", "b", "Sure", "!", " Output (", "b)"}
-	decode := func(ids []int, _ bool) string {
-		var s strings.Builder
-		for _, id := range ids {
-			s.WriteString(vocab[id])
-		}
-		return s.String()
-	}
-	tests := []struct {
-		name string
-		ids  []int
-		want int
-	}{
-		{"plain", []int{0, 1, 2, 3}, 2},
-		{"after text", []int{5, 6, 7, 4, 3}, 3},
-		{"label and paren in one token", []int{5, 7, 8}, 2},
-		{"no label", []int{5, 6}, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := labelPosition(decode, tt.ids); got != tt.want {
-				t.Errorf("wrong label position\ngot:  %d\nwant: %d", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestHeldOut(t *testing.T) {
 	tests := []struct {
 		n         int

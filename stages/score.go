@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/refeval/refeval/engine"
+	"github.com/refeval/refeval/llm/openai"
 )
 
 // The score kind judges every ordered pair of a prompt's candidates.
@@ -31,7 +31,7 @@ import (
 // usage and how many verdicts were read from the answer text.
 
 // ScoreVersion is the score kind's implementation version.
-const ScoreVersion = "1"
+const ScoreVersion = "2"
 
 func init() {
 	Register(&engine.Kind{Name: "score", Version: ScoreVersion, Schema: scoreSchema, Decode: decodeScore, UsesBackend: true})
@@ -69,22 +69,36 @@ type scoreStage struct {
 	batch      int
 }
 
-// judgeAttrs reads the judge attributes shared by score and eval.
-func judgeAttrs(a *attrs, judge *ModelRef, template, mode *string) {
+// judgeAttrs reads the judge attributes shared by score and eval. An
+// endpoint judge is sent mode (logprobs: a prefilled "Output (" turn to
+// continue, which vLLM and SGLang take) and top_logprobs, which must be 1
+// to openai.MaxTopLogprobs: a server cannot return the whole vocabulary.
+func judgeAttrs(a *attrs, judge *ModelRef, template, mode *string, top *int) {
 	a.model("judge", judge, true)
 	a.path("template", template, "a judge template file such as \"prompts/refeval.txt\"")
 	a.oneOf("mode", mode, JudgeLogprobs, JudgeGenerate)
+	a.integer("top_logprobs", top, 0, 1<<20)
 	if !judge.Rouge && *template == "" && (judge.Path != "" || judge.Endpoint != nil) {
 		a.diags = append(a.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing template",
 			Detail: "A model judge needs a template argument naming its judge template, such as \"prompts/refeval.txt\"."})
 	}
+	if judge.Endpoint != nil && (*top < 1 || *top > openai.MaxTopLogprobs) && a.has("top_logprobs") {
+		a.errorf(a.content.Attributes["top_logprobs"], "Invalid top_logprobs",
+			"An endpoint judge returns at most %d alternatives per token (the OpenAI API's limit on top_logprobs, and vLLM's default --max-logprobs), and cannot read a label anywhere in the vocabulary: set top_logprobs between 1 and %d, or use a local judge.",
+			openai.MaxTopLogprobs, openai.MaxTopLogprobs)
+	}
+}
+
+// CheckInputs checks the judge template's layout at load time
+// (engine.InputChecker).
+func (s *scoreStage) CheckInputs(dir string) error {
+	return checkTemplate(dir, s.template)
 }
 
 func decodeScore(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
 	a := newAttrs(body, scoreSchema, ectx)
 	s := &scoreStage{mode: JudgeLogprobs, top: JudgeTopLogprobs, batch: 20}
-	judgeAttrs(a, &s.judge, &s.template, &s.mode)
-	a.integer("top_logprobs", &s.top, 0, 1<<20)
+	judgeAttrs(a, &s.judge, &s.template, &s.mode, &s.top)
 	a.path("samples", &s.samples, "the output folder of a sample stage, such as stage.sample.train")
 	a.path("references", &s.references, "a references file (JSON Lines of {\"text\": …})")
 	a.integer("batch", &s.batch, 1, 4096)
@@ -105,16 +119,34 @@ func (s *scoreStage) Inputs() []string {
 	return in
 }
 
-// readTemplate reads a judge template ("" for the rouge-l judge).
-func readTemplate(dir, path string) (string, error) {
+// readTemplate reads and parses a judge template (nil for the rouge-l
+// judge). Its errors name the file.
+func readTemplate(dir, path string) (*JudgeTemplate, error) {
 	if path == "" {
-		return "", nil
+		return nil, nil
 	}
 	b, err := os.ReadFile(resolve(dir, path))
 	if err != nil {
-		return "", fmt.Errorf("reading the judge template: %w", err)
+		return nil, fmt.Errorf("reading the judge template: %w", err)
 	}
-	return string(b), nil
+	t, err := ParseJudgeTemplate(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("judge template %s: %w", path, err)
+	}
+	return t, nil
+}
+
+// checkTemplate parses a judge template that exists (a missing one, or an
+// upstream output not built yet, is the engine's to report).
+func checkTemplate(dir, path string) error {
+	if path == "" {
+		return nil
+	}
+	if _, err := os.Stat(resolve(dir, path)); err != nil {
+		return nil
+	}
+	_, err := readTemplate(dir, path)
+	return err
 }
 
 func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
@@ -150,13 +182,14 @@ func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		for last < len(samples) && (last == first || len(tasks)+len(OrderedPairs(len(samples[last].Candidates))) <= s.batch) {
 			sm := samples[last]
 			for _, p := range OrderedPairs(len(sm.Candidates)) {
-				tasks = append(tasks, judgeTask{Prompt: sm.Prompt, Reference: refs[last], A: sm.Candidates[p[0]].Text, B: sm.Candidates[p[1]].Text})
+				tasks = append(tasks, judgeTask{Prompt: sm.Prompt, Reference: refs[last], A: sm.Candidates[p[0]].Text, B: sm.Candidates[p[1]].Text,
+					Line: last + 1, I: p[0], J: p[1]})
 			}
 			last++
 		}
 		vs, h, err := j.judgeAll(ctx, rc, tasks)
 		if err != nil {
-			return fmt.Errorf("judging prompt %d: %w", first+1, err)
+			return fmt.Errorf("judging: %w", err)
 		}
 		hits += h
 		pairs += len(tasks)
@@ -202,5 +235,5 @@ func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
 // usesReference says whether the judge saw a reference: rouge-l always,
 // a template only when it has the {REFERENCE} slot.
 func (j *judge) usesReference() bool {
-	return j.ref.Rouge || strings.Contains(j.tmpl, "{"+SlotReference+"}")
+	return j.ref.Rouge || j.tmpl.Reference
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"regexp"
 	"strings"
+
+	"github.com/refeval/refeval/llm/openai"
 )
 
 // Judge templates and the score math of the RefEval method: how a judge
@@ -21,10 +23,12 @@ const (
 	SlotReference   = "REFERENCE"
 )
 
-// JudgeAnswerPrefix is what the score stage appends to a rendered template:
-// it opens the assistant turn and starts the answer, so that the judge's
-// next token is the label "a" or "b".
-const JudgeAnswerPrefix = "<|im_start|>assistant\nOutput ("
+// JudgeAnswerPrefix is what the logprobs mode appends to a judge prompt
+// rendered with the generation prompt (JudgePromptText): it starts the
+// answer, so that the judge's next token is the label "a" or "b". Endpoint
+// judges send it as a final assistant turn to continue
+// (openai.JudgePrefill).
+const JudgeAnswerPrefix = openai.JudgePrefill
 
 // The labels whose log-probs the judge is asked for, at the position right
 // after JudgeAnswerPrefix.
@@ -172,17 +176,6 @@ func ChooseExtremes(scores []float64, keep []bool) (chosen, rejected int, ok boo
 		return -1, -1, false
 	}
 	return chosen, rejected, true
-}
-
-// JudgePrompt returns the full text a judge model continues: the rendered
-// template followed by JudgeAnswerPrefix. The judge's next-token log-probs
-// of LabelA and LabelB give the comparison.
-func JudgePrompt(tmpl string, instruction, reference, out1, out2 string) (string, error) {
-	s, err := RenderJudge(tmpl, instruction, reference, out1, out2)
-	if err != nil {
-		return "", err
-	}
-	return s + JudgeAnswerPrefix, nil
 }
 
 // OrderedPairs lists the ordered pairs (i, j), i ≠ j, of n candidates in the

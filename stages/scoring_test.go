@@ -206,9 +206,9 @@ func TestRenderJudgeOnePass(t *testing.T) {
 	}
 }
 
-// TestPromptTemplates renders the committed judge templates: each must be
-// ChatML ending in a closed user turn, show every text it is given, and
-// the reference-guided ones must show the reference.
+// TestPromptTemplates parses the committed judge templates as the paper's
+// code splits them: a system turn and a user turn holding every slot, the
+// reference-guided ones the reference, and filled in they show every text.
 func TestPromptTemplates(t *testing.T) {
 	tests := []struct {
 		file    string
@@ -224,21 +224,28 @@ func TestPromptTemplates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := RenderJudge(string(b), "INST-TEXT", "REF-TEXT", "OUT-ONE", "OUT-TWO")
+			jt, err := ParseJudgeTemplate(string(b))
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, want := range []string{"INST-TEXT", "OUT-ONE", "OUT-TWO", `"Output (a)"`, `"Output (b)"`} {
+			if len(jt.Messages) != 2 || jt.Messages[0].Role != "system" || jt.Messages[1].Role != "user" {
+				t.Fatalf("not a system turn and a user turn: %+v", jt.Messages)
+			}
+			if jt.Reference != tt.withRef {
+				t.Errorf("wrong reference use\ngot:  %#v\nwant: %#v", jt.Reference, tt.withRef)
+			}
+			msgs, err := jt.Fill("INST-TEXT", "REF-TEXT", "OUT-ONE", "OUT-TWO")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := msgs[1].Content
+			for _, want := range []string{"INST-TEXT", "OUT-ONE", "OUT-TWO", `Output (a)`, `Output (b)`} {
 				if !strings.Contains(got, want) {
-					t.Errorf("rendered template lacks %q", want)
+					t.Errorf("user turn lacks %q", want)
 				}
 			}
-			if strings.Contains(got, "REF-TEXT") != tt.withRef {
-				t.Errorf("wrong reference use\ngot:  %#v\nwant: %#v", strings.Contains(got, "REF-TEXT"), tt.withRef)
-			}
-			if !strings.HasPrefix(got, "<|im_start|>system\n") || !strings.HasSuffix(got, "<|im_end|>\n") ||
-				strings.Count(got, "<|im_start|>") != 2 || strings.Count(got, "<|im_end|>") != 2 {
-				t.Errorf("not a system turn and a user turn in ChatML:\n%s", got)
+			if !strings.Contains(msgs[0].Content, `"Output (a)"`) {
+				t.Errorf("system turn does not give the answer format")
 			}
 			if strings.Index(got, "OUT-ONE") > strings.Index(got, "OUT-TWO") {
 				t.Errorf("output 1 must come before output 2")
@@ -280,18 +287,5 @@ func TestOrderedPairs(t *testing.T) {
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("wrong pairs of %d\ngot:  %#v\nwant: %#v", tt.n, got, tt.want)
 		}
-	}
-}
-
-func TestJudgePrompt(t *testing.T) {
-	got, err := JudgePrompt("<|im_start|>user\n{INSTRUCTION} {OUTPUT_1} {OUTPUT_2}<|im_end|>\n", "i", "", "x", "y")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "<|im_start|>user\ni x y<|im_end|>\n<|im_start|>assistant\nOutput ("; got != want {
-		t.Errorf("wrong prompt\ngot:  %#v\nwant: %#v", got, want)
-	}
-	if _, err := JudgePrompt("{INSTRUCTION}", "i", "", "x", "y"); err == nil {
-		t.Error("no error for a template without outputs")
 	}
 }

@@ -31,9 +31,10 @@ type Verdict struct {
 // JudgeLabels reads the judge's preference from choice of resp the way the
 // RefEval scripts do with vLLM's log-probs:
 //
-//   - The label position is the generated token holding the label that the
-//     pattern Output \((\S+)\) captures; when the pattern is absent or the
-//     label does not sit in one token, it is the first generated token.
+//   - The label position is LabelPosition's: the generated token that is
+//     exactly the label the pattern Output \((\S+)\) captures; when the
+//     pattern is absent or the label is not one such token, the first
+//     generated token.
 //   - At that position the candidates are the generated token and its
 //     top_logprobs alternatives. A candidate counts for label a when its
 //     text, with surrounding white space and one leading "(" removed, is
@@ -68,7 +69,11 @@ func JudgeLabels(resp *ChatResponse, choice int) (Verdict, error) {
 		return v, nil
 	}
 	toks := ch.Logprobs.Content
-	v.Position = labelPosition(toks)
+	texts := make([]string, len(toks))
+	for i, t := range toks {
+		texts[i] = t.Token
+	}
+	v.Position = LabelPosition(texts)
 	v.LogprobA = findLabel(toks[v.Position], LabelA)
 	v.LogprobB = findLabel(toks[v.Position], LabelB)
 	v.PA = softA(v.LogprobA, v.LogprobB)
@@ -84,24 +89,29 @@ func textLabel(text string) string {
 	return m[1]
 }
 
-// labelPosition returns the index of the token holding the captured label,
-// or 0.
-func labelPosition(toks []TokenLogprob) int {
+// LabelPosition returns the index of the generated token whose log-probs
+// give the verdict, from the generated tokens' texts: the token where the
+// label that the pattern Output \((\S+)\) captures starts, when that token's
+// text is exactly the captured label (one token, nothing else in it), as
+// the RefEval scripts require; otherwise 0, the first generated token, as
+// they fall back. The endpoint judge (JudgeLabels) and the in-process
+// generate mode (stages) both use it.
+func LabelPosition(toks []string) int {
 	var b strings.Builder
 	starts := make([]int, len(toks))
 	for i, t := range toks {
 		starts[i] = b.Len()
-		b.WriteString(t.Token)
+		b.WriteString(t)
 	}
-	loc := answerPattern.FindStringSubmatchIndex(b.String())
+	text := b.String()
+	loc := answerPattern.FindStringSubmatchIndex(text)
 	if loc == nil {
 		return 0
 	}
 	s, e := loc[2], loc[3]
-	for i := range toks {
-		end := starts[i] + len(toks[i].Token)
-		if starts[i] <= s && s < end {
-			if e <= end && normLabel(toks[i].Token) == b.String()[s:e] {
+	for i, t := range toks {
+		if starts[i] <= s && s < starts[i]+len(t) {
+			if starts[i] == s && t == text[s:e] {
 				return i
 			}
 			return 0

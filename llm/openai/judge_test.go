@@ -49,9 +49,14 @@ func TestJudgeLabels(t *testing.T) {
 			want: Verdict{LogprobA: f(-1.0), LogprobB: f(-0.5), PA: sigmoid(-0.5), Label: "b", Position: 2},
 		},
 		{
-			name: "parenthesis and label in one token",
-			resp: judged("Output (a)", tok("Output", 0), tok(" (a", -0.1, " (a", -0.1, " (b", -2.4, "(b", -3.0), tok(")", 0)),
-			want: Verdict{LogprobA: f(-0.1), LogprobB: f(-2.4), PA: sigmoid(2.3), Label: "a", Position: 1},
+			name: "parenthesis and label in one token: the first token is read",
+			resp: judged("Output (a)", tok("Output", -0.2, "Output", -0.2, "b", -2.0), tok(" (a", -0.1, " (a", -0.1, " (b", -2.4, "(b", -3.0), tok(")", 0)),
+			want: Verdict{LogprobB: f(-2.0), PA: 0, Label: "a", Position: 0},
+		},
+		{
+			name: "label and parenthesis in one token: the first token is read",
+			resp: judged("Output (a)", tok("Output", -0.2, "Output", -0.2, "a", -2.0), tok(" (", 0), tok("a)", -0.1, "a)", -0.1, "a", -1.0)),
+			want: Verdict{LogprobA: f(-2.0), PA: 1, Label: "a", Position: 0},
 		},
 		{
 			name: "the exact spelling wins over a likelier variant",
@@ -60,8 +65,8 @@ func TestJudgeLabels(t *testing.T) {
 		},
 		{
 			name: "the exact spelling wins over the generated variant",
-			resp: judged("Output (a)", tok("Output", 0), tok(" (a", -0.1, " (a", -0.1, "a", -2.5, " (b", -2.6, "b", -3.5), tok(")", 0)),
-			want: Verdict{LogprobA: f(-2.5), LogprobB: f(-3.5), PA: sigmoid(1.0), Label: "a", Position: 1},
+			resp: judged("a", tok("(a", -0.1, "(a", -0.1, "a", -2.5, " (b", -2.6, "b", -3.5)),
+			want: Verdict{LogprobA: f(-2.5), LogprobB: f(-3.5), PA: sigmoid(1.0), Position: 0},
 		},
 		{
 			name: "the likeliest variant when no exact spelling",
@@ -141,6 +146,34 @@ func TestJudgeLabels(t *testing.T) {
 			}
 			if !sameVerdict(got, tc.want) {
 				t.Errorf("wrong verdict\ngot:  %s\nwant: %s", showVerdict(got), showVerdict(tc.want))
+			}
+		})
+	}
+}
+
+// TestLabelPosition checks the one label-position rule of the endpoint and
+// in-process judges: the label must be one token spelled exactly as the
+// pattern captures it, else the first token is read.
+func TestLabelPosition(t *testing.T) {
+	tests := []struct {
+		name string
+		toks []string
+		want int
+	}{
+		{"plain", []string{"Output", " (", "a", ")"}, 2},
+		{"after text", []string{"Sure", "!", " Output (", "b", ")"}, 3},
+		{"label and paren in one token", []string{"Sure", " Output (", "b)"}, 0},
+		{"paren and label in one token", []string{"Output", " (a", ")"}, 0},
+		{"label over two tokens", []string{"Output", " (", "a", "b", ")"}, 0},
+		{"label with a space", []string{"Output", " ", "(", " a", ")"}, 0},
+		{"first match counts", []string{"Output (", "x)", " Output (", "a", ")"}, 0},
+		{"no label", []string{"Sure", "!"}, 0},
+		{"no tokens", nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := LabelPosition(tt.toks); got != tt.want {
+				t.Errorf("wrong label position\ngot:  %d\nwant: %d", got, tt.want)
 			}
 		})
 	}
@@ -240,6 +273,7 @@ func TestJudgeRequest(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		prefill  bool
+		top      int
 		wantBody string
 		want     Verdict
 	}{
@@ -251,7 +285,8 @@ func TestJudgeRequest(t *testing.T) {
 		},
 		{
 			name:     "answer",
-			wantBody: `{"model":"Qwen2.5-72B-Instruct","messages":[{"role":"system","content":"You are a judge."},{"role":"user","content":"Which output is better?"}],"temperature":0,"max_tokens":16,"logprobs":true,"top_logprobs":5}`,
+			top:      7,
+			wantBody: `{"model":"Qwen2.5-72B-Instruct","messages":[{"role":"system","content":"You are a judge."},{"role":"user","content":"Which output is better?"}],"temperature":0,"max_tokens":16,"logprobs":true,"top_logprobs":7}`,
 			want:     Verdict{LogprobA: f(-1.3), LogprobB: f(-0.4), PA: sigmoid(-0.9), Label: "b", Position: 2},
 		},
 	} {
@@ -264,7 +299,7 @@ func TestJudgeRequest(t *testing.T) {
 				answer(w, req, []string{content}, tops, [2]int64{500, 1})
 			})
 			c := newTestClient(t, Config{Endpoint: s.endpoint()})
-			resp, err := c.Chat(context.Background(), "pair 0/1", JudgeRequest(prompt, tc.prefill))
+			resp, err := c.Chat(context.Background(), "pair 0/1", JudgeRequest(prompt, tc.prefill, tc.top))
 			if err != nil {
 				t.Fatal(err)
 			}

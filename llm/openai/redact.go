@@ -75,7 +75,7 @@ func (e *redactedError) Error() string { return e.msg }
 // Unwrap exposes only the sentinel errors callers test for: the wrapped
 // chain's own messages may hold the secret.
 func (e *redactedError) Unwrap() error {
-	for _, s := range []error{context.Canceled, context.DeadlineExceeded} {
+	for _, s := range []error{context.Canceled, context.DeadlineExceeded, ErrRejected} {
 		if errors.Is(e.err, s) {
 			return s
 		}

@@ -104,10 +104,22 @@ func (c *Client) attempt(ctx context.Context, body []byte, n int) attemptResult 
 			retryAfter: d,
 			hasAfter:   ok,
 		}
+	case code == http.StatusBadRequest || code == http.StatusUnprocessableEntity:
+		return attemptResult{err: rejectedError{fmt.Errorf("server answered %s: %s%s", resp.Status, snippet(data), statusHint(code))}}
 	default:
 		return attemptResult{err: fmt.Errorf("server answered %s: %s%s", resp.Status, snippet(data), statusHint(code))}
 	}
 }
+
+// ErrRejected is what errors.Is finds in the error of a request the server
+// rejected as invalid (400 or 422): a field it does not take, say.
+var ErrRejected = errors.New("request rejected by the server")
+
+// rejectedError marks a 400 or 422 answer as ErrRejected.
+type rejectedError struct{ error }
+
+func (e rejectedError) Is(target error) bool { return target == ErrRejected }
+func (e rejectedError) Unwrap() error        { return e.error }
 
 // transportFailure classifies an error from sending or reading: a timeout
 // of the attempt or a dropped connection is worth a retry.
