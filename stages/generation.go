@@ -29,7 +29,8 @@ type generator struct {
 	local  *llm.Model
 	text   *chatText
 	client *openai.Client
-	id     string // modelID: enters memo keys
+	id     string         // modelID: enters memo keys
+	onDone func(done int) // endpoint progress within one call of generate; nil: none
 }
 
 // openGenerators opens one generator per worker: one per granted device
@@ -75,10 +76,11 @@ func closeGenerators(gens []*generator) {
 	}
 }
 
-// generate answers each prompt with s.N texts.
-func (g *generator) generate(ctx context.Context, prompts []string, s genSettings) ([][]string, error) {
+// generate answers each prompt with s.N texts. lines are the prompts'
+// line numbers in their file, for errors.
+func (g *generator) generate(ctx context.Context, prompts []string, lines []int, s genSettings) ([][]string, error) {
 	if g.client != nil {
-		return g.generateRemote(ctx, prompts, s)
+		return g.generateRemote(ctx, prompts, lines, s)
 	}
 	reqs := make([]llm.GenRequest, len(prompts))
 	for i, p := range prompts {
@@ -105,25 +107,16 @@ func (g *generator) generate(ctx context.Context, prompts []string, s genSetting
 }
 
 // generateRemote asks the endpoint for each prompt through ChatAll, which
-// bounds the requests in flight by the model's max_concurrency.
-func (g *generator) generateRemote(ctx context.Context, prompts []string, s genSettings) ([][]string, error) {
+// keeps the model's max_concurrency requests in flight. top_k, which the
+// OpenAI API lacks, goes as vLLM's extra field when it is set.
+func (g *generator) generateRemote(ctx context.Context, prompts []string, lines []int, s genSettings) ([][]string, error) {
 	items := make([]string, len(prompts))
 	reqs := make([]openai.ChatRequest, len(prompts))
 	for i, p := range prompts {
-		temp, seed := s.Temperature, int64(s.Seed)
-		reqs[i] = openai.ChatRequest{
-			Messages:    []openai.Message{{Role: "user", Content: p}},
-			N:           s.N,
-			Temperature: &temp,
-			MaxTokens:   s.MaxTokens,
-			Seed:        &seed,
-		}
-		if topP := s.TopP; topP > 0 {
-			reqs[i].TopP = &topP
-		}
-		items[i] = fmt.Sprintf("prompt %.40q", p)
+		reqs[i] = remoteRequest(p, s)
+		items[i] = fmt.Sprintf("prompt line %d", lines[i])
 	}
-	resps, err := g.client.ChatAll(ctx, items, reqs, nil)
+	resps, err := g.client.ChatAll(ctx, items, reqs, g.onDone)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +127,25 @@ func (g *generator) generateRemote(ctx context.Context, prompts []string, s genS
 		}
 	}
 	return out, nil
+}
+
+// remoteRequest is the chat request answering prompt with settings s.
+func remoteRequest(prompt string, s genSettings) openai.ChatRequest {
+	temp, seed := s.Temperature, int64(s.Seed)
+	req := openai.ChatRequest{
+		Messages:    []openai.Message{{Role: "user", Content: prompt}},
+		N:           s.N,
+		Temperature: &temp,
+		MaxTokens:   s.MaxTokens,
+		Seed:        &seed,
+	}
+	if topP := s.TopP; topP > 0 {
+		req.TopP = &topP
+	}
+	if s.TopK > 0 {
+		req.Extra = map[string]any{"top_k": s.TopK}
+	}
+	return req
 }
 
 // memoKey hashes its parts into a memo key.
@@ -183,6 +195,11 @@ func generateAll(ctx context.Context, rc *engine.RunContext, r ModelRef, purpose
 		return nil, 0, err
 	}
 	defer closeGenerators(gens)
+	if r.Endpoint != nil {
+		// One chunk: the client keeps max_concurrency requests in flight
+		// (and memoizes each answer, so an interrupted stage resumes).
+		chunk = max(1, len(prompts))
+	}
 	return memoGenerate(ctx, rc, gens, purpose, prompts, s, chunk)
 }
 
@@ -219,10 +236,18 @@ func memoGenerate(ctx context.Context, rc *engine.RunContext, gens []*generator,
 			defer wg.Done()
 			for idx := range chunks {
 				ps := make([]string, len(idx))
+				lines := make([]int, len(idx))
 				for k, i := range idx {
-					ps[k] = prompts[i]
+					ps[k], lines[k] = prompts[i], i+1
 				}
-				texts, err := g.generate(ctx, ps, s)
+				if g.client != nil {
+					g.onDone = func(n int) {
+						mu.Lock()
+						progress(rc, done+int64(n), int64(len(prompts)))
+						mu.Unlock()
+					}
+				}
+				texts, err := g.generate(ctx, ps, lines, s)
 				if err == nil {
 					for k, i := range idx {
 						out[i] = texts[k]

@@ -65,7 +65,8 @@ type judge struct {
 	id     string
 	labelA int
 	labelB int
-	top    int // labels outside the top this many are missing; 0: never
+	top    int            // labels outside the top this many are missing; 0: never
+	onDone func(done int) // endpoint progress within one judgeRemote call; nil: none
 }
 
 // openJudge loads the judge model (nothing for rouge-l).
@@ -304,7 +305,7 @@ func (j *judge) judgeRemote(ctx context.Context, tasks []judgeTask) ([]labelVerd
 		items[i] = t.what()
 		reqs[i] = openai.JudgeRequest(openaiMessages(msgs), j.mode == JudgeLogprobs, j.top)
 	}
-	resps, err := j.client.ChatAll(ctx, items, reqs, nil)
+	resps, err := j.client.ChatAll(ctx, items, reqs, j.onDone)
 	if err != nil {
 		if j.mode == JudgeLogprobs && errors.Is(err, openai.ErrRejected) {
 			err = fmt.Errorf("%w (the logprobs mode asks the server to continue an assistant turn \"Output (\", which vLLM and SGLang accept; for other servers set mode = \"generate\")", err)

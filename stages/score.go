@@ -175,11 +175,18 @@ func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	start := time.Now()
 	lines := make([]ScoreLine, len(samples))
 	var pairs, hits, fromText int
+	batch := s.batch
+	if j.client != nil {
+		// All pairs at once: the client keeps max_concurrency requests in
+		// flight (and memoizes each answer, so an interrupted stage resumes).
+		batch = 1 << 62
+		j.onDone = func(n int) { progress(rc, int64(n), int64(totalPairs(samples))) }
+	}
 	for first := 0; first < len(samples); {
 		// Gather whole prompts until about a batch of pairs.
 		var tasks []judgeTask
 		last := first
-		for last < len(samples) && (last == first || len(tasks)+len(OrderedPairs(len(samples[last].Candidates))) <= s.batch) {
+		for last < len(samples) && (last == first || len(tasks)+len(OrderedPairs(len(samples[last].Candidates))) <= batch) {
 			sm := samples[last]
 			for _, p := range OrderedPairs(len(sm.Candidates)) {
 				tasks = append(tasks, judgeTask{Prompt: sm.Prompt, Reference: refs[last], A: sm.Candidates[p[0]].Text, B: sm.Candidates[p[1]].Text,
@@ -212,7 +219,9 @@ func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
 			lines[i] = line
 		}
 		first = last
-		progress(rc, int64(first), int64(len(samples)))
+		if j.client == nil {
+			progress(rc, int64(first), int64(len(samples)))
+		}
 	}
 	if err := WriteJSONL(filepath.Join(rc.Out, ScoresFile), lines); err != nil {
 		return err
@@ -230,6 +239,15 @@ func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	u := endpointUsage(rc)
 	logUsage(rc, "score", u)
 	return writeMetrics(rc.Out, ScoreMetrics{Prompts: len(samples), Pairs: pairs, Judge: s.judge.String(), FromText: fromText, Usage: u})
+}
+
+// totalPairs counts the ordered pairs of all prompts.
+func totalPairs(samples []Sample) int {
+	n := 0
+	for _, sm := range samples {
+		n += len(sm.Candidates) * max(0, len(sm.Candidates)-1)
+	}
+	return n
 }
 
 // usesReference says whether the judge saw a reference: rouge-l always,
