@@ -210,9 +210,15 @@ func generateAll(ctx context.Context, rc *engine.RunContext, r ModelRef, purpose
 func memoGenerate(ctx context.Context, rc *engine.RunContext, gens []*generator, purpose string, prompts []string, s genSettings, chunk int) ([][]string, int, error) {
 	out := make([][]string, len(prompts))
 	keys := make([]string, len(prompts))
+	salt := "refeval generate v1"
+	if gens[0].client != nil {
+		// v2: endpoints are sent top_k. Their requests are memoized by the
+		// client too, so answers to unchanged requests cost nothing.
+		salt = "refeval generate remote v2"
+	}
 	var todo []int
 	for i, p := range prompts {
-		keys[i] = memoKey("refeval generate v1", purpose, gens[0].id, s, p)
+		keys[i] = memoKey(salt, purpose, gens[0].id, s, p)
 		ok, err := memoGet(rc, keys[i], &out[i])
 		if err != nil {
 			return nil, 0, err

@@ -31,7 +31,7 @@ import (
 // memoized per prompt.
 
 // ReferenceVersion is the reference kind's implementation version.
-const ReferenceVersion = "1"
+const ReferenceVersion = "2"
 
 // ReferencesFile is the reference kind's output.
 const ReferencesFile = "references.jsonl"

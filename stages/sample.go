@@ -34,7 +34,7 @@ import (
 // prompts. Prompts are dealt to one worker per granted device.
 
 // SampleVersion is the sample kind's implementation version.
-const SampleVersion = "1"
+const SampleVersion = "2"
 
 func init() {
 	Register(&engine.Kind{Name: "sample", Version: SampleVersion, Schema: sampleSchema, Decode: decodeSample,
