@@ -145,3 +145,131 @@ func cachedOutputs(t *testing.T, dir string) map[string]map[string]string {
 	}
 	return res
 }
+
+// crashSealPipeline has a stage, c, that writes into the output of a. The
+// e instances read a's output while c runs; d reads it after c.
+const crashSealPipeline = `
+stage "exec" "a" {
+  command = ["sh", "-c", "cat in.txt > $OUT/a.txt; sleep 0.02"]
+  inputs  = ["in.txt"]
+}
+
+stage "exec" "c" {
+  command = ["sh", "-c", "sleep 0.02; echo EVIL >> ${stage.exec.a.out}/a.txt; echo c > $OUT/c.txt"]
+}
+
+stage "exec" "e" {
+  for_each = toset(["1", "2", "3", "4"])
+  command  = ["sh", "-c", "sleep 0.0${each.key}; cat ${stage.exec.a.out}/a.txt > $OUT/copy.txt"]
+}
+
+stage "exec" "d" {
+  depends_on = [stage.exec.c]
+  command    = ["sh", "-c", "cat ${stage.exec.a.out}/a.txt > $OUT/copy.txt"]
+}
+`
+
+// TestCrashSeal kills builds of a pipeline whose stage c writes into an
+// upstream output at random moments, with and without the read-only mount,
+// and checks that whatever the cache keeps is right: no stage that read the
+// damaged output is ever cached, a is cached only intact, and once c is
+// fixed a build gives every right output and `cache verify` is clean.
+func TestCrashSeal(t *testing.T) {
+	trials := 16
+	if testing.Short() {
+		trials = 6
+	}
+	in := strings.Repeat("alpha\n", 2000)
+	dir := t.TempDir()
+	write := func(pipeline string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "p.hcl"), []byte(pipeline), 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "in.txt"), []byte(in), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	// check asserts that every cached stage holds content read from an
+	// intact a.
+	check := func(trial int, env []string) {
+		t.Helper()
+		for addr, files := range plannedOutputs(t, dir, env) {
+			for name, content := range files {
+				if (name == "a.txt" || name == "copy.txt") && content != in {
+					t.Fatalf("trial %d: %s is cached with damaged content in %s: %q", trial, addr, name, trunc(content))
+				}
+			}
+		}
+	}
+	write(crashSealPipeline)
+	rng := rand.New(rand.NewSource(2))
+	for trial := 0; trial < trials; trial++ {
+		env := os.Environ()
+		if rng.Intn(4) != 0 {
+			env = append(env, "REFEVAL_DEBUG=nosandbox=1") // the check alone
+		}
+		cmd := exec.Command("refeval", "build", "-k", "-j", "4", "p.hcl")
+		cmd.Dir, cmd.Env = dir, env
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rng.Intn(150)) * time.Millisecond)
+		cmd.Process.Kill()
+		cmd.Wait()
+		check(trial, env)
+
+		// A full build: c fails without the read-only mount, and nothing
+		// damaged is kept either way.
+		cmd = exec.Command("refeval", "build", "-k", "-j", "4", "p.hcl")
+		cmd.Dir, cmd.Env = dir, env
+		cmd.Run()
+		check(trial, env)
+	}
+
+	write(strings.Replace(crashSealPipeline, "echo EVIL >> ${stage.exec.a.out}/a.txt; ", "", 1))
+	refevalOK(t, dir, "build", "p.hcl")
+	if out := refevalOK(t, dir, "cache", "verify", "p.hcl"); !strings.Contains(out, " 0 corrupt") {
+		t.Fatalf("cache verify found damage after the fixed build:\n%s", out)
+	}
+	got := cachedOutputs(t, dir)
+	for _, addr := range []string{"stage.exec.a", "stage.exec.d", `stage.exec.e["1"]`, `stage.exec.e["4"]`} {
+		name := "copy.txt"
+		if addr == "stage.exec.a" {
+			name = "a.txt"
+		}
+		if got[addr][name] != in {
+			t.Errorf("wrong content of %s %s after the fixed build\ngot:  %q\nwant: %q", addr, name, trunc(got[addr][name]), trunc(in))
+		}
+	}
+}
+
+// plannedOutputs reads the files of every stage plan reports cached.
+func plannedOutputs(t *testing.T, dir string, env []string) map[string]map[string]string {
+	t.Helper()
+	cmd := exec.Command("refeval", "plan", "--json", "p.hcl")
+	cmd.Dir, cmd.Env = dir, env
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("refeval plan: %v", err)
+	}
+	var items []struct {
+		Stage, Action, Out string
+	}
+	if err := json.Unmarshal(out, &items); err != nil {
+		t.Fatalf("plan --json: %v\n%s", err, out)
+	}
+	res := map[string]map[string]string{}
+	for _, it := range items {
+		if it.Action != "cached" {
+			continue
+		}
+		res[it.Stage] = map[string]string{}
+		for _, name := range []string{"a.txt", "copy.txt"} {
+			if data, err := os.ReadFile(filepath.Join(it.Out, name)); err == nil {
+				res[it.Stage][name] = string(data)
+			}
+		}
+	}
+	return res
+}
