@@ -97,15 +97,10 @@ func (p *Pipeline) computeAction(c *cache.Cache, in *Instance, ups map[*Instance
 		return nil, fmt.Errorf("%s: %s", in.Addr, diagText(diags))
 	}
 	for _, name := range sortedKeys(in.block.attrs) {
-		v, diags := in.block.attrs[name].Expr.Value(ctx)
-		if diags.HasErrors() {
-			return nil, fmt.Errorf("%s: %s", in.Addr, diagText(diags))
-		}
-		js, err := ctyjson.Marshal(v, v.Type())
+		js, err := attrJSON(in, name, ctx)
 		if err != nil {
-			return nil, fmt.Errorf("%s: attribute %s: %w", in.Addr, name, err)
+			return nil, err
 		}
-		js = redactConfig(unescapeHTML(js))
 		a.config[name] = string(js)
 		h.Line("config %s %s", name, js)
 	}
@@ -155,6 +150,19 @@ func (p *Pipeline) computeAction(c *cache.Cache, in *Instance, ups map[*Instance
 	}
 	a.id = h.Sum()
 	return a, nil
+}
+
+// attrJSON returns an attribute's canonical value, as it enters the ActionID.
+func attrJSON(in *Instance, name string, ctx *hcl.EvalContext) ([]byte, error) {
+	v, diags := in.block.attrs[name].Expr.Value(ctx)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s: %s", in.Addr, diagText(diags))
+	}
+	js, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return nil, fmt.Errorf("%s: attribute %s: %w", in.Addr, name, err)
+	}
+	return redactConfig(unescapeHTML(js)), nil
 }
 
 // inside says whether path is one of dirs (each ending in a separator) or

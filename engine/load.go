@@ -48,7 +48,7 @@ func (o *LoadOptions) interrupted() hcl.Diagnostics {
 // Shared arguments every stage block may have, read by the engine before
 // the kind decodes the rest (terraform configs decodeResourceBlock).
 var sharedSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "for_each"}, {Name: "gpus"}, {Name: "depends_on"}},
+	Attributes: []hcl.AttributeSchema{{Name: "for_each"}, {Name: "gpus"}, {Name: "depends_on"}, {Name: "executor"}},
 }
 
 var fileSchema = &hcl.BodySchema{
@@ -58,6 +58,7 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "model", LabelNames: []string{"name"}},
 		{Type: "dataset", LabelNames: []string{"name"}},
 		{Type: "stage", LabelNames: []string{"kind", "name"}},
+		{Type: "executor", LabelNames: []string{"type", "name"}},
 	},
 }
 
@@ -76,13 +77,14 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 		abs = path
 	}
 	p := &Pipeline{
-		File:    abs,
-		Dir:     filepath.Dir(abs),
-		Files:   map[string]*hcl.File{},
-		Vars:    map[string]cty.Value{},
-		byAddr:  map[string]*Instance{},
-		blocks:  map[string]*stageBlock{},
-		globals: map[string]*global{},
+		File:     abs,
+		Dir:      filepath.Dir(abs),
+		Files:    map[string]*hcl.File{},
+		Vars:     map[string]cty.Value{},
+		byAddr:   map[string]*Instance{},
+		blocks:   map[string]*stageBlock{},
+		globals:  map[string]*global{},
+		LoadVars: opts.Vars,
 	}
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -122,6 +124,8 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 			diags = append(diags, p.addGlobal(g, summary)...)
 		case "stage":
 			stageBlocks = append(stageBlocks, blk)
+		case "executor":
+			diags = append(diags, p.loadExecutorBlock(blk)...)
 		}
 	}
 	for name := range opts.Vars {
@@ -192,6 +196,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	}
 	diags = append(diags, p.link(blocks)...)
 	p.expanded = true
+	diags = append(diags, p.checkExecutors()...)
 	d = p.cycles()
 	diags = append(diags, d...)
 	if d.HasErrors() {
@@ -360,7 +365,7 @@ func (p *Pipeline) loadStageBlock(blk *hcl.Block, index int, opts LoadOptions) h
 			}
 			if !known[n] {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported Attribute",
-					Detail:  fmt.Sprintf("Stage kind %q has no attribute %q. Its attributes are: %s.", kindName, n, strings.Join(append(sortedKeys(known), "for_each", "gpus", "depends_on"), ", ")),
+					Detail:  fmt.Sprintf("Stage kind %q has no attribute %q. Its attributes are: %s.", kindName, n, strings.Join(append(sortedKeys(known), "for_each", "gpus", "depends_on", "executor"), ", ")),
 					Subject: a.NameRange.Ptr()})
 				continue
 			}
@@ -382,6 +387,9 @@ func (p *Pipeline) loadStageBlock(blk *hcl.Block, index int, opts LoadOptions) h
 	}
 	if a, ok := content.Attributes["gpus"]; ok {
 		b.gpus = a.Expr
+	}
+	if a, ok := content.Attributes["executor"]; ok {
+		diags = append(diags, b.readExecutor(a)...)
 	}
 	if a, ok := content.Attributes["depends_on"]; ok {
 		exprs, d := hcl.ExprList(a.Expr)

@@ -28,6 +28,11 @@ type Pipeline struct {
 	// Stages holds every stage instance in file order (instances of one
 	// for_each block sorted by key).
 	Stages []*Instance
+	// Executors holds the executor blocks by TYPE.NAME.
+	Executors map[string]*ExecutorBlock
+	// LoadVars holds the --var values the pipeline was loaded with, so that
+	// a remote executor can load it the same way.
+	LoadVars map[string]string
 
 	byAddr  map[string]*Instance
 	blocks  map[string]*stageBlock // by "kind.name"
@@ -60,6 +65,9 @@ type Instance struct {
 	HasKey bool
 	// GPUs is the number of devices the stage asks for.
 	GPUs int
+	// Executor is the executor the stage block names (TYPE.NAME, or
+	// "local"); empty when it names none and the build's default applies.
+	Executor string
 	// Deps are the instances this one refers to, sorted by address.
 	Deps []*Instance
 	// Dependents are the instances that refer to this one, sorted by address.
@@ -80,18 +88,20 @@ func (p *Pipeline) Lookup(addr string) (*Instance, bool) {
 
 // stageBlock is one `stage "<kind>" "<name>"` block.
 type stageBlock struct {
-	kind      *Kind
-	name      string
-	block     *hcl.Block
-	remain    hcl.Body
-	attrs     map[string]*hclsyntax.Attribute // the kind's attributes
-	forEach   hcl.Expression
-	dependsOn []ref
-	gpus      hcl.Expression
-	refs      []ref // every reference in the kind's attributes, gpus and depends_on
-	instances []*Instance
-	index     int  // position in the file
-	bad       bool // its references have errors; already reported
+	kind          *Kind
+	name          string
+	block         *hcl.Block
+	remain        hcl.Body
+	attrs         map[string]*hclsyntax.Attribute // the kind's attributes
+	forEach       hcl.Expression
+	dependsOn     []ref
+	gpus          hcl.Expression
+	executor      string    // TYPE.NAME or "local"; empty for the build's default
+	executorRange hcl.Range // the executor argument's expression
+	refs          []ref     // every reference in the kind's attributes, gpus and depends_on
+	instances     []*Instance
+	index         int  // position in the file
+	bad           bool // its references have errors; already reported
 }
 
 func (b *stageBlock) id() string { return b.kind.Name + "." + b.name }

@@ -31,6 +31,11 @@ type BuildOptions struct {
 	Console io.Writer
 	// Debug holds the REFEVAL_DEBUG switches.
 	Debug Debug
+	// Executors holds the executors stages may name, by name ("slurm.gpu");
+	// stages that name none run on DefaultExecutor, and on the local
+	// executor when that is empty or "local".
+	Executors       map[string]Executor
+	DefaultExecutor string
 }
 
 // Debug holds the REFEVAL_DEBUG switches (cmd/go's GODEBUG-like flags).
@@ -192,6 +197,11 @@ type builder struct {
 	leaders map[cache.ID]*node
 	corrupt map[cache.ID]bool
 	seals   seals // outputs in use, and those a stage changed (seal.go)
+
+	localRunning   int              // local stages running (at most opt.Jobs)
+	clusterRunning map[Executor]int // cluster stages running, per cluster
+	clusterCtx     context.Context  // cancelled when the build stops after a failure
+	stopClusters   context.CancelFunc
 }
 
 // Build runs the selected stages and everything they need, in parallel,
@@ -203,7 +213,9 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 	if opt.Jobs <= 0 {
 		opt.Jobs = runtime.NumCPU()
 	}
-	b := &builder{opt: opt, con: newConsole(opt.Console), leaders: map[cache.ID]*node{}, corrupt: map[cache.ID]bool{}}
+	b := &builder{opt: opt, con: newConsole(opt.Console), leaders: map[cache.ID]*node{}, corrupt: map[cache.ID]bool{}, clusterRunning: map[Executor]int{}}
+	b.clusterCtx, b.stopClusters = context.WithCancel(ctx)
+	defer b.stopClusters()
 	rep := &Report{}
 	var nodes []*node
 	for _, sel := range sels {
@@ -266,6 +278,7 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 		}
 		if st == StatusFailed && !opt.KeepGoing {
 			stopping = true
+			b.stopClusters()
 		}
 		for _, d := range n.dependents {
 			d.pending--
@@ -290,17 +303,16 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 				}
 				return ready[i].order < ready[j].order
 			})
-			for i := 0; i < len(ready) && running < opt.Jobs; {
+			for i := 0; i < len(ready); {
 				n := ready[i]
-				want := n.res.Instance.GPUs
-				if want > opt.GPUs {
+				devs, ok, err := b.admit(n, free)
+				if err != nil {
 					ready = append(ready[:i], ready[i+1:]...)
-					complete(n, StatusFailed, fmt.Errorf("%s asks for %d GPUs but only %d exist", n.res.Instance.Addr, want, opt.GPUs))
+					complete(n, StatusFailed, err)
 					b.con.printf("FAILED %s: %v\n", n.res.name(), n.res.Err)
 					continue
 				}
-				devs := takeDevices(free, want)
-				if devs == nil && want > 0 {
+				if !ok {
 					i++
 					continue
 				}
@@ -314,9 +326,7 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 		}
 		o := <-results
 		running--
-		for _, d := range o.devs {
-			free[d] = true
-		}
+		b.release(o.n, o.devs, free)
 		if o.leader != nil {
 			if o.leader.done {
 				follow(o.n, o.leader)
@@ -460,8 +470,15 @@ func (b *builder) work(ctx context.Context, n *node, devs []int) outcome {
 		return fail(err)
 	}
 
-	oid, files, dur, err := b.runSealed(ctx, n, a, devs)
+	runCtx := b.runContext(ctx, n)
+	oid, files, dur, err := b.runSealed(runCtx, n, a, devs)
 	res.Duration = dur
+	if err != nil && ctx.Err() == nil && runCtx.Err() != nil {
+		// Cancelled because another stage failed (no -k): not a failure of its own.
+		res.Status = StatusSkipped
+		b.con.printf("cancelled %s: another stage failed\n", res.name())
+		return outcome{n: n, devs: devs}
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -498,8 +515,19 @@ func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int) (
 		c.DiscardOutputDir(tmp)
 		return cache.ID{}, nil, 0, err
 	}
-	b.con.printf("run    %s\n", res.name())
-	rc := &RunContext{
+	ex, exName := b.executorOf(in)
+	if exName == "local" {
+		b.con.printf("run    %s\n", res.name())
+	} else {
+		b.con.printf("run    %s on %s\n", res.name(), exName)
+	}
+	t := &Task{Name: res.name(), Pipeline: p, Instance: in, Action: a.id, Config: a.config, LogPath: logPath, Cache: c, action: a,
+		State: func(s string) { b.con.printf("job    %s: %s\n", res.name(), s) }}
+	t.Upstream = map[string]Upstream{}
+	for u, o := range a.ups {
+		t.Upstream[u.Addr] = Upstream{OutputID: o.id, Dir: o.dir}
+	}
+	t.RunContext = RunContext{
 		Addr:    in.Addr,
 		Dir:     p.Dir,
 		Out:     tmp,
@@ -517,13 +545,10 @@ func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int) (
 		Warn:     func(msg string) { b.con.printf("refeval: warning: %s: %s\n", res.name(), msg) },
 	}
 	if !b.opt.Debug.NoSandbox {
-		rc.ReadOnly = []string{filepath.Dir(c.OutputDir(cache.ID{}))}
+		t.ReadOnly = []string{filepath.Dir(c.OutputDir(cache.ID{}))}
 	}
 	start := time.Now()
-	st, err := a.stage()
-	if err == nil {
-		err = safeRun(ctx, st, rc)
-	}
+	err = ex.Run(ctx, t)
 	dur := time.Since(start)
 	b.con.finish(res.name())
 	logf.Close()
@@ -548,6 +573,9 @@ func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int) (
 	if err != nil {
 		c.DiscardOutputDir(tmp)
 		return cache.ID{}, nil, dur, err
+	}
+	if !t.OutputID.IsZero() && oid != t.OutputID {
+		return cache.ID{}, nil, dur, fmt.Errorf("the output read here (%s) differs from what the executor wrote (%s): a file changed or is not yet visible on this machine; nothing was recorded", oid, t.OutputID)
 	}
 	return oid, files, dur, nil
 }

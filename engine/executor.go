@@ -1,0 +1,152 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/refeval/refeval/cache"
+)
+
+// An Executor runs one stage instance whose ActionID is not in the cache:
+// it fills t.Out and returns nil, or returns why it could not. The walk
+// calls it and stays the only writer of the cache: it commits t.Out after
+// Run returns nil, and discards it otherwise. An executor's settings never
+// enter an ActionID, so the same stage gives the same OutputID on every
+// executor.
+type Executor interface {
+	Run(ctx context.Context, t *Task) error
+}
+
+// A Cluster is an Executor that runs stages on machines of its own (Slurm
+// jobs; Kubernetes Jobs or Ray tasks would be others). The build's -j and
+// its local device ids do not apply to the cluster's stages: at most
+// MaxJobs of them run at once, each with the devices the cluster grants.
+// When a stage fails without -k, the walk cancels the context of every
+// running cluster stage, so that no job of the build is left queued.
+type Cluster interface {
+	Executor
+	MaxJobs() int
+}
+
+// LocalExecutor runs stages in the refeval process (or as its children, for
+// exec stages): what a build does unless a stage names another executor.
+type LocalExecutor struct{}
+
+// Run decodes the stage with its upstream folders and runs it.
+func (LocalExecutor) Run(ctx context.Context, t *Task) error {
+	st, err := t.Stage()
+	if err != nil {
+		return err
+	}
+	return safeRun(ctx, st, &t.RunContext)
+}
+
+// A Task is one stage run handed to an executor.
+type Task struct {
+	// RunContext is what the stage receives: Out is a fresh folder under
+	// the cache folder, Log the stage's log file.
+	RunContext
+	// Name is the console's name for the stage.
+	Name string
+	// Pipeline and Instance are the stage instance.
+	Pipeline *Pipeline
+	Instance *Instance
+	// Action is the stage's ActionID.
+	Action cache.ID
+	// Config holds the canonical configuration that entered the ActionID
+	// (attribute → JSON), so that a remote run can check it decoded the
+	// same stage.
+	Config map[string]string
+	// Upstream holds each upstream instance's output, by address.
+	Upstream map[string]Upstream
+	// LogPath is the path of the file Log writes to.
+	LogPath string
+	// Cache is the open cache folder.
+	Cache *cache.Cache
+	// OutputID, when an executor sets it, is the OutputID the remote side
+	// computed for what it wrote into Out; the walk fails the stage if the
+	// committed output differs (a file changed or was not fully visible).
+	OutputID cache.ID
+	// State reports an executor's own state for the stage, such as
+	// "job 42 PENDING"; the console prints each change.
+	State func(state string)
+
+	action *action
+}
+
+// Upstream is one finished upstream stage: its OutputID and folder.
+type Upstream struct {
+	OutputID cache.ID `json:"output_id"`
+	Dir      string   `json:"dir"`
+}
+
+// Stage decodes the task's stage with its upstream stages' real folders.
+func (t *Task) Stage() (Stage, error) { return t.action.stage() }
+
+// executorOf returns the executor that runs n and its name ("local" for
+// the local one).
+func (b *builder) executorOf(in *Instance) (Executor, string) {
+	name := in.Executor
+	if name == "" {
+		name = b.opt.DefaultExecutor
+	}
+	if ex, ok := b.opt.Executors[name]; ok && name != "" && name != "local" {
+		return ex, name
+	}
+	return LocalExecutor{}, "local"
+}
+
+// admit decides whether n can start now. Local stages take one of the -j
+// slots and their GPU ids from free; cluster stages take one of their
+// cluster's MaxJobs slots. It returns an error for a stage that can never
+// start.
+func (b *builder) admit(n *node, free []bool) (devs []int, ok bool, err error) {
+	ex, _ := b.executorOf(n.res.Instance)
+	if cl, isCluster := ex.(Cluster); isCluster {
+		if b.clusterRunning[ex] >= max(1, cl.MaxJobs()) {
+			return nil, false, nil
+		}
+		b.clusterRunning[ex]++
+		return nil, true, nil
+	}
+	if b.localRunning >= b.opt.Jobs {
+		return nil, false, nil
+	}
+	want := n.res.Instance.GPUs
+	if want > b.opt.GPUs {
+		return nil, false, fmt.Errorf("%s asks for %d GPUs but only %d exist", n.res.Instance.Addr, want, b.opt.GPUs)
+	}
+	devs = takeDevices(free, want)
+	if devs == nil && want > 0 {
+		return nil, false, nil
+	}
+	b.localRunning++
+	return devs, true, nil
+}
+
+// release gives back what admit took for n.
+func (b *builder) release(n *node, devs []int, free []bool) {
+	for _, d := range devs {
+		free[d] = true
+	}
+	ex, _ := b.executorOf(n.res.Instance)
+	if _, isCluster := ex.(Cluster); isCluster {
+		b.clusterRunning[ex]--
+		return
+	}
+	b.localRunning--
+}
+
+// runContext returns the context n's executor runs under: for cluster
+// stages one that the walk cancels when a stage fails without -k.
+func (b *builder) runContext(ctx context.Context, n *node) context.Context {
+	if ex, _ := b.executorOf(n.res.Instance); isCluster(ex) {
+		return b.clusterCtx
+	}
+	return ctx
+}
+
+func isCluster(ex Executor) bool {
+	_, ok := ex.(Cluster)
+	return ok
+}

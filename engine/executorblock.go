@@ -1,0 +1,100 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// An ExecutorBlock is one `executor "TYPE" "NAME" { … }` block. The engine
+// checks that stages name declared executors and keeps the body for the
+// caller, which builds the executor: cmd/refeval hands "slurm" blocks to
+// package executor/slurm. Nothing in the block enters an ActionID.
+type ExecutorBlock struct {
+	// Type and Name are the block's labels.
+	Type, Name string
+	// Body is the block's body, to decode in EvalContext.
+	Body hcl.Body
+	// DeclRange is the block's header, for diagnostics.
+	DeclRange hcl.Range
+}
+
+// Addr returns the executor's name as stages and --executor give it: TYPE.NAME.
+func (e *ExecutorBlock) Addr() string { return e.Type + "." + e.Name }
+
+// EvalContext returns the context executor blocks are evaluated in: the
+// pipeline's variables, locals, models and datasets, and its functions.
+func (p *Pipeline) EvalContext() *hcl.EvalContext {
+	ctx, _ := p.evalContext(pendingOut, cty.NilVal, nil)
+	return ctx
+}
+
+// HasExecutor reports whether name is "local" or a declared executor.
+func (p *Pipeline) HasExecutor(name string) bool {
+	_, ok := p.Executors[name]
+	return ok || name == "local"
+}
+
+func (p *Pipeline) loadExecutorBlock(blk *hcl.Block) hcl.Diagnostics {
+	e := &ExecutorBlock{Type: blk.Labels[0], Name: blk.Labels[1], Body: blk.Body, DeclRange: blk.DefRange}
+	if old, dup := p.Executors[e.Addr()]; dup {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Duplicate Executor",
+			Detail:  fmt.Sprintf("executor %q %q is already declared at %s. Give one of them another name.", e.Type, e.Name, old.DeclRange),
+			Subject: blk.DefRange.Ptr()}}
+	}
+	if p.Executors == nil {
+		p.Executors = map[string]*ExecutorBlock{}
+	}
+	p.Executors[e.Addr()] = e
+	return nil
+}
+
+// readExecutor reads a stage block's executor argument: a reference
+// executor.TYPE.NAME, or the string "local".
+func (b *stageBlock) readExecutor(a *hcl.Attribute) hcl.Diagnostics {
+	b.executorRange = a.Expr.Range()
+	bad := hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid executor Argument",
+		Detail:  `executor names an executor block, as in executor = executor.slurm.NAME, or is "local".`,
+		Subject: a.Expr.Range().Ptr()}}
+	if t, d := hcl.AbsTraversalForExpr(a.Expr); !d.HasErrors() {
+		if len(t) != 3 || t.RootName() != "executor" {
+			return bad
+		}
+		var parts []string
+		for _, s := range t[1:] {
+			at, ok := s.(hcl.TraverseAttr)
+			if !ok {
+				return bad
+			}
+			parts = append(parts, at.Name)
+		}
+		b.executor = strings.Join(parts, ".")
+		return nil
+	}
+	v, d := a.Expr.Value(nil)
+	if d.HasErrors() || v.Type() != cty.String || v.IsNull() || v.AsString() != "local" {
+		return bad
+	}
+	b.executor = "local"
+	return nil
+}
+
+// checkExecutors gives each instance its block's executor and reports
+// executors that no block declares.
+func (p *Pipeline) checkExecutors() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, b := range p.sortedBlocks() {
+		if b.executor != "" && !p.HasExecutor(b.executor) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Undeclared Executor",
+				Detail:  fmt.Sprintf("stage.%s runs on executor.%s, which is not declared. Declare it with an executor %q %q block, or drop the executor argument to run locally.", b.id(), b.executor, strings.SplitN(b.executor, ".", 2)[0], strings.SplitN(b.executor+".", ".", 3)[1]),
+				Subject: b.executorRange.Ptr()})
+			continue
+		}
+		for _, in := range b.instances {
+			in.Executor = b.executor
+		}
+	}
+	return diags
+}

@@ -1,0 +1,56 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+)
+
+// RunStage runs the instance addr of p in this process, without a cache:
+// what an executor's job does on another machine (refeval run-stage). ups
+// gives every upstream instance's output by address. config is the
+// canonical configuration the build hashed into the ActionID; if the
+// instance evaluates to another one here (the pipeline file or a variable
+// changed after the job was sent), RunStage fails before running anything.
+func RunStage(ctx context.Context, p *Pipeline, addr string, ups map[string]Upstream, config map[string]string, rc *RunContext) error {
+	in, ok := p.Lookup(addr)
+	if !ok {
+		return fmt.Errorf("%s has no stage %s; was the pipeline file changed after the build started?", p.File, addr)
+	}
+	a := &action{p: p, in: in, ups: map[*Instance]upstreamOut{}}
+	for _, u := range in.Deps {
+		o, ok := ups[u.Addr]
+		if !ok {
+			return fmt.Errorf("%s: upstream %s has no output", addr, u.Addr)
+		}
+		a.ups[u] = upstreamOut{id: o.OutputID, dir: o.Dir}
+	}
+	hashed := func(u *Instance) string {
+		if o, ok := a.ups[u]; ok {
+			return hashOut(o.id)
+		}
+		return pendingOut(u)
+	}
+	ctx2, diags := p.evalContext(hashed, in.each, in.block)
+	if diags.HasErrors() {
+		return fmt.Errorf("%s: %s", addr, diagText(diags))
+	}
+	for _, name := range sortedKeys(in.block.attrs) {
+		js, err := attrJSON(in, name, ctx2)
+		if err != nil {
+			return err
+		}
+		if config[name] != string(js) {
+			return fmt.Errorf("%s: attribute %s is %s here but was %s when the build sent the job; the pipeline file or a variable changed: run the build again", addr, name, js, config[name])
+		}
+	}
+	for name := range config {
+		if _, ok := in.block.attrs[name]; !ok {
+			return fmt.Errorf("%s: attribute %s is gone from %s since the build sent the job: run the build again", addr, name, p.File)
+		}
+	}
+	st, err := a.stage()
+	if err != nil {
+		return err
+	}
+	return safeRun(ctx, st, rc)
+}
