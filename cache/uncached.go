@@ -1,0 +1,116 @@
+package cache
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/zeebo/blake3"
+)
+
+// DigestPathUncached returns the same digest as DigestPath, hashing every
+// file, without a cache: for a process that cannot open the cache folder
+// because another one holds it (a stage running as a cluster job while the
+// build on the login node owns the index).
+func DigestPathUncached(path string) (ID, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ID{}, fmt.Errorf("hashing %s: %w", path, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return ID{}, fmt.Errorf("hashing %s: %w", path, err)
+	}
+	switch {
+	case fi.Mode().IsRegular():
+		d, _, err := hashFile(abs)
+		if err != nil {
+			return ID{}, fmt.Errorf("hashing %s: %w", abs, err)
+		}
+		return d, nil
+	case !fi.IsDir():
+		return ID{}, fmt.Errorf("hashing %s: not a file or folder (%v)", path, fi.Mode().Type())
+	}
+	var files []folderFile
+	err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(abs, p)
+		if err != nil {
+			return err
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		switch {
+		case fi.Mode().IsRegular():
+		case fi.IsDir():
+			return fmt.Errorf("%s is a symbolic link to a folder; list the target folder as an input instead", p)
+		default:
+			return fmt.Errorf("%s is not a file or folder (%v)", p, fi.Mode().Type())
+		}
+		files = append(files, folderFile{name: filepath.ToSlash(rel), abs: p, fi: fi})
+		return nil
+	})
+	if err != nil {
+		return ID{}, fmt.Errorf("hashing %s: %w", abs, err)
+	}
+	slices.SortFunc(files, func(a, b folderFile) int { return strings.Compare(a.name, b.name) })
+	h := blake3.New()
+	h.WriteString(folderSalt)
+	for _, f := range files {
+		d, _, err := hashFile(f.abs)
+		if err != nil {
+			return ID{}, fmt.Errorf("hashing %s: %w", f.abs, err)
+		}
+		x := "-"
+		if f.fi.Mode()&0o111 != 0 {
+			x = "x"
+		}
+		fmt.Fprintf(h, "%s %s %s\n", d, x, strconv.Quote(f.name))
+	}
+	var id ID
+	h.Sum(id[:0])
+	return id, nil
+}
+
+// ManifestOf returns the manifest and OutputID that CommitOutput would give
+// the folder dir, without committing it: a job on another machine reports
+// them, and the committing process checks it read the same files.
+func ManifestOf(dir string) (ID, []File, error) {
+	var files []File
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		name := filepath.ToSlash(rel)
+		if !d.Type().IsRegular() {
+			return fmt.Errorf("%s is not a regular file (%v); a stage must write regular files", name, d.Type())
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		digest, _, err := hashFile(p)
+		if err != nil {
+			return err
+		}
+		files = append(files, File{Name: name, Size: fi.Size(), Digest: digest, Mode: fi.Mode().Perm()})
+		return nil
+	})
+	if err != nil {
+		return ID{}, nil, fmt.Errorf("cache: reading output %s: %w", dir, err)
+	}
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
+	return OutputIDOf(files), files, nil
+}
