@@ -18,7 +18,7 @@ import (
 )
 
 var cmdBuild = &Command{
-	UsageLine: "build [-j N] [-k] [--json] [--var name=value]... [--gpus N] [--cache DIR] [--no-wait] FILE [TARGET...]",
+	UsageLine: "build [-j N] [-k] [--json] [--var name=value]... [--gpus N] [--executor TYPE.NAME] [--cache DIR] [--no-wait] FILE [TARGET...]",
 	Short:     "build a pipeline's stages",
 	Long: `
 Build runs every stage of the pipeline FILE, or the TARGET stages and the
@@ -32,7 +32,9 @@ The -k flag keeps going after a failure, running every stage that does not
 depend on the failed one. The --json flag prints, at the end, one JSON object
 on stdout: {"ran": [...], "cached": [...], "failed": [...], "skipped": [...]}.
 The --var flag sets a pipeline variable. The --gpus flag sets how many GPUs
-exist (default: as many as nvidia-smi -L lists).
+exist (default: as many as nvidia-smi -L lists). The --executor flag runs
+every stage that names no executor on the executor block TYPE.NAME (such as
+slurm.gpu; see docs/executor.md); stages run locally by default.
 
 The cache folder is --cache DIR, else $REFEVAL_CACHE, else .refeval next to
 FILE. One refeval at a time uses a cache folder: a second one waits, or with
@@ -55,6 +57,9 @@ type commonFlags struct {
 	jobs     int
 	keep     bool
 	json     bool
+	executor string // --executor: where stages that name no executor run
+
+	execs map[string]engine.Executor // the executors setupExecutors made
 }
 
 var buildFlags commonFlags
@@ -71,6 +76,7 @@ func addBuildFlags(fs *flag.FlagSet, f *commonFlags) {
 	fs.BoolVar(&f.keep, "k", false, "keep going past failures where the DAG allows")
 	fs.BoolVar(&f.json, "json", false, "print the outcome as JSON on stdout")
 	fs.IntVar(&f.gpus, "gpus", -1, "number of GPUs (default: detected with nvidia-smi -L)")
+	fs.StringVar(&f.executor, "executor", "", "run stages that name no executor on this one: TYPE.NAME of an executor block, or local")
 }
 
 // varFlag collects --var name=value flags.
@@ -289,8 +295,12 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 		early.drop()
 		return err
 	}
-	gpus := gpusFor(f, sel)
-	if err := printDiags(p, engine.CheckDevices(sel, gpus)); err != nil {
+	if err := setupExecutors(f, p, [][]*engine.Instance{sel}); err != nil {
+		early.drop()
+		return err
+	}
+	gpus := gpusFor(f, localStages(f, sel))
+	if err := printDiags(p, engine.CheckDevices(localStages(f, sel), gpus)); err != nil {
 		early.drop()
 		return err
 	}
@@ -307,7 +317,8 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 func build(ctx context.Context, c *cache.Cache, f *commonFlags, gpus int, sels []engine.Selection) *engine.Report {
 	return engine.Build(ctx, sels, engine.BuildOptions{
 		Cache: c, Jobs: f.jobs, GPUs: gpus, KeepGoing: f.keep, Console: os.Stderr,
-		Debug: engine.ParseDebug(os.Getenv("REFEVAL_DEBUG")),
+		Debug:     engine.ParseDebug(os.Getenv("REFEVAL_DEBUG")),
+		Executors: f.execs, DefaultExecutor: f.executor,
 	})
 }
 

@@ -160,6 +160,9 @@ func printHelp(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
+		if commands[n].Short == "" {
+			continue // internal, such as run-stage
+		}
 		fmt.Fprintf(w, "\t%-10s %s\n", n, commands[n].Short)
 	}
 	fmt.Fprintf(w, "\nUse \"refeval help <command>\" for more information about a command.\n")

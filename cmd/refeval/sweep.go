@@ -108,9 +108,16 @@ func runSweep(ctx context.Context, cmd *Command, args []string) error {
 		sels = append(sels, engine.Selection{Pipeline: p, Stages: sel, Label: strings.Join(label, " ")})
 		all = append(all, sel...)
 	}
-	gpus := gpusFor(f, all)
+	var selStages [][]*engine.Instance
 	for _, s := range sels {
-		if err := printDiags(s.Pipeline, engine.CheckDevices(s.Stages, gpus)); err != nil {
+		selStages = append(selStages, s.Stages)
+	}
+	if err := setupExecutors(f, sels[0].Pipeline, selStages); err != nil {
+		return err
+	}
+	gpus := gpusFor(f, localStages(f, all))
+	for _, s := range sels {
+		if err := printDiags(s.Pipeline, engine.CheckDevices(localStages(f, s.Stages), gpus)); err != nil {
 			return err
 		}
 	}

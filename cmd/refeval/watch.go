@@ -55,8 +55,14 @@ func runWatch(ctx context.Context, cmd *Command, args []string) error {
 			fmt.Fprintf(os.Stderr, "refeval: %v\n", err)
 			return nil
 		}
-		gpus = gpusFor(f, sel)
-		if printDiags(p, engine.CheckDevices(sel, gpus)) != nil {
+		if err := setupExecutors(f, p, [][]*engine.Instance{sel}); err != nil {
+			if err != errReported {
+				fmt.Fprintf(os.Stderr, "refeval: %v\n", err)
+			}
+			return nil
+		}
+		gpus = gpusFor(f, localStages(f, sel))
+		if printDiags(p, engine.CheckDevices(localStages(f, sel), gpus)) != nil {
 			return nil
 		}
 		if c == nil {

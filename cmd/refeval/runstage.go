@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/refeval/refeval/cache"
+	"github.com/refeval/refeval/engine"
+	"github.com/refeval/refeval/executor/remote"
+	"github.com/refeval/refeval/internal/atomicfile"
+)
+
+var cmdRunStage = &Command{
+	UsageLine: "run-stage SPEC",
+	// No Short: run-stage is not listed by "refeval help"; cluster
+	// executors run it, people do not.
+	Long: `
+Run-stage runs one stage of a pipeline as a cluster job: a Slurm job sent by
+"refeval build" with a cluster executor runs it on a compute node. SPEC is
+the spec.json in the job's folder under the cache folder; it names the
+pipeline file, the stage, its upstream output folders and the empty folder to
+fill. Run-stage never opens the cache index (the build holds it): it writes
+the stage's output, its new item memos and a result with the output's digest
+into the job's folder, and the build checks and commits them.
+`,
+}
+
+func init() {
+	cmdRunStage.Run = runRunStage
+	register(cmdRunStage)
+}
+
+func runRunStage(ctx context.Context, cmd *Command, args []string) error {
+	if len(args) != 1 {
+		return usageErrorf("want one SPEC file")
+	}
+	specPath, err := filepath.Abs(args[0])
+	if err != nil {
+		return err
+	}
+	spec, err := remote.ReadSpec(specPath)
+	if errors.Is(err, os.ErrNotExist) {
+		host, _ := os.Hostname()
+		return fmt.Errorf("this machine (%s) cannot see the job spec %s: the cache folder must be on a file system that the build's machine and the cluster's nodes share, at the same path (see docs/executor.md)", host, specPath)
+	}
+	if err != nil {
+		return err
+	}
+	if err := spec.Check(); err != nil {
+		return err
+	}
+	p, err := loadPipeline(spec.Pipeline, spec.Vars)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(specPath)
+	memo, err := remote.OpenFileMemo(filepath.Join(dir, remote.MemoInFile), filepath.Join(dir, remote.MemoOutFile))
+	if err != nil {
+		return err
+	}
+	defer memo.Close()
+	host, _ := os.Hostname()
+	fmt.Fprintf(os.Stderr, "refeval: running %s on %s\n", spec.Addr, host)
+	rc := &engine.RunContext{
+		Addr:    spec.Addr,
+		Dir:     p.Dir,
+		Out:     spec.Out,
+		Log:     os.Stdout,
+		Devices: jobDevices(spec.GPUs, os.Getenv("CUDA_VISIBLE_DEVICES")),
+		Memo:    memo,
+		Digest: func(path string) (string, error) {
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(p.Dir, path)
+			}
+			id, err := cache.DigestPathUncached(path)
+			return id.String(), err
+		},
+		Progress: progressFile(filepath.Join(dir, remote.ProgressRec)),
+	}
+	if err := engine.RunStage(ctx, p, spec.Addr, spec.Upstream, spec.Config, rc); err != nil {
+		return fmt.Errorf("stage %s: %w", spec.Addr, err)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("stage %s: interrupted", spec.Addr)
+	}
+	id, files, err := cache.ManifestOf(spec.Out)
+	if err != nil {
+		return err
+	}
+	if err := remote.WriteResult(dir, &remote.Result{OutputID: id, Files: len(files), Host: host}); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "refeval: %s done: %d files, output %s\n", spec.Addr, len(files), id)
+	return nil
+}
+
+// jobDevices returns the device ids a stage with gpus = n gets in a job:
+// those in CUDA_VISIBLE_DEVICES as Slurm set it, so that an exec stage
+// passes Slurm's choice on unchanged; 0..n-1 when Slurm set none or not
+// numbers (GPU UUIDs).
+func jobDevices(n int, visible string) []int {
+	if n == 0 {
+		return nil
+	}
+	var ids []int
+	for _, s := range strings.Split(visible, ",") {
+		id, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || id < 0 {
+			ids = nil
+			break
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) >= n {
+		return ids[:n]
+	}
+	ids = ids[:0]
+	for i := range n {
+		ids = append(ids, i)
+	}
+	return ids
+}
+
+// progressFile returns a progress function that writes the last report
+// into path, at most once a second, for the build to show.
+func progressFile(path string) func(done, total int64) {
+	var mu sync.Mutex
+	var last time.Time
+	return func(done, total int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(last) < time.Second && done < total {
+			return
+		}
+		last = time.Now()
+		b, _ := json.Marshal(struct{ Done, Total int64 }{done, total})
+		atomicfile.WriteBytes(path, b)
+	}
+}

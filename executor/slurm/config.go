@@ -1,0 +1,95 @@
+package slurm
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+
+	"github.com/refeval/refeval/engine"
+)
+
+// Config is an `executor "slurm" "NAME"` block. Nothing in it enters an
+// ActionID: it says where and how a stage runs, not what it computes.
+type Config struct {
+	Partition string   `hcl:"partition,optional"` // sbatch --partition
+	Account   string   `hcl:"account,optional"`   // sbatch --account
+	Time      string   `hcl:"time,optional"`      // sbatch --time, such as "04:00:00"
+	CPUs      int      `hcl:"cpus,optional"`      // sbatch --cpus-per-task
+	Mem       string   `hcl:"mem,optional"`       // sbatch --mem, such as "64G"
+	Extra     []string `hcl:"extra,optional"`     // more sbatch flags, passed through
+	MaxJobs   int      `hcl:"max_jobs,optional"`  // jobs in flight at once (default 16)
+	Retries   int      `hcl:"retries,optional"`   // resubmissions after preemption or node failure
+	Refeval   string   `hcl:"refeval,optional"`   // the refeval binary on the nodes (default: this one)
+	Poll      string   `hcl:"poll,optional"`      // how often squeue is asked, such as "5s" (default 2s)
+	GPUFlag   string   `hcl:"gpu_flag,optional"`  // "gpus" (--gpus=N, default) or "gres" (--gres=gpu:N)
+
+	poll time.Duration
+}
+
+// DefaultMaxJobs is max_jobs when the block does not set it.
+const DefaultMaxJobs = 16
+
+// defaultPoll is how often squeue is asked when the block does not say:
+// one squeue call per build every 2 seconds is light on slurmctld (sites
+// ask for no more than a few calls a second per user).
+const defaultPoll = 2 * time.Second
+
+var (
+	timeRE = regexp.MustCompile(`^(\d+-)?\d+(:\d+){0,2}$|^\d+-\d+$`)
+	memRE  = regexp.MustCompile(`^\d+[KMGT]?$`)
+)
+
+// Decode reads an executor "slurm" block.
+func Decode(b *engine.ExecutorBlock, ctx *hcl.EvalContext) (*Config, hcl.Diagnostics) {
+	var c Config
+	diags := gohcl.DecodeBody(b.Body, ctx, &c)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	bad := func(attr, detail string) {
+		rng := b.DeclRange
+		if attrs, d := b.Body.JustAttributes(); !d.HasErrors() {
+			if a, ok := attrs[attr]; ok {
+				rng = a.Expr.Range()
+			}
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid Slurm Executor", Detail: detail, Subject: rng.Ptr()})
+	}
+	if c.Time != "" && !timeRE.MatchString(c.Time) {
+		bad("time", fmt.Sprintf("time %q is not a Slurm time limit; write minutes, \"HH:MM:SS\" or \"D-HH:MM:SS\".", c.Time))
+	}
+	if c.Mem != "" && !memRE.MatchString(c.Mem) {
+		bad("mem", fmt.Sprintf("mem %q is not a Slurm memory size; write a number with an optional K, M, G or T suffix, as in \"64G\".", c.Mem))
+	}
+	if c.CPUs < 0 {
+		bad("cpus", "cpus is a number of CPUs per job, 1 or more.")
+	}
+	switch {
+	case c.MaxJobs < 0:
+		bad("max_jobs", "max_jobs is how many jobs may be queued or running at once, 1 or more.")
+	case c.MaxJobs == 0:
+		c.MaxJobs = DefaultMaxJobs
+	}
+	if c.Retries < 0 {
+		bad("retries", "retries is how many times a preempted or lost job is sent again, 0 or more.")
+	}
+	c.poll = defaultPoll
+	if c.Poll != "" {
+		d, err := time.ParseDuration(c.Poll)
+		if err != nil || d < 100*time.Millisecond {
+			bad("poll", fmt.Sprintf("poll %q is not a duration of at least 100ms, such as \"5s\".", c.Poll))
+		}
+		c.poll = d
+	}
+	switch c.GPUFlag {
+	case "":
+		c.GPUFlag = "gpus"
+	case "gpus", "gres":
+	default:
+		bad("gpu_flag", fmt.Sprintf("gpu_flag %q is neither \"gpus\" (sbatch --gpus=N) nor \"gres\" (sbatch --gres=gpu:N).", c.GPUFlag))
+	}
+	return &c, diags
+}
