@@ -38,7 +38,7 @@ func init() {
 	register(cmdRunStage)
 }
 
-func runRunStage(ctx context.Context, cmd *Command, args []string) error {
+func runRunStage(ctx context.Context, cmd *Command, args []string) (err error) {
 	if len(args) != 1 {
 		return usageErrorf("want one SPEC file")
 	}
@@ -46,6 +46,12 @@ func runRunStage(ctx context.Context, cmd *Command, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer func() {
+		// The build puts this line in the stage's failure message.
+		if err != nil && !errors.Is(err, errReported) {
+			os.WriteFile(filepath.Join(filepath.Dir(specPath), remote.ErrorFile), []byte(err.Error()), 0o644)
+		}
+	}()
 	spec, err := remote.ReadSpec(specPath)
 	if errors.Is(err, os.ErrNotExist) {
 		host, _ := os.Hostname()
@@ -86,10 +92,10 @@ func runRunStage(ctx context.Context, cmd *Command, args []string) error {
 		Progress: progressFile(filepath.Join(dir, remote.ProgressRec)),
 	}
 	if err := engine.RunStage(ctx, p, spec.Addr, spec.Upstream, spec.Config, rc); err != nil {
-		return fmt.Errorf("stage %s: %w", spec.Addr, err)
+		return fmt.Errorf("%s: %w", spec.Addr, err)
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("stage %s: interrupted", spec.Addr)
+		return fmt.Errorf("%s: interrupted", spec.Addr)
 	}
 	id, files, err := cache.ManifestOf(spec.Out)
 	if err != nil {

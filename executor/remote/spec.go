@@ -18,6 +18,7 @@ const (
 	MemoInFile  = "memo.in"       // the stage kind's memos when the job was sent
 	MemoOutFile = "memo.out"      // memos the job added
 	ProgressRec = "progress.json" // the stage's last progress report
+	ErrorFile   = "error.txt"     // why the stage failed, written by the job
 )
 
 // A Spec tells a job which stage to run and where everything is. Every

@@ -134,6 +134,9 @@ func (e *Executor) Run(ctx context.Context, t *engine.Task) (err error) {
 			msg += ", reason " + end.Reason
 		}
 		msg += ")"
+		if b, err := os.ReadFile(filepath.Join(dir, remote.ErrorFile)); err == nil && len(b) > 0 {
+			msg += ": " + strings.TrimSpace(string(b))
+		}
 		if _, err := os.Stat(logPath); errors.Is(err, os.ErrNotExist) {
 			msg += fmt.Sprintf("; the job left no log at %s: the node may not see the cache folder %s, which must be on a file system the nodes share (docs/executor.md)", logPath, t.Cache.Dir())
 		}
