@@ -101,6 +101,12 @@ type folderFile struct {
 }
 
 func (c *Cache) folderDigest(root string, pending *statWrites) (ID, error) {
+	return folderDigestWith(root, func(abs string, fi fs.FileInfo) (ID, error) { return c.fileDigest(abs, fi, pending) })
+}
+
+// folderDigestWith returns the digest of the folder root, hashing each file
+// with fileDigest.
+func folderDigestWith(root string, fileDigest func(abs string, fi fs.FileInfo) (ID, error)) (ID, error) {
 	var files []folderFile
 	var dirs []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -145,7 +151,7 @@ func (c *Cache) folderDigest(root string, pending *statWrites) (ID, error) {
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			digests[i], errs[i] = c.fileDigest(f.abs, f.fi, pending)
+			digests[i], errs[i] = fileDigest(f.abs, f.fi)
 			<-sem
 		}()
 	}

@@ -6,10 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-
-	"github.com/zeebo/blake3"
 )
 
 // DigestPathUncached returns the same digest as DigestPath, hashing every
@@ -35,49 +32,13 @@ func DigestPathUncached(path string) (ID, error) {
 	case !fi.IsDir():
 		return ID{}, fmt.Errorf("hashing %s: not a file or folder (%v)", path, fi.Mode().Type())
 	}
-	var files []folderFile
-	err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(abs, p)
+	return folderDigestWith(abs, func(p string, _ fs.FileInfo) (ID, error) {
+		d, _, err := hashFile(p)
 		if err != nil {
-			return err
+			return ID{}, fmt.Errorf("hashing %s: %w", p, err)
 		}
-		fi, err := os.Stat(p)
-		if err != nil {
-			return err
-		}
-		switch {
-		case fi.Mode().IsRegular():
-		case fi.IsDir():
-			return fmt.Errorf("%s is a symbolic link to a folder; list the target folder as an input instead", p)
-		default:
-			return fmt.Errorf("%s is not a file or folder (%v)", p, fi.Mode().Type())
-		}
-		files = append(files, folderFile{name: filepath.ToSlash(rel), abs: p, fi: fi})
-		return nil
+		return d, nil
 	})
-	if err != nil {
-		return ID{}, fmt.Errorf("hashing %s: %w", abs, err)
-	}
-	slices.SortFunc(files, func(a, b folderFile) int { return strings.Compare(a.name, b.name) })
-	h := blake3.New()
-	h.WriteString(folderSalt)
-	for _, f := range files {
-		d, _, err := hashFile(f.abs)
-		if err != nil {
-			return ID{}, fmt.Errorf("hashing %s: %w", f.abs, err)
-		}
-		x := "-"
-		if f.fi.Mode()&0o111 != 0 {
-			x = "x"
-		}
-		fmt.Fprintf(h, "%s %s %s\n", d, x, strconv.Quote(f.name))
-	}
-	var id ID
-	h.Sum(id[:0])
-	return id, nil
 }
 
 // ManifestOf returns the manifest and OutputID that CommitOutput would give

@@ -20,6 +20,7 @@ func TestUncachedDigestsMatch(t *testing.T) {
 		{"one file", map[string]string{"out.jsonl": "{\"a\":1}\n"}},
 		{"nested and executable", map[string]string{"b.jsonl": "{}\n", "sub/a.txt": "hello", "run.sh*": "#!/bin/sh\n", "empty": ""}},
 		{"big", map[string]string{"w.bin": string(make([]byte, 3*segmentSize+5))}},
+		{"deep", map[string]string{"a/b/c/d.txt": "deep", "a/e.txt": "e"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

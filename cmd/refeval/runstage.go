@@ -63,7 +63,7 @@ func runRunStage(ctx context.Context, cmd *Command, args []string) (err error) {
 	if err := spec.Check(); err != nil {
 		return err
 	}
-	p, err := loadPipeline(spec.Pipeline, spec.Vars)
+	p, err := loadPipeline(ctx, spec.Pipeline, spec.Vars)
 	if err != nil {
 		return err
 	}
