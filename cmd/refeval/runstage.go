@@ -90,6 +90,8 @@ func runRunStage(ctx context.Context, cmd *Command, args []string) (err error) {
 			return id.String(), err
 		},
 		Progress: progressFile(filepath.Join(dir, remote.ProgressRec)),
+		ReadOnly: spec.ReadOnly,
+		Warn:     func(msg string) { fmt.Fprintf(os.Stderr, "refeval: warning: %s: %s\n", spec.Addr, msg) },
 	}
 	if err := engine.RunStage(ctx, p, spec.Addr, spec.Upstream, spec.Config, rc); err != nil {
 		return fmt.Errorf("%s: %w", spec.Addr, err)

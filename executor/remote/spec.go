@@ -41,6 +41,8 @@ type Spec struct {
 	Out   string `json:"out"`
 	// GPUs is the number of devices the stage asked for.
 	GPUs int `json:"gpus,omitempty"`
+	// ReadOnly lists the folders the stage must not change (RunContext.ReadOnly).
+	ReadOnly []string `json:"read_only,omitempty"`
 }
 
 // A Result is what a job reports when its stage succeeded.

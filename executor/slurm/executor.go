@@ -97,6 +97,7 @@ func (e *Executor) Run(ctx context.Context, t *engine.Task) (err error) {
 	spec := &remote.Spec{
 		Pipeline: t.Pipeline.File, Vars: t.Pipeline.LoadVars, Addr: t.Instance.Addr, Action: t.Action.String(),
 		Config: t.Config, Upstream: t.Upstream, Cache: t.Cache.Dir(), Out: t.Out, GPUs: t.Instance.GPUs,
+		ReadOnly: t.ReadOnly,
 	}
 	if err := remote.WriteSpec(dir, spec); err != nil {
 		return err
