@@ -72,7 +72,8 @@ template = "judge.txt"
 mode = "generate"`, nil},
 	// A tiny random judge scores near-identical candidates within float
 	// noise of each other, so pairs gets hand-made scores with clear winners.
-	{"pairs", "pairs", `scores = "scores-fixed"`, fixedScores},
+	{"pairs", "pairs", `scores = "scores-fixed"
+tokenizer = "sft"`, fixedScores},
 	{"logprobs", "logprobs", `model = "sft"
 pairs = "pairs"`, nil},
 	// At step 1 the policy is the reference: margins are 0 give or take
