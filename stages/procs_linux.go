@@ -74,8 +74,10 @@ func cgroup2Mount() string {
 	return ""
 }
 
-// removeStaleCgroups removes the empty cgroups that refeval processes no
-// longer running left under base (they were killed before they could).
+// removeStaleCgroups removes the cgroups that refeval processes no longer
+// running left under base (they were killed before they could), killing
+// what their stages left running: it writes only into uncommitted temp
+// folders.
 func removeStaleCgroups(base string) {
 	entries, _ := os.ReadDir(base)
 	for _, e := range entries {
@@ -88,7 +90,17 @@ func removeStaleCgroups(base string) {
 		if err != nil || pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
 			continue
 		}
-		syscall.Rmdir(filepath.Join(base, e.Name())) // fails, harmlessly, if not empty
+		dir := filepath.Join(base, e.Name())
+		if syscall.Rmdir(dir) == nil {
+			continue
+		}
+		os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
+		for range 20 {
+			time.Sleep(5 * time.Millisecond)
+			if syscall.Rmdir(dir) == nil {
+				break
+			}
+		}
 	}
 }
 
