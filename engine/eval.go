@@ -22,6 +22,10 @@ func pendingOut(in *Instance) string { return pendingPrefix + in.Addr }
 // isPending says whether path is, or lies inside, a placeholder folder.
 func isPending(path string) bool { return strings.HasPrefix(path, pendingPrefix) }
 
+// IsPending says whether a path a stage decoded at load time lies inside an
+// upstream output folder that does not exist yet (a placeholder).
+func IsPending(path string) bool { return isPending(path) }
+
 // outsFunc gives the string an instance's `out` evaluates to.
 type outsFunc func(*Instance) string
 

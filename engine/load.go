@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
@@ -28,12 +30,44 @@ type LoadOptions struct {
 	// name=value): strings, or HCL expressions for variables whose type is
 	// not string.
 	Vars map[string]string
+	// Blocks holds the checks of top-level attribute blocks by block type
+	// ("model"); a type without an entry accepts any attributes.
+	Blocks map[string]*BlockType
 	// Context, when set, stops loading early once it is cancelled (Ctrl-C
 	// while a large pipeline loads): Load then returns an "Interrupted"
 	// diagnostic. One expression's evaluation is not interrupted; callers
 	// that must answer at once run Load in a goroutine (cmd/refeval does).
 	Context context.Context
 }
+
+// A BlockType checks one type of top-level attribute block (model,
+// dataset), whose value expressions read as TYPE.NAME. The stage kinds'
+// package supplies them, as it supplies the kinds: the engine knows no
+// block's attributes.
+type BlockType struct {
+	// Attributes lists the attributes a block of this type may set; any
+	// other is reported as unsupported, with this list. Empty: any.
+	Attributes []string
+	// Check validates one block at load time, its attributes evaluated in
+	// ectx (upstream folders are placeholders there). Its diagnostics
+	// should point into the block. A diagnostic whose Extra is
+	// SecretValue has its subject's source bytes blanked before printing.
+	Check func(blk *hcl.Block, ectx *hcl.EvalContext) hcl.Diagnostics
+	// Secrets returns the names of the environment variables that a
+	// block's evaluated value needs (an endpoint's API-key variable).
+	// Processes that stages start see these variables only when the stage
+	// refers to the block (RunContext.HiddenEnv).
+	Secrets func(v cty.Value) []string
+}
+
+// SecretValue, as a diagnostic's Extra, marks a subject that may hold a
+// secret (a pasted API key): Load replaces its bytes in Files with '*', so
+// that the printed source line does not show it.
+type SecretValue struct{}
+
+// maxSyntaxErrors caps the syntax errors reported for one file: past a few,
+// the file is likely not a pipeline at all (a binary file printed 280).
+const maxSyntaxErrors = 5
 
 // interrupted returns the diagnostic for a load stopped by its context, or
 // nil while the context is live.
@@ -90,11 +124,14 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	if err != nil {
 		return p, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot Read Pipeline File", Detail: fmt.Sprintf("%v. Check the path.", err)}}
 	}
+	if d := notText(src, path); d != nil {
+		return p, d
+	}
 	parser := hclparse.NewParser()
 	f, diags := parseHCL(parser, src, path) // checks nesting first (nesting.go)
 	p.Files = parser.Files()
 	if diags.HasErrors() {
-		return p, diags
+		return p, capErrors(diags, path)
 	}
 	content, d := f.Body.Content(fileSchema)
 	diags = append(diags, d...)
@@ -113,8 +150,15 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 		case "model", "dataset":
 			attrs, d := blk.Body.JustAttributes()
 			diags = append(diags, d...)
-			g := &global{addr: blk.Type + "." + blk.Labels[0], attrs: map[string]hcl.Expression{}, rng: blk.DefRange}
+			g := &global{addr: blk.Type + "." + blk.Labels[0], attrs: map[string]hcl.Expression{}, rng: blk.DefRange, block: blk, typ: opts.Blocks[blk.Type]}
 			for _, a := range sortedAttrs(attrs) {
+				if g.typ != nil && len(g.typ.Attributes) > 0 && !slices.Contains(g.typ.Attributes, a.Name) {
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported Attribute",
+						Detail:  fmt.Sprintf("A %s block has no attribute %q. Its attributes are: %s.", blk.Type, a.Name, strings.Join(g.typ.Attributes, ", ")),
+						Subject: a.NameRange.Ptr()})
+					g.bad = true
+					continue
+				}
 				g.attrs[a.Name] = a.Expr
 			}
 			summary := "Duplicate Model"
@@ -188,6 +232,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	if d := opts.interrupted(); d != nil {
 		return p, append(diags, d...)
 	}
+	diags = append(diags, p.checkBlocks(staticCtx)...)
 	for _, b := range blocks {
 		if d := opts.interrupted(); d != nil {
 			return p, append(diags, d...)
@@ -211,17 +256,167 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 		if d := opts.interrupted(); d != nil {
 			return p, append(diags, d...)
 		}
-		if in.block.bad {
-			continue
+		if in.block.bad || p.reachesBadGlobal(in.block) {
+			continue // reported once, at the block or global
 		}
 		st, d := p.decode(in, pendingOut)
 		diags = append(diags, d...)
 		in.stage = st
 		if st != nil {
-			diags = append(diags, p.checkInputs(in, st)...)
+			d := p.checkInputs(in, st)
+			diags = append(diags, d...)
+			if !d.HasErrors() && in.Kind.CheckInputs != nil {
+				ctx, _ := p.evalContext(pendingOut, in.each, in.block)
+				diags = append(diags, in.Kind.CheckInputs(in.block.remain, ctx, p.Dir)...)
+			}
 		}
 	}
+	p.blankSecrets(diags)
 	return p, diags
+}
+
+// notText reports a pipeline file that is not text (a NUL byte, or bytes
+// that are not UTF-8), instead of one syntax error per stray byte.
+func notText(src []byte, path string) hcl.Diagnostics {
+	head := src[:min(len(src), 64<<10)]
+	bad := bytes.IndexByte(head, 0)
+	if bad < 0 && !utf8.Valid(head) {
+		for i := 0; i < len(head); {
+			r, n := utf8.DecodeRune(head[i:])
+			if r == utf8.RuneError && n == 1 && len(head)-i >= utf8.UTFMax {
+				bad = i
+				break
+			}
+			i += n
+		}
+	}
+	if bad < 0 {
+		return nil
+	}
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Not A Pipeline File",
+		Detail: fmt.Sprintf("%s holds binary data (byte %d is not text). A pipeline file is HCL text; check the path.", path, bad)}}
+}
+
+// capErrors keeps the first maxSyntaxErrors errors and says how many more
+// there were.
+func capErrors(diags hcl.Diagnostics, path string) hcl.Diagnostics {
+	var out hcl.Diagnostics
+	n := 0
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			n++
+			if n > maxSyntaxErrors {
+				continue
+			}
+		}
+		out = append(out, d)
+	}
+	if n > maxSyntaxErrors {
+		out = append(out, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Too Many Syntax Errors",
+			Detail: fmt.Sprintf("%s has %d more syntax errors after these %d. Is it a pipeline file? Fix the first ones and load it again.", path, n-maxSyntaxErrors, maxSyntaxErrors)})
+	}
+	return out
+}
+
+// checkBlocks runs each attribute block's BlockType check, with the blocks'
+// attributes evaluated in ctx, and marks the blocks that fail.
+func (p *Pipeline) checkBlocks(ctx *hcl.EvalContext) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, g := range p.order {
+		if g.typ == nil || g.typ.Check == nil || g.block == nil {
+			continue
+		}
+		d := g.typ.Check(g.block, ctx)
+		if d.HasErrors() {
+			g.bad = true
+		}
+		diags = append(diags, d...)
+		if g.typ.Secrets != nil && !d.HasErrors() {
+			root, name, _ := strings.Cut(g.addr, ".")
+			if obj := ctx.Variables[root]; obj.Type().IsObjectType() && obj.Type().HasAttribute(name) {
+				g.secrets = g.typ.Secrets(obj.GetAttr(name))
+			}
+		}
+	}
+	return diags
+}
+
+// HiddenEnv returns the environment variables that processes started by
+// in's stage must not inherit: the secrets (API-key variables) of every
+// model block that the stage does not refer to, directly or through
+// locals. An exec stage that names model.judge sees its key; the others
+// do not.
+func (p *Pipeline) HiddenEnv(in *Instance) []string {
+	allowed := map[string]bool{}
+	seen := map[string]bool{}
+	var walk func(refs []ref)
+	walk = func(refs []ref) {
+		for _, r := range refs {
+			if r.root == "stage" || r.root == "var" || r.root == "each" || seen[r.global()] {
+				continue
+			}
+			seen[r.global()] = true
+			if g, ok := p.globals[r.global()]; ok {
+				for _, s := range g.secrets {
+					allowed[s] = true
+				}
+				walk(g.refs)
+			}
+		}
+	}
+	walk(in.block.refs)
+	var hidden []string
+	for _, n := range sortedKeys(p.globals) {
+		for _, s := range p.globals[n].secrets {
+			if !allowed[s] && !slices.Contains(hidden, s) {
+				hidden = append(hidden, s)
+			}
+		}
+	}
+	return hidden
+}
+
+// reachesBadGlobal says whether a block refers, directly or through other
+// globals, to a global whose check failed: its decode would only report
+// the same problem again, at the reference instead of at its cause.
+func (p *Pipeline) reachesBadGlobal(b *stageBlock) bool {
+	seen := map[string]bool{}
+	var walk func(refs []ref) bool
+	walk = func(refs []ref) bool {
+		for _, r := range refs {
+			if r.root == "stage" || r.root == "var" || r.root == "each" || seen[r.global()] {
+				continue
+			}
+			seen[r.global()] = true
+			g, ok := p.globals[r.global()]
+			if ok && (g.bad || walk(g.refs)) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(b.refs)
+}
+
+// blankSecrets replaces the source bytes of subjects marked SecretValue
+// with '*', so that printing the diagnostics does not show them.
+func (p *Pipeline) blankSecrets(diags hcl.Diagnostics) {
+	for _, d := range diags {
+		if _, ok := d.Extra.(SecretValue); !ok || d.Subject == nil {
+			continue
+		}
+		f := p.Files[d.Subject.Filename]
+		if f == nil || d.Subject.End.Byte > len(f.Bytes) {
+			continue
+		}
+		b := bytes.Clone(f.Bytes)
+		for i := d.Subject.Start.Byte; i < d.Subject.End.Byte; i++ {
+			if b[i] != '"' && b[i] != '\n' {
+				b[i] = '*'
+			}
+		}
+		p.Files[d.Subject.Filename] = &hcl.File{Body: f.Body, Bytes: b, Nav: f.Nav}
+	}
 }
 
 func (p *Pipeline) addGlobal(g *global, dupSummary string) hcl.Diagnostics {
@@ -269,6 +464,11 @@ func (p *Pipeline) loadVariable(blk *hcl.Block, given map[string]string) hcl.Dia
 	}
 	if s, ok := given[name]; ok {
 		v, d := parseVar(name, s, ty)
+		for _, diag := range d {
+			if diag.Subject == nil || diag.Subject.Filename == "--var "+name {
+				diag.Subject = blk.DefRange.Ptr() // the flag has no source; point at the declaration
+			}
+		}
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			val = v
@@ -292,18 +492,28 @@ func parseVar(name, s string, ty cty.Type) (cty.Value, hcl.Diagnostics) {
 	if ty == cty.DynamicPseudoType || ty == cty.String {
 		return cty.StringVal(s), nil
 	}
+	bad := func(why string) (cty.Value, hcl.Diagnostics) {
+		hint := ""
+		if ty.IsListType() || ty.IsSetType() || ty.IsMapType() || ty.IsObjectType() || ty.IsTupleType() {
+			hint = ` Write it as an HCL value, such as --var '` + name + `=["a", "b"]' (strings quoted).`
+		}
+		return cty.NilVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid Variable Value",
+			Detail: fmt.Sprintf("--var %s=%s does not fit variable %q, declared here with type %s: %s.%s", name, s, name, ty.FriendlyName(), why, hint)}}
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(s), "--var "+name, hcl.InitialPos)
 	if diags.HasErrors() {
-		return cty.NilVal, diags
+		return bad("it is not a value of that type")
+	}
+	if len(expr.Variables()) > 0 {
+		return bad(fmt.Sprintf("%s is not a %s", s, ty.FriendlyName()))
 	}
 	v, diags := expr.Value(&hcl.EvalContext{Functions: functions()})
 	if diags.HasErrors() {
-		return cty.NilVal, diags
+		return bad(diags[0].Summary)
 	}
 	cv, err := convert.Convert(v, ty)
 	if err != nil {
-		return cty.NilVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid Variable Value",
-			Detail: fmt.Sprintf("--var %s=%s does not fit the variable's type %s: %v.", name, s, ty.FriendlyName(), err)}}
+		return bad(err.Error())
 	}
 	return cv, nil
 }
@@ -521,6 +731,13 @@ func (p *Pipeline) decode(in *Instance, outs outsFunc) (Stage, hcl.Diagnostics) 
 		return nil, diags
 	}
 	st, d := safeDecode(in, ctx)
+	for _, diag := range d {
+		if diag.Subject == nil {
+			// Every load error names file, line and column: a kind's
+			// diagnostic without a range points at its stage block.
+			diag.Subject = in.DeclRange.Ptr()
+		}
+	}
 	diags = append(diags, d...)
 	if diags.HasErrors() {
 		return nil, diags
@@ -547,14 +764,7 @@ func (p *Pipeline) checkInputs(in *Instance, st Stage) hcl.Diagnostics {
 		if _, err := os.Stat(full); err == nil {
 			continue
 		}
-		subject := in.DeclRange
-		for _, n := range sortedKeys(in.block.attrs) {
-			a := in.block.attrs[n]
-			if strings.Contains(string(a.SrcRange.SliceBytes(p.Files[a.SrcRange.Filename].Bytes)), filepath.Base(path)) {
-				subject = a.SrcRange
-				break
-			}
-		}
+		subject := p.inputSubject(in, path)
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing Input File",
 			Detail:  fmt.Sprintf("%s reads %s, which does not exist. Create it or fix the path (relative paths start at %s).", in.Addr, path, p.Dir),
 			Subject: subject.Ptr()})
@@ -566,6 +776,33 @@ func (p *Pipeline) checkInputs(in *Instance, st Stage) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// inputSubject returns the range of the attribute that names an input path,
+// for a diagnostic about it: the first that holds the path as a quoted
+// string, then the first that mentions its base name, trying an attribute
+// called inputs first (a command often names the same file); else the
+// block's header.
+func (p *Pipeline) inputSubject(in *Instance, path string) hcl.Range {
+	names := sortedKeys(in.block.attrs)
+	if i := slices.Index(names, "inputs"); i > 0 {
+		names = append([]string{"inputs"}, slices.Delete(names, i, i+1)...)
+	}
+	src := func(a *hclsyntax.Attribute) string {
+		f := p.Files[a.SrcRange.Filename]
+		if f == nil {
+			return ""
+		}
+		return string(a.SrcRange.SliceBytes(f.Bytes))
+	}
+	for _, want := range []string{`"` + path + `"`, filepath.Base(path)} {
+		for _, n := range names {
+			if a := in.block.attrs[n]; strings.Contains(src(a), want) {
+				return a.SrcRange
+			}
+		}
+	}
+	return in.DeclRange
 }
 
 func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {

@@ -69,5 +69,8 @@ func varsFor(file string) map[string]string {
 	if strings.Contains(file, "undeclared-var-flag") {
 		return map[string]string{"nope": "1"}
 	}
+	if strings.Contains(file, "var-flag-not-number") {
+		return map[string]string{"n": "abc"}
+	}
 	return nil
 }

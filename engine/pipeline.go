@@ -109,12 +109,16 @@ func (b *stageBlock) id() string { return b.kind.Name + "." + b.name }
 // global is a locals entry, a model block or a dataset block: a named value
 // that stage expressions may refer to.
 type global struct {
-	addr  string                    // local.x, model.x or dataset.x
-	expr  hcl.Expression            // locals
-	attrs map[string]hcl.Expression // model and dataset blocks
-	rng   hcl.Range
-	refs  []ref
-	evals atomic.Int64 // times evaluated, for tests
+	addr    string                    // local.x, model.x or dataset.x
+	expr    hcl.Expression            // locals
+	attrs   map[string]hcl.Expression // model and dataset blocks
+	rng     hcl.Range
+	refs    []ref
+	evals   atomic.Int64 // times evaluated, for tests
+	block   *hcl.Block   // model and dataset blocks
+	typ     *BlockType   // the block's checks, or nil
+	bad     bool         // its check failed; already reported
+	secrets []string     // environment variables its value needs (BlockType.Secrets)
 }
 
 // instanceAddr returns the address of a stage instance.

@@ -29,6 +29,14 @@ type Kind struct {
 	// between two runs of the same action (sampling, GPU numerics);
 	// REFEVAL_DEBUG=cacheverify=1 skips them, as cmd/go's PutNoVerify does.
 	NonDeterministic bool
+	// CheckInputs, when set, checks a decoded stage's input files at load
+	// time, after the engine has checked that they exist: cheap checks (an
+	// empty prompts file, fewer references than prompts, an unknown
+	// template slot) that would otherwise fail only after the upstream
+	// stages ran. body and ectx are as for Decode; paths inside upstream
+	// outputs are placeholders (IsPending) and must be skipped; dir is the
+	// pipeline file's folder. Diagnostics should point at the attribute.
+	CheckInputs func(body hcl.Body, ectx *hcl.EvalContext, dir string) hcl.Diagnostics
 	// UsesBackend marks kinds that compute with GoMLX: the GOMLX_BACKEND
 	// environment variable enters their ActionIDs (it always does for
 	// stages with gpus > 0).
@@ -87,6 +95,10 @@ type RunContext struct {
 	// Warn prints a warning about the stage on the console (the stage also
 	// writes it to its log). It may be nil.
 	Warn func(msg string)
+	// HiddenEnv names environment variables that processes the stage
+	// starts must not inherit: API-key variables of model blocks the stage
+	// does not refer to (Pipeline.HiddenEnv).
+	HiddenEnv []string
 }
 
 // A Memo stores per-item results of long stages under keys the stage

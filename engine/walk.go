@@ -543,6 +543,8 @@ func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int) (
 		},
 		Progress: func(done, total int64) { b.con.progress(res.name(), done, total) },
 		Warn:     func(msg string) { b.con.printf("refeval: warning: %s: %s\n", res.name(), msg) },
+
+		HiddenEnv: p.HiddenEnv(in),
 	}
 	if !b.opt.Debug.NoSandbox {
 		t.ReadOnly = []string{filepath.Dir(c.OutputDir(cache.ID{}))}

@@ -1,0 +1,4 @@
+variable "n" { type = number } # ERROR: Invalid Variable Value
+stage "fake" "a" {
+  text = "${var.n}"
+}
