@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,10 +64,13 @@ func decodeExec(body hcl.Body, ctx *hcl.EvalContext) (engine.Stage, hcl.Diagnost
 			return cty.NilVal, false
 		}
 		cv, err := convert.Convert(v, ty)
-		if err != nil || cv.IsNull() || !cv.IsWhollyKnown() {
+		if err != nil || cv.IsNull() || !cv.IsWhollyKnown() || hasNullElement(cv) {
 			msg := "it is null"
-			if err != nil {
+			switch {
+			case err != nil:
 				msg = err.Error()
+			case !cv.IsNull() && hasNullElement(cv):
+				msg = "it holds null"
 			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Incorrect Attribute Type",
 				Detail: fmt.Sprintf("%s must be %s; %s.", name, what, msg), Subject: a.Expr.Range().Ptr()})
@@ -88,8 +93,14 @@ func decodeExec(body hcl.Body, ctx *hcl.EvalContext) (engine.Stage, hcl.Diagnost
 		}
 	}
 	if v, ok := attr("env", cty.Map(cty.String), "a map of strings"); ok {
-		for k, e := range v.AsValueMap() {
-			st.env[k] = e.AsString()
+		for _, k := range sortedMapKeys(v) {
+			if !envName.MatchString(k) {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid Environment Variable Name",
+					Detail:  fmt.Sprintf("env key %q is not a variable name: use letters, digits and underscores, not starting with a digit (no \"=\", not empty).", k),
+					Subject: content.Attributes["env"].Expr.Range().Ptr()})
+				continue
+			}
+			st.env[k] = v.Index(cty.StringVal(k)).AsString()
 		}
 	}
 	return st, diags
@@ -173,7 +184,7 @@ func (s *execStage) command1(rc *engine.RunContext, out io.Writer) *exec.Cmd {
 	cmd.Dir = rc.Dir
 	cmd.Stdout = out
 	cmd.Stderr = out
-	env := os.Environ()
+	env := withoutVars(os.Environ(), rc.HiddenEnv)
 	keys := make([]string, 0, len(s.env))
 	for k := range s.env {
 		keys = append(keys, k)
@@ -217,4 +228,47 @@ func logSink(log io.Writer) (out io.Writer, closeLog func()) {
 		pw.Close()
 		<-copied
 	}
+}
+
+// envName is what a POSIX shell accepts as a variable name.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// hasNullElement says whether a known list or map holds a null element
+// (["echo", null]), which converts to list(string) without error.
+func hasNullElement(v cty.Value) bool {
+	if v.IsNull() || !v.IsKnown() || !v.CanIterateElements() {
+		return false
+	}
+	for it := v.ElementIterator(); it.Next(); {
+		if _, e := it.Element(); e.IsNull() {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedMapKeys(v cty.Value) []string {
+	var keys []string
+	for it := v.ElementIterator(); it.Next(); {
+		k, _ := it.Element()
+		keys = append(keys, k.AsString())
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// withoutVars drops the variables named in hide from an environment list
+// (the API keys of model blocks a stage does not use).
+func withoutVars(env, hide []string) []string {
+	if len(hide) == 0 {
+		return env
+	}
+	out := env[:0:0]
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(hide, name) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

@@ -50,6 +50,9 @@ func decodeInit(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnos
 	a.path("tokenizer", &s.tokenizer, "a tokenizer.json path, a folder holding one, or a tokenizer stage (stage.tokenizer.NAME)")
 	a.oneOf("arch", &s.arch, "qwen2", "qwen3", "llama", "mistral", "gemma3")
 	a.str("size", &s.size, `"tiny", "small" or a parameter count such as "25M"`)
+	if err := checkpoint.CheckSize(s.size); err != nil && a.has("size") {
+		a.errorf(a.content.Attributes["size"], "Invalid size", "%v; use \"tiny\", \"small\" or a positive count with a K, M or B suffix, such as \"1.5B\".", err)
+	}
 	a.integer("seed", &s.seed, 0, 1<<53)
 	return s, a.diags
 }

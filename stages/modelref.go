@@ -7,11 +7,16 @@ import (
 	"io"
 	"io/fs"
 	"math/big"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
@@ -59,6 +64,128 @@ func (r ModelRef) Inputs() []string {
 	return nil
 }
 
+// modelAttributes are the attributes of a model block: path for a local
+// checkpoint, or endpoint and the client's settings (openai.ConfigSchema).
+var modelAttributes = []string{"path", "endpoint", "name", "api_key_env", "max_concurrency", "timeout", "max_retries"}
+
+// ModelBlock checks model blocks at load time: known attributes only,
+// either path or endpoint, a well-formed endpoint URL and api_key_env, each
+// error pointing into the block.
+var ModelBlock = &engine.BlockType{Attributes: modelAttributes, Check: checkModelBlock, Secrets: modelSecrets}
+
+// Blocks returns the top-level block types the stages define, for
+// engine.LoadOptions.Blocks.
+func Blocks() map[string]*engine.BlockType {
+	return map[string]*engine.BlockType{"model": ModelBlock}
+}
+
+// checkModelBlock checks one model block (ModelBlock.Check).
+func checkModelBlock(blk *hcl.Block, ectx *hcl.EvalContext) hcl.Diagnostics {
+	attrs, diags := blk.Body.JustAttributes()
+	errorf := func(rng hcl.Range, summary, format string, args ...any) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: rng.Ptr()})
+	}
+	path, endpoint := attrs["path"], attrs["endpoint"]
+	switch {
+	case path != nil && endpoint != nil:
+		errorf(endpoint.NameRange, "Conflicting Model Source",
+			"model %q sets both path (a local checkpoint, line %d) and endpoint (a server). Keep the one you mean and remove the other.", blk.Labels[0], path.NameRange.Start.Line)
+		return diags
+	case path == nil && endpoint == nil:
+		errorf(blk.DefRange, "Missing Model Source",
+			"model %q needs path (a local checkpoint folder) or endpoint and name (an OpenAI-compatible server).", blk.Labels[0])
+		return diags
+	case path != nil:
+		for _, n := range sortedAttrNames(attrs) {
+			if n != "path" && slices.Contains(modelAttributes, n) {
+				errorf(attrs[n].NameRange, "Endpoint Setting Without Endpoint",
+					"%s applies to endpoint models; model %q is a local checkpoint (path). Remove %s.", n, blk.Labels[0], n)
+			}
+		}
+		v, d := path.Expr.Value(ectx)
+		diags = append(diags, d...)
+		if d.HasErrors() || !v.IsWhollyKnown() {
+			return diags
+		}
+		if out, ok := field(v, "out"); ok {
+			v = out
+		}
+		if sv, err := convert.Convert(v, cty.String); err != nil || sv.IsNull() || sv.AsString() == "" {
+			errorf(path.Expr.Range(), "Invalid path", "path is a checkpoint folder: a non-empty string, or a stage output such as stage.sft.NAME.")
+		}
+		return diags
+	}
+	_, _, d := openai.DecodeConfig(blk.Body, ectx)
+	if a := attrs["api_key_env"]; a != nil {
+		for _, diag := range d {
+			if diag.Subject != nil && diag.Subject.Start.Byte >= a.Expr.Range().Start.Byte && diag.Subject.End.Byte <= a.Expr.Range().End.Byte {
+				diag.Extra = engine.SecretValue{} // a pasted key: never print it
+			}
+		}
+	}
+	diags = append(diags, d...)
+	for _, diag := range d {
+		if diag.Subject != nil && diag.Subject.Start.Byte >= endpoint.Range.Start.Byte && diag.Subject.End.Byte <= endpoint.Range.End.Byte {
+			return diags // the endpoint is reported already
+		}
+	}
+	v, _ := endpoint.Expr.Value(ectx)
+	if v.Type() != cty.String || v.IsNull() || !v.IsKnown() {
+		return diags
+	}
+	if msg := endpointProblem(v.AsString()); msg != "" {
+		errorf(endpoint.Expr.Range(), "Invalid endpoint", "%s", msg)
+	}
+	return diags
+}
+
+// endpointProblem finds what openai's own check lets through: an empty port
+// (http://127.0.0.1:/v1 dials port 80) or one that is not a number. It
+// never quotes the URL, which may hold credentials.
+func endpointProblem(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "The endpoint is not a valid URL; write it as http://host:port/v1."
+	}
+	host := u.Host
+	if i := strings.LastIndexByte(host, ']'); i >= 0 {
+		host = host[i+1:] // [::1]:8000
+	}
+	if _, port, ok := strings.Cut(host, ":"); ok {
+		if port == "" {
+			return "The endpoint has a colon but no port after the host; write the port (http://host:8000/v1) or drop the colon for the scheme's default."
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "The endpoint's port is not a number between 1 and 65535."
+		}
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return "The endpoint has a query or fragment; give the API base only, such as http://host:8000/v1, and put a key in the variable named by api_key_env."
+	}
+	return ""
+}
+
+// modelSecrets returns the API-key variable of an endpoint model block.
+func modelSecrets(v cty.Value) []string {
+	if _, ok := field(v, "endpoint"); !ok {
+		return nil
+	}
+	k, ok := field(v, "api_key_env")
+	if !ok || k.IsNull() || !k.IsKnown() || k.Type() != cty.String || k.AsString() == "" {
+		return nil
+	}
+	return []string{k.AsString()}
+}
+
+func sortedAttrNames(attrs hcl.Attributes) []string {
+	names := make([]string, 0, len(attrs))
+	for n := range attrs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 const modelRefWhat = `a model folder path, a model block (model.NAME with path or endpoint) or a stage output holding a checkpoint (stage.sft.NAME)`
 
 // localModel reads a model reference that must name a local checkpoint;
@@ -96,6 +223,8 @@ func (a *attrs) model(name string, dst *ModelRef, judge bool) {
 			*dst = ModelRef{Rouge: true}
 		case s == RougeJudgeName:
 			bad("%q judges, it cannot generate", s)
+		case judge && strings.HasPrefix(strings.ToLower(s), "rouge"):
+			bad("there is no judge %q; the model-free judge is %q", s, RougeJudgeName)
 		default:
 			*dst = ModelRef{Path: s}
 		}

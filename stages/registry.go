@@ -21,6 +21,9 @@ func Register(k *engine.Kind) {
 	if _, dup := kinds[k.Name]; dup {
 		panic("stages: duplicate stage kind " + k.Name)
 	}
+	if k.CheckInputs == nil {
+		k.CheckInputs = checkInputFiles
+	}
 	kinds[k.Name] = k
 }
 

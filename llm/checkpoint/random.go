@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -108,10 +109,10 @@ func SizedConfig(arch string, size string, vocabSize int) (Config, error) {
 		shape(&cfg, 64, 2)
 		return cfg, cfg.Validate()
 	}
-	target, err := parseCount(size)
-	if err != nil {
+	if err := CheckSize(size); err != nil {
 		return Config{}, err
 	}
+	target, _ := parseCount(size)
 	// Widths step by 64; depth is 2 to hidden/16 layers
 	// (Qwen2.5-0.5B: 896 wide, 24 deep). Pick the closest to the target.
 	best, bestErr := Config{}, int64(-1)
@@ -156,6 +157,28 @@ func shape(c *Config, hidden, layers int) {
 	}
 }
 
+// MaxParams is the largest parameter count SizedConfig accepts: its widest,
+// deepest shape (hidden 8192, 128 layers) has about 103B parameters, so a
+// larger count would silently get a smaller model.
+const MaxParams = 100_000_000_000
+
+// CheckSize reports a size SizedConfig would reject: not "tiny", "small" or
+// a positive parameter count of at most MaxParams. Pipelines check it at
+// load time, before upstream stages run.
+func CheckSize(size string) error {
+	if size == "tiny" {
+		return nil
+	}
+	n, err := parseCount(size)
+	if err != nil {
+		return err
+	}
+	if n > MaxParams {
+		return fmt.Errorf("model size %q is above the largest this tool shapes (%dB parameters)", size, MaxParams/1_000_000_000)
+	}
+	return nil
+}
+
 // parseCount parses "25M", "1.5B", "300k" or a plain integer.
 func parseCount(s string) (int64, error) {
 	mult := 1.0
@@ -172,8 +195,8 @@ func parseCount(s string) (int64, error) {
 		return 25_000_000, nil
 	}
 	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f <= 0 {
-		return 0, fmt.Errorf("bad model size %q: want tiny, small or a parameter count such as 25M", s)
+	if err != nil || !(f >= 1/mult) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("model size %q is not tiny, small or a parameter count such as 25M", s)
 	}
 	return int64(f * mult), nil
 }
