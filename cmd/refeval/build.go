@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -72,11 +73,31 @@ func addLoadFlags(fs *flag.FlagSet, f *commonFlags) {
 
 func addBuildFlags(fs *flag.FlagSet, f *commonFlags) {
 	addLoadFlags(fs, f)
-	fs.IntVar(&f.jobs, "j", 0, "stages to run at once (default: number of CPUs)")
+	fs.Var((*jobsFlag)(&f.jobs), "j", "run `N` stages at once, 1 or more (default: number of CPUs)")
 	fs.BoolVar(&f.keep, "k", false, "keep going past failures where the DAG allows")
 	fs.BoolVar(&f.json, "json", false, "print the outcome as JSON on stdout")
 	fs.IntVar(&f.gpus, "gpus", -1, "number of GPUs (default: detected with nvidia-smi -L)")
 	fs.StringVar(&f.executor, "executor", "", "run stages that name no executor on this one: TYPE.NAME of an executor block, or local")
+}
+
+// jobsFlag is -j: a whole number of stages, at least 1. Its zero value
+// means unset (the number of CPUs).
+type jobsFlag int
+
+func (j *jobsFlag) String() string {
+	if j == nil || *j == 0 {
+		return ""
+	}
+	return strconv.Itoa(int(*j))
+}
+
+func (j *jobsFlag) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return fmt.Errorf("-j takes the number of stages to run at once, 1 or more, not %q", s)
+	}
+	*j = jobsFlag(n)
+	return nil
 }
 
 // varFlag collects --var name=value flags.
@@ -147,7 +168,7 @@ func loadPipeline(ctx context.Context, file string, vars map[string]string) (*en
 		diags hcl.Diagnostics
 	}
 	l, err := unlessInterrupted(ctx, func() (loaded, error) {
-		p, diags := engine.Load(file, engine.LoadOptions{Lookup: stages.Lookup, Kinds: stages.Names, Vars: vars, Context: ctx})
+		p, diags := engine.Load(file, engine.LoadOptions{Lookup: stages.Lookup, Kinds: stages.Names, Blocks: stages.Blocks(), Vars: vars, Context: ctx})
 		return loaded{p, diags}, nil
 	}, nil)
 	if err != nil {
