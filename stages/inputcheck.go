@@ -20,8 +20,9 @@ import (
 //
 //	prompts     a prompts file with at least one prompt
 //	references  at least one reference per prompt (the first limit prompts)
-//	template    a judge template whose slots are all known
 //
+// (Judge templates are checked by the score and eval stages themselves,
+// through engine.InputChecker.)
 // Files inside upstream outputs do not exist yet and are skipped.
 func checkInputFiles(body hcl.Body, ectx *hcl.EvalContext, dir string) hcl.Diagnostics {
 	content, _, _ := body.PartialContent(inputCheckSchema)
@@ -85,25 +86,11 @@ func checkInputFiles(body hcl.Body, ectx *hcl.EvalContext, dir string) hcl.Diagn
 			errorf(a, "Wrong Reference Count", "%s has %d references for %d prompts; it needs one line per prompt, in prompt order.", path, n, prompts)
 		}
 	}
-	if path, a := file("template"); a != nil {
-		b, err := os.ReadFile(resolve(dir, path))
-		if err != nil {
-			errorf(a, "Unreadable Judge Template", "%v.", err)
-		} else {
-			ref := ""
-			if content.Attributes["references"] != nil {
-				ref = "reference"
-			}
-			if _, err := RenderJudge(string(b), "instruction", ref, "a", "b"); err != nil {
-				errorf(a, "Invalid Judge Template", "%s: %v.", path, err)
-			}
-		}
-	}
 	return diags
 }
 
 var inputCheckSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "prompts"}, {Name: "references"}, {Name: "template"}, {Name: "limit"},
+	{Name: "prompts"}, {Name: "references"}, {Name: "limit"},
 }}
 
 // lineCounts remembers countLines by path, size and modification time: the

@@ -23,7 +23,7 @@ stage "sample" "cands" {
 stage "score" "slot" {
   judge    = "files/model"
   samples  = stage.sample.cands
-  template = "files/slot.txt" # ERROR: Invalid Judge Template
+  template = "files/slot.txt" # ERROR: Invalid Input File
 }
 stage "eval" "rouge" {
   policy     = "files/model"
