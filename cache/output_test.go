@@ -13,7 +13,7 @@ import (
 )
 
 // commit writes files into a fresh output folder and commits it.
-func commit(t *testing.T, c *Cache, files map[string]string) (ID, []File) {
+func commit(t testing.TB, c *Cache, files map[string]string) (ID, []File) {
 	t.Helper()
 	tmp, err := c.NewOutputDir()
 	if err != nil {
