@@ -36,6 +36,12 @@ type BuildOptions struct {
 	// executor when that is empty or "local".
 	Executors       map[string]Executor
 	DefaultExecutor string
+	// Remote, if set, is asked on every local miss and receives every
+	// result that ran (cache/remote).
+	Remote Remote
+	// NoRun makes a stage found in neither cache skipped instead of run
+	// (`refeval cache pull`).
+	NoRun bool
 }
 
 // Debug holds the REFEVAL_DEBUG switches (cmd/go's GODEBUG-like flags).
@@ -75,6 +81,7 @@ type Status string
 const (
 	StatusRan     Status = "ran"     // it ran and its output was committed
 	StatusCached  Status = "cached"  // its output was in the cache
+	StatusRemote  Status = "remote"  // its output was fetched from the remote cache
 	StatusFailed  Status = "failed"  // it failed, or was interrupted
 	StatusSkipped Status = "skipped" // it did not run because an upstream stage failed or the build stopped
 )
@@ -113,6 +120,7 @@ type Summary struct {
 	Cached  []string `json:"cached"`
 	Failed  []string `json:"failed"`
 	Skipped []string `json:"skipped"`
+	Remote  []string `json:"remote,omitempty"`
 }
 
 // Summary returns the addresses of the report's stages by status, sorted,
@@ -131,13 +139,15 @@ func (r *Report) Summary() Summary {
 			s.Ran = append(s.Ran, res.Instance.Addr)
 		case StatusCached:
 			s.Cached = append(s.Cached, res.Instance.Addr)
+		case StatusRemote:
+			s.Remote = append(s.Remote, res.Instance.Addr)
 		case StatusFailed:
 			s.Failed = append(s.Failed, res.Instance.Addr)
 		default:
 			s.Skipped = append(s.Skipped, res.Instance.Addr)
 		}
 	}
-	for _, l := range [][]string{s.Ran, s.Cached, s.Failed, s.Skipped} {
+	for _, l := range [][]string{s.Ran, s.Cached, s.Failed, s.Skipped, s.Remote} {
 		sort.Strings(l)
 	}
 	return s
@@ -260,7 +270,7 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 	// leader l, with l's result: l's output counts as cached for f.
 	follow := func(f, l *node) {
 		f.res.Action = l.res.Action
-		if l.res.Status == StatusRan || l.res.Status == StatusCached {
+		if l.res.Status.ok() {
 			f.res.OutputID, f.res.Out = l.res.OutputID, l.res.Out
 			complete(f, StatusCached, nil)
 		} else {
@@ -282,7 +292,7 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 		}
 		for _, d := range n.dependents {
 			d.pending--
-			if st != StatusRan && st != StatusCached {
+			if !st.ok() {
 				d.blocked = true
 			}
 			if d.pending == 0 {
@@ -347,7 +357,7 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 	// Record the build for gc: every action it used, per pipeline.
 	used := map[string][]cache.ID{}
 	for _, r := range rep.Results {
-		if (r.Status == StatusRan || r.Status == StatusCached) && r.Action != (cache.ID{}) {
+		if r.Status.ok() && r.Action != (cache.ID{}) {
 			used[r.Pipeline.File] = append(used[r.Pipeline.File], r.Action)
 		}
 	}
@@ -469,6 +479,22 @@ func (b *builder) work(ctx context.Context, n *node, devs []int) outcome {
 	default:
 		return fail(err)
 	}
+	if b.opt.Remote != nil {
+		e, err := b.opt.Remote.Fetch(ctx, a.id, p.File, in.Addr)
+		if err == nil {
+			res.Status, res.OutputID, res.Out = StatusRemote, e.OutputID, c.OutputDir(e.OutputID)
+			b.con.printf("remote %s\n", res.name())
+			return outcome{n: n, devs: devs}
+		}
+		if !errors.Is(err, cache.ErrNotFound) {
+			return fail(err)
+		}
+	}
+	if b.opt.NoRun {
+		res.Status = StatusSkipped
+		b.con.printf("missing %s (in neither cache)\n", res.name())
+		return outcome{n: n, devs: devs}
+	}
 
 	runCtx := b.runContext(ctx, n)
 	oid, files, dur, err := b.runSealed(runCtx, n, a, devs)
@@ -491,6 +517,9 @@ func (b *builder) work(ctx context.Context, n *node, devs []int) outcome {
 		return fail(err)
 	}
 	b.seals.add(oid, files, in.Addr)
+	if b.opt.Remote != nil {
+		b.opt.Remote.Upload(a.id, entry)
+	}
 	res.Status, res.OutputID, res.Out = StatusRan, oid, c.OutputDir(oid)
 	b.con.printf("ran    %s (%s)\n", res.name(), seconds(dur))
 	return outcome{n: n, devs: devs}
@@ -533,7 +562,7 @@ func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int) (
 		Out:     tmp,
 		Log:     logf,
 		Devices: devs,
-		Memo:    c.Memo(in.Kind.Name),
+		Memo:    b.memo(in.Kind.Name),
 		Digest: func(path string) (string, error) {
 			if !filepath.IsAbs(path) {
 				path = filepath.Join(p.Dir, path)
@@ -630,4 +659,14 @@ func (r *Result) name() string {
 		return r.Instance.Addr
 	}
 	return r.Instance.Addr + " [" + r.Label + "]"
+}
+
+// memo returns a stage kind's memo store: the local one, behind the
+// remote when there is one.
+func (b *builder) memo(ns string) Memo {
+	local := b.opt.Cache.Memo(ns)
+	if b.opt.Remote == nil {
+		return local
+	}
+	return b.opt.Remote.Memo(ns, local)
 }

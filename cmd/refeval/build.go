@@ -19,7 +19,7 @@ import (
 )
 
 var cmdBuild = &Command{
-	UsageLine: "build [-j N] [-k] [--json] [--var name=value]... [--gpus N] [--executor TYPE.NAME] [--cache DIR] [--no-wait] FILE [TARGET...]",
+	UsageLine: "build [-j N] [-k] [--json] [--var name=value]... [--gpus N] [--executor TYPE.NAME] [--cache DIR] [--no-wait] [--remote URL] [--remote-mode M] FILE [TARGET...]",
 	Short:     "build a pipeline's stages",
 	Long: `
 Build runs every stage of the pipeline FILE, or the TARGET stages and the
@@ -36,6 +36,13 @@ The --var flag sets a pipeline variable. The --gpus flag sets how many GPUs
 exist (default: as many as nvidia-smi -L lists). The --executor flag runs
 every stage that names no executor on the executor block TYPE.NAME (such as
 slurm.gpu; see docs/executor.md); stages run locally by default.
+
+With --remote s3://BUCKET/PREFIX (or $REFEVAL_REMOTE) a stage missing
+from the local cache is looked up in the team's cache in S3-compatible
+storage ($REFEVAL_REMOTE_ENDPOINT names a non-AWS store; credentials come
+from the standard AWS environment and files), and what runs here is
+uploaded in the background; the build waits for the uploads before it
+exits. --remote-mode read only downloads, write only uploads.
 
 The cache folder is --cache DIR, else $REFEVAL_CACHE, else .refeval next to
 FILE. One refeval at a time uses a cache folder: a second one waits, or with
@@ -60,7 +67,8 @@ type commonFlags struct {
 	json     bool
 	executor string // --executor: where stages that name no executor run
 
-	execs map[string]engine.Executor // the executors setupExecutors made
+	execs  map[string]engine.Executor // the executors setupExecutors made
+	remote remoteFlags
 }
 
 var buildFlags commonFlags
@@ -78,6 +86,7 @@ func addBuildFlags(fs *flag.FlagSet, f *commonFlags) {
 	fs.BoolVar(&f.json, "json", false, "print the outcome as JSON on stdout")
 	fs.IntVar(&f.gpus, "gpus", -1, "number of GPUs (default: detected with nvidia-smi -L)")
 	fs.StringVar(&f.executor, "executor", "", "run stages that name no executor on this one: TYPE.NAME of an executor block, or local")
+	addRemoteFlags(fs, &f.remote)
 }
 
 // jobsFlag is -j: a whole number of stages, at least 1. Its zero value
@@ -336,18 +345,31 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 
 // build runs a build with the flags' settings.
 func build(ctx context.Context, c *cache.Cache, f *commonFlags, gpus int, sels []engine.Selection) *engine.Report {
-	return engine.Build(ctx, sels, engine.BuildOptions{
+	opt := engine.BuildOptions{
 		Cache: c, Jobs: f.jobs, GPUs: gpus, KeepGoing: f.keep, Console: os.Stderr,
 		Debug:     engine.ParseDebug(os.Getenv("REFEVAL_DEBUG")),
 		Executors: f.execs, DefaultExecutor: f.executor,
-	})
+	}
+	r, err := openRemote(ctx, c, &f.remote)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "refeval: warning: %v; building with the local cache only\n", err)
+	}
+	if r != nil {
+		opt.Remote = engineRemote{r}
+		defer finishUploads(r)
+	}
+	return engine.Build(ctx, sels, opt)
 }
 
 // finishBuild prints the summary (and JSON) and returns the build's error.
 func finishBuild(ctx context.Context, rep *engine.Report, f *commonFlags) error {
 	s := rep.Summary()
 	n := rep.Counts()
-	fmt.Fprintf(os.Stderr, "refeval: %d ran, %d cached, %d failed, %d skipped\n", n[engine.StatusRan], n[engine.StatusCached], n[engine.StatusFailed], n[engine.StatusSkipped])
+	remote := ""
+	if n[engine.StatusRemote] > 0 {
+		remote = fmt.Sprintf(", %d from the remote", n[engine.StatusRemote])
+	}
+	fmt.Fprintf(os.Stderr, "refeval: %d ran, %d cached%s, %d failed, %d skipped\n", n[engine.StatusRan], n[engine.StatusCached], remote, n[engine.StatusFailed], n[engine.StatusSkipped])
 	if f.json {
 		out, err := json.Marshal(s)
 		if err != nil {

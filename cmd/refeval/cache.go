@@ -13,7 +13,7 @@ import (
 )
 
 var cmdCache = &Command{
-	UsageLine: "cache [--cache DIR] [--no-wait] ls [--json] | gc [--keep-builds N] [--keep-newer DUR] [--dry-run] | verify [--repair] [FILE]",
+	UsageLine: "cache [--cache DIR] [--no-wait] [--remote URL] ls [--remote] [--json] | gc [--remote] [--keep-builds N] [--keep-newer DUR] [--dry-run] | verify [--repair] [FILE] | push [FILE [TARGET...]] | pull FILE [TARGET...]",
 	Short:     "list, trim or verify the cache folder",
 	Long: `
 Cache works on a cache folder: --cache DIR, else $REFEVAL_CACHE, else the
@@ -34,6 +34,21 @@ Cache works on a cache folder: --cache DIR, else $REFEVAL_CACHE, else the
 
 A damaged index (a truncated or overwritten file in index/) is rebuilt from
 the entry records by any command that meets it, which says so once.
+
+With a remote (--remote s3://BUCKET/PREFIX or $REFEVAL_REMOTE; the endpoint
+of a non-AWS store in $REFEVAL_REMOTE_ENDPOINT):
+
+	refeval cache push [FILE [TARGET...]]
+	                       uploads the last build of FILE's stages (or TARGETs),
+	                       or every local entry when no FILE is given
+	refeval cache pull FILE [TARGET...]
+	                       downloads what a build of FILE needs and the local
+	                       cache lacks, running nothing
+	refeval cache ls --remote
+	                       lists the remote's entries
+	refeval cache gc --remote
+	                       removes from the remote what no build of the team
+	                       used within --keep-newer (entries, their blobs, memos)
 `,
 }
 
@@ -55,22 +70,45 @@ func init() {
 	cmdCache.Flag.DurationVar(&cacheKeepNewer, "keep-newer", cache.DefaultOlderThan, "gc: keep entries used within this long (0: none by age)")
 	cmdCache.Flag.BoolVar(&cacheDryRun, "dry-run", false, "gc: say what would be removed, remove nothing")
 	cmdCache.Flag.BoolVar(&cacheRepair, "repair", false, "verify: drop the corrupt outputs and their entries")
+	cmdCache.Flag.Var(&cacheFlags.vars, "var", "push, pull: set a pipeline variable: name=value (repeatable)")
+	cmdCache.Flag.Var(&cacheRemote, "remote", "ls, gc: work on the remote cache; --remote=URL also names it (default $REFEVAL_REMOTE)")
+	cmdCache.Flag.Var(&cacheRemoteMode, "remote-mode", "read, write or readwrite (default $REFEVAL_REMOTE_MODE, else readwrite)")
 	register(cmdCache)
 }
 
 func runCache(ctx context.Context, cmd *Command, args []string) error {
-	if len(args) < 1 || len(args) > 2 {
-		return usageErrorf("want ls, gc or verify, and at most one pipeline FILE")
+	if len(args) < 1 {
+		return usageErrorf("want ls, gc, verify, push or pull")
+	}
+	sub := args[0]
+	args, err := takeRemoteURLs(args)
+	if err != nil {
+		return err
+	}
+	onRemote := cacheRemote.on
+	switch sub {
+	case "ls", "gc", "verify":
+		if len(args) > 2 {
+			return usageErrorf("want ls, gc or verify, and at most one pipeline FILE")
+		}
+	case "push", "pull":
+	default:
+		return usageErrorf("unknown cache command %q; want ls, gc, verify, push or pull", args[0])
 	}
 	pipelineDir := "."
-	if len(args) == 2 {
+	if len(args) >= 2 {
 		pipelineDir = filepath.Dir(args[1])
 	}
 	dir := cacheDirNextTo(&cacheFlags, pipelineDir)
-	switch args[0] {
-	case "ls", "gc", "verify":
-	default:
-		return usageErrorf("unknown cache command %q; want ls, gc or verify", args[0])
+	switch {
+	case sub == "ls" && onRemote:
+		return cacheLsRemote(ctx, nil) // the local cache is not needed
+	case sub == "gc" && onRemote:
+		return cacheGCRemote(ctx, nil)
+	case sub == "pull":
+		if err := os.MkdirAll(dir, 0o777); err != nil {
+			return err
+		}
 	}
 	if _, err := os.Stat(dir); err != nil {
 		return fmt.Errorf("no cache folder %s (%v): build a pipeline first, give its FILE, or pass --cache DIR", dir, err)
@@ -80,10 +118,14 @@ func runCache(ctx context.Context, cmd *Command, args []string) error {
 		return err
 	}
 	defer c.Close()
-	switch args[0] {
-	case "ls":
+	switch {
+	case sub == "push":
+		return cachePush(ctx, c, args[1:])
+	case sub == "pull":
+		return cachePull(ctx, c, args[1:])
+	case sub == "ls":
 		return cacheLs(c)
-	case "gc":
+	case sub == "gc":
 		rep, err := c.GC(cache.GCOptions{KeepBuilds: cacheKeep, OlderThan: cacheKeepNewer, DryRun: cacheDryRun})
 		if err != nil {
 			return err

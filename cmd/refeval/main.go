@@ -97,6 +97,10 @@ func run(args []string, stderr io.Writer) int {
 	if err := c.Flag.Parse(interspersed(&c.Flag, args[1:])); err != nil {
 		return 2
 	}
+	if err := checkFlags(&c.Flag); err != nil {
+		fmt.Fprintf(stderr, "refeval %s: %v\nusage: refeval %s\n", c.Name(), err, c.UsageLine)
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := c.Run(ctx, c, c.Flag.Args())
@@ -117,6 +121,24 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 }
+
+// checkFlags returns the first error of a flag whose value is checked
+// after parsing (flagChecker), so that the message need not repeat the
+// value as flag.Parse's does (a URL may hold a password).
+func checkFlags(fs *flag.FlagSet) error {
+	var first error
+	fs.Visit(func(f *flag.Flag) {
+		if fc, ok := f.Value.(flagChecker); ok && first == nil {
+			if err := fc.Check(); err != nil {
+				first = fmt.Errorf("-%s: %w", f.Name, err)
+			}
+		}
+	})
+	return first
+}
+
+// A flagChecker is a flag value checked after parsing.
+type flagChecker interface{ Check() error }
 
 // interspersed moves flags that follow positional arguments to the front, so
 // "refeval build FILE -j 4" works like "refeval build -j 4 FILE". A "--" ends flags.

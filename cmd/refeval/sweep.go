@@ -138,7 +138,7 @@ func runSweep(ctx context.Context, cmd *Command, args []string) error {
 	for i, sel := range sels {
 		rows[i] = map[string]string{}
 		for _, r := range byPipeline[sel.Pipeline] {
-			if r.Status != engine.StatusRan && r.Status != engine.StatusCached {
+			if r.Status != engine.StatusRan && r.Status != engine.StatusCached && r.Status != engine.StatusRemote {
 				continue
 			}
 			for k, v := range readMetrics(r.Out) {

@@ -1,0 +1,159 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// CommitVerified turns the folder tmp (from NewOutputDir) into the cached
+// output id, like CommitOutput, but without hashing its files again: the
+// caller has already checked every file against the manifest files while
+// writing it (a download from a remote cache, verified as it streamed).
+// It checks that files is the manifest of id, that tmp holds exactly those
+// files with their sizes, then makes them read-only, fsyncs them and their
+// folders, records their stats and renames tmp into out/. If out/<id>
+// exists intact, tmp is dropped. Errors leave tmp for the caller to
+// discard.
+func (c *Cache) CommitVerified(tmp string, id ID, files []File) error {
+	if OutputIDOf(files) != id {
+		return fmt.Errorf("cache: committing output %s: the manifest does not match OutputID %s: %w", tmp, id, ErrCorrupt)
+	}
+	want := map[string]bool{}
+	stats := make([]statKey, len(files))
+	for i, f := range files {
+		if !cleanName(f.Name) || (i > 0 && files[i-1].Name >= f.Name) {
+			return fmt.Errorf("cache: committing output %s: bad or unsorted manifest name %q: %w", tmp, f.Name, ErrCorrupt)
+		}
+		want[f.Name] = true
+		k, err := sealFile(filepath.Join(tmp, filepath.FromSlash(f.Name)), f)
+		if err != nil {
+			return fmt.Errorf("cache: committing output %s: %w", tmp, err)
+		}
+		stats[i] = k
+	}
+	var dirs []string
+	err := filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			dirs = append(dirs, p)
+			return nil
+		}
+		rel, _ := filepath.Rel(tmp, p)
+		if !want[filepath.ToSlash(rel)] {
+			return fmt.Errorf("%s is not in the manifest", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cache: committing output %s: %w", tmp, err)
+	}
+	for _, d := range slices.Backward(dirs) {
+		if err := syncDir(d); err != nil {
+			return fmt.Errorf("cache: committing output %s: %w", tmp, err)
+		}
+	}
+	dest := c.OutputDir(id)
+	c.commitMu.Lock()
+	defer c.commitMu.Unlock()
+	c.mu.Lock()
+	c.made[id] = true
+	c.mu.Unlock()
+	if _, err := os.Stat(dest); err == nil {
+		var rec []statKey
+		c.view(func(txn *badger.Txn) error {
+			rec = readOutStats(txn, id, len(files))
+			return nil
+		})
+		if c.checkOutput(id, files, rec) == nil {
+			if err := removeTree(tmp); err != nil {
+				return fmt.Errorf("cache: removing duplicate output %s: %w", tmp, err)
+			}
+			c.forgetTemp(tmp)
+			return nil
+		}
+		trash, err := os.MkdirTemp(filepath.Join(c.dir, tmpDir), "corrupt-")
+		if err == nil {
+			err = os.Rename(dest, filepath.Join(trash, "out"))
+		}
+		if err != nil {
+			return fmt.Errorf("cache: replacing damaged output %s: %w", dest, err)
+		}
+		removeTree(trash)
+	}
+	if err := os.Rename(tmp, dest); err != nil {
+		return fmt.Errorf("cache: committing output %s: %w", tmp, err)
+	}
+	c.forgetTemp(tmp)
+	if err := syncDir(filepath.Join(c.dir, outDir)); err != nil {
+		return fmt.Errorf("cache: committing output %s: %w", dest, err)
+	}
+	dirNames := make([]string, len(dirs))
+	for i, d := range dirs {
+		dirNames[i] = relName(tmp, d)
+	}
+	dirStats, err := statDirs(dest, dirNames)
+	if err != nil {
+		return fmt.Errorf("cache: committing output %s: %w", dest, err)
+	}
+	if err := c.writeOutStats(id, stats, dirStats); err != nil {
+		return fmt.Errorf("cache %s: recording the stats of output %s: %w", c.dir, id, err)
+	}
+	return nil
+}
+
+// sealFile checks one downloaded file's size, sets its mode from the
+// manifest, fsyncs it and returns its stat.
+func sealFile(p string, f File) (statKey, error) {
+	fh, err := os.Open(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return statKey{}, fmt.Errorf("%s is missing", f.Name)
+		}
+		return statKey{}, err
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		return statKey{}, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() != f.Size {
+		return statKey{}, fmt.Errorf("%s has %d bytes, want %d", f.Name, fi.Size(), f.Size)
+	}
+	mode := fs.FileMode(0o444)
+	if f.Mode&0o111 != 0 {
+		mode = 0o555
+	}
+	if err := fh.Chmod(mode); err != nil {
+		return statKey{}, fmt.Errorf("%s: %w", f.Name, err)
+	}
+	if err := fh.Sync(); err != nil {
+		return statKey{}, fmt.Errorf("%s: fsync: %w", f.Name, err)
+	}
+	after, err := fh.Stat()
+	if err != nil {
+		return statKey{}, err
+	}
+	return statKeyOf(after), nil
+}
+
+// HasOutput reports whether the output folder id is present and matches
+// files (checked by stat, as Get does), so that a download can be skipped.
+func (c *Cache) HasOutput(id ID, files []File) bool {
+	if _, err := os.Stat(c.OutputDir(id)); err != nil {
+		return false
+	}
+	var rec []statKey
+	c.view(func(txn *badger.Txn) error {
+		rec = readOutStats(txn, id, len(files))
+		return nil
+	})
+	return c.checkOutput(id, files, rec) == nil
+}

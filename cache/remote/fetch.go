@@ -1,0 +1,246 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/refeval/refeval/cache"
+)
+
+// touchInterval is how old a remote entry's modification time may get
+// before a hit rewrites it, so that `cache gc --remote` sees it as used
+// (the local cache's Touch uses the same hour).
+const touchInterval = time.Hour
+
+// readEntry fetches and checks action's entry. A missing entry is
+// cache.ErrNotFound; a damaged one is a damageError.
+func (r *Remote) readEntry(ctx context.Context, action cache.ID) (*cache.Entry, []byte, Object, error) {
+	sctx, cancel := r.short(ctx)
+	defer cancel()
+	rc, obj, err := r.store.Get(sctx, entryKey(action), 0, -1)
+	if errors.Is(err, ErrNotExist) {
+		return nil, nil, obj, cache.ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, obj, err
+	}
+	data, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+	rc.Close()
+	if err != nil {
+		return nil, nil, obj, err
+	}
+	var e cache.Entry
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, nil, obj, damageError{fmt.Errorf("entry does not parse: %v", err)}
+	}
+	if e.OutputID.IsZero() || cache.OutputIDOf(e.Files) != e.OutputID {
+		return nil, nil, obj, damageError{errors.New("its manifest does not match its OutputID")}
+	}
+	return &e, data, obj, nil
+}
+
+// Fetch looks action up in the remote. On a hit it downloads the output
+// files into the local cache, verifying each against the manifest's
+// digest as it streams, commits them and puts the entry (under the local
+// pipeline and address) into the local cache, and returns it. A miss,
+// a damaged entry or blob (reported once) and an unreachable remote
+// (reported once, then every lookup misses) all return cache.ErrNotFound:
+// the caller runs the stage. Only local cache failures are other errors.
+func (r *Remote) Fetch(ctx context.Context, action cache.ID, pipeline, addr string) (*cache.Entry, error) {
+	if r.opt.Mode&Read == 0 || r.down.Load() {
+		return nil, cache.ErrNotFound
+	}
+	e, data, obj, err := r.readEntry(ctx, action)
+	switch {
+	case err == nil:
+	case errors.Is(err, cache.ErrNotFound):
+		return nil, err
+	case isDamage(err):
+		r.damaged(entryKey(action), "the entry of "+addr, err)
+		return nil, cache.ErrNotFound
+	default:
+		r.fail(ctx, err)
+		return nil, cache.ErrNotFound
+	}
+	n, err := r.download(ctx, e)
+	if err != nil {
+		if isDamage(err) {
+			r.damaged(entryKey(action), "the output of "+addr, err)
+		} else if !errors.Is(err, errLocal) {
+			r.fail(ctx, err)
+		} else {
+			return nil, err
+		}
+		return nil, cache.ErrNotFound
+	}
+	local := *e
+	local.Pipeline, local.Addr = pipeline, addr
+	local.Created, local.LastUsed = time.Time{}, time.Time{}
+	if err := r.c.Put(action, &local); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.stats.Hits++
+	r.stats.Down += n
+	r.mu.Unlock()
+	if r.opt.Mode&Write != 0 && time.Since(obj.Modified) > touchInterval {
+		// Mark the entry used for `cache gc --remote`: same bytes again.
+		r.enqueue(func(ctx context.Context) error {
+			return r.putBytes(ctx, entryKey(action), data)
+		})
+	}
+	return &local, nil
+}
+
+// errLocal marks failures of the local cache during a download.
+var errLocal = errors.New("local cache")
+
+// download fetches e's output into the local cache unless it is there
+// already; it returns the bytes downloaded.
+func (r *Remote) download(ctx context.Context, e *cache.Entry) (int64, error) {
+	if r.c.HasOutput(e.OutputID, e.Files) {
+		return 0, nil // the same output as another entry (early cutoff)
+	}
+	tmp, err := r.c.NewOutputDir()
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", errLocal, err)
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		total int64
+		sem   = make(chan struct{}, r.opt.Parallel)
+	)
+	for _, f := range e.Files {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			mu.Lock()
+			stop := first != nil
+			mu.Unlock()
+			if stop {
+				return
+			}
+			err := r.downloadFile(ctx, tmp, f)
+			mu.Lock()
+			if err != nil && (first == nil || isDamage(err) && !isDamage(first)) {
+				first = err
+			}
+			if err == nil {
+				total += f.Size
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if first == nil {
+		if err := r.c.CommitVerified(tmp, e.OutputID, e.Files); err != nil {
+			r.c.DiscardOutputDir(tmp)
+			return 0, fmt.Errorf("%w: %v", errLocal, err)
+		}
+		return total, nil
+	}
+	r.c.DiscardOutputDir(tmp)
+	return 0, first
+}
+
+// downloadFile fetches one blob into dir in pieces of DefaultPartSize,
+// up to four at once, hashing the content tree's leaves of each piece as
+// it arrives; the file is kept only if the root digest matches.
+func (r *Remote) downloadFile(ctx context.Context, dir string, f cache.File) error {
+	p := filepath.Join(dir, filepath.FromSlash(f.Name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o777); err != nil {
+		return fmt.Errorf("%w: %v", errLocal, err)
+	}
+	out, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errLocal, err)
+	}
+	defer out.Close()
+	seg := int64(cache.SegmentSize)
+	nseg := (f.Size + seg - 1) / seg
+	leaves := make([]byte, 32*nseg)
+	piece := int64(DefaultPartSize)
+	npieces := (f.Size + piece - 1) / piece
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		next  = make(chan int64)
+	)
+	for range min(4, npieces) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, seg)
+			for i := range next {
+				off := i * piece
+				if err := r.getPiece(ctx, f, out, off, min(piece, f.Size-off), buf, leaves); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range npieces {
+		mu.Lock()
+		stop := first != nil
+		mu.Unlock()
+		if stop {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	if got := cache.DigestOfLeaves(f.Size, leaves); got != f.Digest {
+		return damageError{fmt.Errorf("blob %s (%s) has digest %s", f.Digest, f.Name, got)}
+	}
+	return nil
+}
+
+// getPiece downloads n bytes of f's blob at off into out, one segment at
+// a time, writing each segment's leaf hash into leaves.
+func (r *Remote) getPiece(ctx context.Context, f cache.File, out *os.File, off, n int64, buf, leaves []byte) error {
+	rc, _, err := r.store.Get(ctx, blobKey(f.Digest), off, n)
+	if errors.Is(err, ErrNotExist) {
+		return damageError{fmt.Errorf("blob %s (%s) is missing", f.Digest, f.Name)}
+	}
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	for done := int64(0); done < n; {
+		want := min(int64(len(buf)), n-done)
+		got, err := io.ReadFull(rc, buf[:want])
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			return damageError{fmt.Errorf("blob %s (%s) is shorter than %d bytes", f.Digest, f.Name, f.Size)}
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := out.WriteAt(buf[:got], off+done); err != nil {
+			return fmt.Errorf("%w: %v", errLocal, err)
+		}
+		leaf := cache.LeafDigest(buf[:got])
+		copy(leaves[32*((off+done)/int64(cache.SegmentSize)):], leaf[:])
+		done += int64(got)
+	}
+	return nil
+}
