@@ -101,6 +101,11 @@ func squeue(user string) (map[string]jobState, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseSqueue(out), nil
+}
+
+// parseSqueue reads squeue's "%i %T %r" lines.
+func parseSqueue(out string) map[string]jobState {
 	m := map[string]jobState{}
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
@@ -113,7 +118,7 @@ func squeue(user string) (map[string]jobState, error) {
 		}
 		m[f[0]] = st
 	}
-	return m, nil
+	return m
 }
 
 // An ending is how a job ended: Slurm's state (COMPLETED, FAILED,
@@ -130,30 +135,46 @@ type ending struct {
 func finalState(id string) (ending, error) {
 	out, err := run("scontrol", "show", "job", "--oneliner", id)
 	if err == nil {
-		e := ending{}
-		for _, kv := range strings.Fields(out) {
-			k, v, _ := strings.Cut(kv, "=")
-			switch k {
-			case "JobState":
-				e.State = v
-			case "ExitCode":
-				e.ExitCode = v
-			case "Reason":
-				e.Reason = v
-			}
-		}
-		if e.State != "" {
+		if e, ok := parseScontrol(out); ok {
 			return e, nil
 		}
 	}
 	out, err2 := run("sacct", "--noheader", "--allocations", "--parsable2", "--jobs="+id, "--format=State,ExitCode")
 	if err2 == nil {
-		if f := strings.Split(strings.TrimSpace(out), "|"); len(f) == 2 && f[0] != "" {
-			state, _, _ := strings.Cut(f[0], " ") // "CANCELLED by 0"
-			return ending{State: state, ExitCode: f[1]}, nil
+		if e, ok := parseSacct(out); ok {
+			return e, nil
 		}
 	}
 	return ending{}, fmt.Errorf("neither scontrol nor sacct knows how job %s ended (scontrol: %v; sacct: %v)", id, err, err2)
+}
+
+// parseScontrol reads the JobState, ExitCode and Reason of scontrol show
+// job --oneliner.
+func parseScontrol(out string) (ending, bool) {
+	var e ending
+	for _, kv := range strings.Fields(out) {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "JobState":
+			e.State = v
+		case "ExitCode":
+			e.ExitCode = v
+		case "Reason":
+			e.Reason = v
+		}
+	}
+	return e, e.State != ""
+}
+
+// parseSacct reads sacct's "State|ExitCode" line.
+func parseSacct(out string) (ending, bool) {
+	line, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
+	f := strings.Split(line, "|")
+	if len(f) != 2 || f[0] == "" {
+		return ending{}, false
+	}
+	state, _, _ := strings.Cut(f[0], " ") // "CANCELLED by 0"
+	return ending{State: state, ExitCode: f[1]}, true
 }
 
 // run runs a Slurm command and returns its standard output; its error
