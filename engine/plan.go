@@ -17,6 +17,9 @@ type PlanItem struct {
 	Action  string   `json:"action"` // "run" or "cached"
 	Reasons []string `json:"reasons"`
 	Out     string   `json:"out"` // the output folder, for cached stages
+	// Executor is where the stage would run: the executor its block names
+	// (TYPE.NAME, or "local"); empty for the build's default.
+	Executor string `json:"executor,omitempty"`
 }
 
 // Plan says, for each selected instance in dependency order, whether a build
@@ -34,7 +37,7 @@ func Plan(ctx context.Context, p *Pipeline, stages []*Instance, c *cache.Cache, 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		item := PlanItem{Stage: in.Addr, Action: "run", Reasons: []string{}}
+		item := PlanItem{Stage: in.Addr, Action: "run", Reasons: []string{}, Executor: in.Executor}
 		var pending []string
 		for _, d := range in.Deps {
 			if willRun[d] {

@@ -12,7 +12,7 @@ import (
 )
 
 var cmdPlan = &Command{
-	UsageLine: "plan [--json] [--var name=value]... [--cache DIR] [--no-wait] FILE [TARGET...]",
+	UsageLine: "plan [--json] [--var name=value]... [--executor TYPE.NAME] [--cache DIR] [--no-wait] FILE [TARGET...]",
 	Short:     "say what a build would run, and why",
 	Long: `
 Plan says, for each stage a build of FILE (or of the TARGET stages) would
@@ -23,7 +23,9 @@ changed. Nothing runs. A stage below one that will run is reported as
 running, since its inputs are not known yet.
 
 The --json flag prints a JSON array of
-{"stage", "action": "run"|"cached", "reasons": [...], "out"}.
+{"stage", "action": "run"|"cached", "reasons": [...], "out", "executor"}; a
+stage that would run on an executor block (its own executor argument, or
+--executor TYPE.NAME) is shown "on TYPE.NAME", and has "executor" in JSON.
 `,
 }
 
@@ -33,6 +35,7 @@ func init() {
 	cmdPlan.Run = runPlan
 	addLoadFlags(&cmdPlan.Flag, &planFlags)
 	cmdPlan.Flag.BoolVar(&planFlags.json, "json", false, "print the plan as JSON on stdout")
+	cmdPlan.Flag.StringVar(&planFlags.executor, "executor", "", "say where stages that name no executor would run: TYPE.NAME of an executor block")
 	register(cmdPlan)
 }
 
@@ -69,6 +72,17 @@ func runPlan(ctx context.Context, cmd *Command, args []string) error {
 	if err != nil {
 		return err
 	}
+	if f.executor != "" && !p.HasExecutor(f.executor) {
+		return usageErrorf("--executor %s: %s declares no executor %s", f.executor, p.File, f.executor)
+	}
+	for i := range items {
+		if items[i].Executor == "" {
+			items[i].Executor = f.executor
+		}
+		if items[i].Executor == "local" {
+			items[i].Executor = ""
+		}
+	}
 	if f.json {
 		out, err := json.MarshalIndent(items, "", "  ")
 		if err != nil {
@@ -81,7 +95,11 @@ func runPlan(ctx context.Context, cmd *Command, args []string) error {
 	for _, it := range items {
 		if it.Action == "run" {
 			run++
-			fmt.Printf("run    %s\n", it.Stage)
+			if it.Executor != "" {
+				fmt.Printf("run    %s on %s\n", it.Stage, it.Executor)
+			} else {
+				fmt.Printf("run    %s\n", it.Stage)
+			}
 			for _, r := range it.Reasons {
 				fmt.Printf("         %s\n", r)
 			}
