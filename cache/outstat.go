@@ -351,7 +351,7 @@ func (c *Cache) CheckSealed(id ID, files []File) error {
 		return c.checkOutput(id, files, rec)
 	}
 	dir := c.OutputDir(id)
-	var bad []string
+	var bad, modified []string
 	for i, f := range files {
 		if !cleanName(f.Name) {
 			return fmt.Errorf("output %s: manifest names %q, which is not a path inside the folder: %w", dir, f.Name, ErrCorrupt)
@@ -386,11 +386,16 @@ func (c *Cache) CheckSealed(id ID, files []File) error {
 				bad = append(bad, n+" added")
 			}
 			if len(extra) == 0 && d.Name != "" {
-				bad = append(bad, "folder "+d.Name+"/ modified")
+				modified = append(modified, "folder "+d.Name+"/ modified")
 			} else if len(extra) == 0 {
-				bad = append(bad, "folder modified")
+				modified = append(modified, "folder modified")
 			}
 		}
+	}
+	if len(bad) == 0 {
+		// Only folders changed, with the same names (a name added and
+		// removed, a chmod): say so, as nothing else explains it.
+		bad = modified
 	}
 	if len(bad) > 0 {
 		slices.Sort(bad)
