@@ -37,7 +37,7 @@ import (
 // with endpoint models, their token usage).
 
 // EvalVersion is the eval kind's implementation version.
-const EvalVersion = "2"
+const EvalVersion = "3"
 
 // AnswersFile is the eval kind's per-prompt answers.
 const AnswersFile = "answers.jsonl"
@@ -54,6 +54,7 @@ var evalSchema = genSchema(
 	hcl.AttributeSchema{Name: "template"},
 	hcl.AttributeSchema{Name: "mode"},
 	hcl.AttributeSchema{Name: "top_logprobs"},
+	hcl.AttributeSchema{Name: "max_judge_tokens"},
 )
 
 type evalStage struct {
@@ -63,6 +64,7 @@ type evalStage struct {
 	judge            ModelRef
 	template, mode   string
 	top              int
+	maxJudge         int // max_judge_tokens
 	gen              genSettings
 	limit, batch     int
 }
@@ -103,8 +105,8 @@ func decodeEval(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnos
 	a.model("policy", &s.policy, false)
 	a.model("baseline", &s.baseline, false)
 	a.path("references", &s.references, "a references file (JSON Lines of {\"text\": …})")
-	judgeAttrs(a, &s.judge, &s.template, &s.mode, &s.top)
-	decodeGen(a, &s.prompts, &s.gen, &s.limit, &s.batch)
+	judgeAttrs(a, &s.judge, &s.template, &s.mode, &s.top, &s.maxJudge)
+	decodeGen(a, &s.prompts, &s.gen, &s.limit, &s.batch, s.policy.Endpoint != nil || s.baseline.Endpoint != nil)
 	return s, a.diags
 }
 
@@ -188,7 +190,7 @@ func (s *evalStage) Run(ctx context.Context, rc *engine.RunContext) error {
 			return fmt.Errorf("baseline answers: %w", err)
 		}
 	}
-	j, err := openJudge(rc, s.judge, s.mode, tmpl, s.batch, s.top)
+	j, err := openJudge(rc, s.judge, s.mode, tmpl, s.batch, s.top, s.maxJudge)
 	if err != nil {
 		return err
 	}
@@ -234,6 +236,9 @@ func (s *evalStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		msg += fmt.Sprintf("; vs baseline %.3f [%.3f, %.3f] (baseline ROUGE-L %.3f)", m.VsBaseline.Rate, m.VsBaseline.Low, m.VsBaseline.High, *m.BaselineRougeL)
 	}
 	logf(rc, "%s\n", msg)
+	if j.cut > 0 {
+		logf(rc, "eval: %d judge prompts were longer than max_judge_tokens = %d and were cut to their first %d tokens, as the paper's code does\n", j.cut, j.maxIn, j.maxIn)
+	}
 	if m.FromText > 0 {
 		logf(rc, "eval: %d verdicts were read from the answer text: %s returned no log-probs, so their p(a) is 1, 0 or 0.5 instead of a soft score\n", m.FromText, s.judge)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/refeval/refeval/engine"
 	"github.com/refeval/refeval/llm"
@@ -22,6 +23,9 @@ type genSettings struct {
 	TopK        int     `json:"top_k"`
 	MaxTokens   int     `json:"max_tokens"`
 	Seed        uint64  `json:"seed"`
+	// MaxPromptTokens cuts a local model's chat-templated prompt to its
+	// first this many tokens (0: no limit; endpoints: never set).
+	MaxPromptTokens int `json:"max_prompt_tokens,omitempty"`
 }
 
 // A generator answers prompts with a local model or an endpoint.
@@ -31,6 +35,7 @@ type generator struct {
 	client *openai.Client
 	id     string         // modelID: enters memo keys
 	onDone func(done int) // endpoint progress within one call of generate; nil: none
+	cut    atomic.Int64   // prompts cut to MaxPromptTokens
 }
 
 // openGenerators opens one generator per worker: one per granted device
@@ -87,6 +92,11 @@ func (g *generator) generate(ctx context.Context, prompts []string, lines []int,
 		ids, err := g.text.promptIDs(p)
 		if err != nil {
 			return nil, err
+		}
+		if s.MaxPromptTokens > 0 && len(ids) > s.MaxPromptTokens {
+			// As the paper's vllm_models.py: keep the first tokens.
+			ids = ids[:s.MaxPromptTokens]
+			g.cut.Add(1)
 		}
 		reqs[i] = llm.GenRequest{Prompt: ids, Item: p}
 	}
@@ -291,6 +301,13 @@ feed:
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
+	}
+	var cut int64
+	for _, g := range gens {
+		cut += g.cut.Load()
+	}
+	if cut > 0 {
+		logf(rc, "%s: %d prompts were longer than max_prompt_tokens = %d and were cut to their first %d tokens, as the paper's code does\n", purpose, cut, s.MaxPromptTokens, s.MaxPromptTokens)
 	}
 	return out, hits, nil
 }

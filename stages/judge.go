@@ -66,12 +66,14 @@ type judge struct {
 	labelA int
 	labelB int
 	top    int            // labels outside the top this many are missing; 0: never
+	maxIn  int            // local judge prompts are cut to this many tokens; 0: never
+	cut    int            // judge prompts cut to maxIn
 	onDone func(done int) // endpoint progress within one judgeRemote call; nil: none
 }
 
 // openJudge loads the judge model (nothing for rouge-l).
-func openJudge(rc *engine.RunContext, r ModelRef, mode string, tmpl *JudgeTemplate, rows, top int) (*judge, error) {
-	j := &judge{ref: r, mode: mode, tmpl: tmpl, top: top}
+func openJudge(rc *engine.RunContext, r ModelRef, mode string, tmpl *JudgeTemplate, rows, top, maxIn int) (*judge, error) {
+	j := &judge{ref: r, mode: mode, tmpl: tmpl, top: top, maxIn: maxIn}
 	var err error
 	switch {
 	case r.Rouge:
@@ -112,7 +114,7 @@ func (j *judge) close() {
 // texts it sees. v2: judge prompts rendered with the judge's chat template.
 func (j *judge) key(t judgeTask) string {
 	texts := struct{ Prompt, Reference, A, B string }{t.Prompt, t.Reference, t.A, t.B}
-	return memoKey("refeval judge v2", j.id, j.mode, j.top, j.tmpl.Source, texts)
+	return memoKey("refeval judge v2", j.id, j.mode, j.top, j.maxIn, j.tmpl.Source, texts)
 }
 
 // judgeAll judges tasks, reading and writing verdicts through rc.Memo.
@@ -173,11 +175,19 @@ func (j *judge) judgeLogprobs(ctx context.Context, tasks []judgeTask) ([]labelVe
 	prefixes := make([][]int, len(tasks))
 	groups := make([]string, len(tasks))
 	for i, t := range tasks {
-		s, err := j.promptText(t, true)
+		s, err := j.promptText(t, false)
 		if err != nil {
 			return nil, err
 		}
-		prefixes[i] = tok.Encode(s)
+		prefixes[i] = tok.Encode(s + JudgeAnswerPrefix)
+		if j.maxIn > 0 && len(prefixes[i]) > j.maxIn {
+			if ids := tok.Encode(s); len(ids) > j.maxIn {
+				// As the paper's code: the rendered prompt's first maxIn
+				// tokens, then the answer prefix.
+				prefixes[i] = append(ids[:j.maxIn:j.maxIn], tok.Encode(JudgeAnswerPrefix)...)
+				j.cut++
+			}
+		}
 		groups[i] = t.Prompt + "\x00" + t.Reference
 	}
 	rows, err := nextTokenGrouped(ctx, j.local, prefixes, groups)
@@ -262,7 +272,12 @@ func (j *judge) judgeGenerate(ctx context.Context, tasks []judgeTask) ([]labelVe
 		if err != nil {
 			return nil, err
 		}
-		reqs[i] = llm.GenRequest{Prompt: tok.Encode(s), Item: t.what()}
+		ids := tok.Encode(s)
+		if j.maxIn > 0 && len(ids) > j.maxIn {
+			ids = ids[:j.maxIn] // as the paper's code: the first maxIn tokens
+			j.cut++
+		}
+		reqs[i] = llm.GenRequest{Prompt: ids, Item: t.what()}
 	}
 	gens, err := j.local.Generate(ctx, reqs, llm.SampleParams{N: 1, MaxTokens: judgeGenTokens, Greedy: true})
 	if err != nil {

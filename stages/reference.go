@@ -31,7 +31,7 @@ import (
 // memoized per prompt.
 
 // ReferenceVersion is the reference kind's implementation version.
-const ReferenceVersion = "2"
+const ReferenceVersion = "3"
 
 // ReferencesFile is the reference kind's output.
 const ReferencesFile = "references.jsonl"
@@ -55,7 +55,7 @@ func decodeReference(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Di
 	a := newAttrs(body, referenceSchema, ectx)
 	s := &referenceStage{gen: genSettings{N: 1, TopP: 1, MaxTokens: DefaultMaxTokens}, batch: 8}
 	a.model("model", &s.model, false)
-	decodeGen(a, &s.prompts, &s.gen, &s.limit, &s.batch)
+	decodeGen(a, &s.prompts, &s.gen, &s.limit, &s.batch, s.model.Endpoint != nil)
 	return s, a.diags
 }
 

@@ -34,7 +34,7 @@ import (
 // prompts. Prompts are dealt to one worker per granted device.
 
 // SampleVersion is the sample kind's implementation version.
-const SampleVersion = "2"
+const SampleVersion = "3"
 
 func init() {
 	Register(&engine.Kind{Name: "sample", Version: SampleVersion, Schema: sampleSchema, Decode: decodeSample,
@@ -47,7 +47,7 @@ var sampleSchema = genSchema(hcl.AttributeSchema{Name: "model", Required: true},
 // reads (but n, which only sample takes) after the kind's own.
 func genSchema(own ...hcl.AttributeSchema) *hcl.BodySchema {
 	s := &hcl.BodySchema{Attributes: append(own, hcl.AttributeSchema{Name: "prompts", Required: true})}
-	for _, n := range []string{"temperature", "top_p", "top_k", "max_tokens", "seed", "limit", "batch"} {
+	for _, n := range []string{"temperature", "top_p", "top_k", "max_tokens", "max_prompt_tokens", "seed", "limit", "batch"} {
 		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: n})
 	}
 	return s
@@ -56,6 +56,12 @@ func genSchema(own ...hcl.AttributeSchema) *hcl.BodySchema {
 // DefaultMaxTokens is the default max_tokens of the sample, eval and
 // reference kinds.
 const DefaultMaxTokens = 512
+
+// DefaultMaxPromptTokens is the default max_prompt_tokens of the sample,
+// eval and reference kinds with local models: a chat-templated prompt is
+// cut to its first 2048 tokens, as the paper's sampling.py does
+// (max_input_len=2048).
+const DefaultMaxPromptTokens = 2048
 
 type sampleStage struct {
 	model   ModelRef
@@ -66,8 +72,10 @@ type sampleStage struct {
 }
 
 // decodeGen reads the prompts, sampling, limit and batch attributes shared
-// by sample, eval and reference (genSchema).
-func decodeGen(a *attrs, prompts *string, g *genSettings, limit, batch *int) {
+// by sample, eval and reference (genSchema). remote says the model (one
+// of them, for eval) is an endpoint, which tokenizes on the server: there
+// max_prompt_tokens cannot apply, so setting it is an error.
+func decodeGen(a *attrs, prompts *string, g *genSettings, limit, batch *int, remote bool) {
 	var seed int
 	a.path("prompts", prompts, "a prompts file (JSON Lines of {\"prompt\": …})")
 	a.integer("n", &g.N, 1, 1024)
@@ -75,6 +83,14 @@ func decodeGen(a *attrs, prompts *string, g *genSettings, limit, batch *int) {
 	a.number("top_p", &g.TopP, 0, 1)
 	a.integer("top_k", &g.TopK, 0, 1<<30)
 	a.integer("max_tokens", &g.MaxTokens, 1, 1<<20)
+	switch {
+	case remote && a.has("max_prompt_tokens"):
+		a.errorf(a.content.Attributes["max_prompt_tokens"], "Invalid max_prompt_tokens",
+			"An endpoint model tokenizes prompts on its server, so refeval cannot cut them: remove max_prompt_tokens, and bound prompts on the server (vLLM: --max-model-len).")
+	case !remote:
+		g.MaxPromptTokens = DefaultMaxPromptTokens
+		a.integer("max_prompt_tokens", &g.MaxPromptTokens, 1, 1<<24)
+	}
 	a.integer("seed", &seed, 0, 1<<53)
 	g.Seed = uint64(seed)
 	a.integer("limit", limit, 0, 1<<30)
@@ -85,7 +101,7 @@ func decodeSample(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagn
 	a := newAttrs(body, sampleSchema, ectx)
 	s := &sampleStage{gen: genSettings{N: 5, Temperature: 0.8, TopP: 0.95, MaxTokens: DefaultMaxTokens}, batch: 8}
 	a.model("model", &s.model, false)
-	decodeGen(a, &s.prompts, &s.gen, &s.limit, &s.batch)
+	decodeGen(a, &s.prompts, &s.gen, &s.limit, &s.batch, s.model.Endpoint != nil)
 	return s, a.diags
 }
 

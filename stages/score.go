@@ -31,7 +31,7 @@ import (
 // usage and how many verdicts were read from the answer text.
 
 // ScoreVersion is the score kind's implementation version.
-const ScoreVersion = "2"
+const ScoreVersion = "3"
 
 func init() {
 	Register(&engine.Kind{Name: "score", Version: ScoreVersion, Schema: scoreSchema, Decode: decodeScore, UsesBackend: true})
@@ -44,6 +44,7 @@ var scoreSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "template"},
 	{Name: "mode"},
 	{Name: "top_logprobs"},
+	{Name: "max_judge_tokens"},
 	{Name: "batch"},
 }}
 
@@ -66,14 +67,20 @@ type scoreStage struct {
 	template   string
 	mode       string
 	top        int
+	maxJudge   int // max_judge_tokens
 	batch      int
 }
+
+// DefaultMaxJudgeTokens is the default max_judge_tokens of a local judge:
+// a judge prompt is cut to its first 8000 tokens, as the paper's
+// scoring.py does (max_input_len=8000).
+const DefaultMaxJudgeTokens = 8000
 
 // judgeAttrs reads the judge attributes shared by score and eval. An
 // endpoint judge is sent mode (logprobs: a prefilled "Output (" turn to
 // continue, which vLLM and SGLang take) and top_logprobs, which must be 1
 // to openai.MaxTopLogprobs: a server cannot return the whole vocabulary.
-func judgeAttrs(a *attrs, judge *ModelRef, template, mode *string, top *int) {
+func judgeAttrs(a *attrs, judge *ModelRef, template, mode *string, top, maxJudge *int) {
 	a.model("judge", judge, true)
 	a.path("template", template, "a judge template file such as \"prompts/refeval.txt\"")
 	a.oneOf("mode", mode, JudgeLogprobs, JudgeGenerate)
@@ -81,6 +88,14 @@ func judgeAttrs(a *attrs, judge *ModelRef, template, mode *string, top *int) {
 	if !judge.Rouge && *template == "" && (judge.Path != "" || judge.Endpoint != nil) {
 		a.diags = append(a.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing template",
 			Detail: "A model judge needs a template argument naming its judge template, such as \"prompts/refeval.txt\"."})
+	}
+	switch {
+	case judge.Endpoint != nil && a.has("max_judge_tokens"):
+		a.errorf(a.content.Attributes["max_judge_tokens"], "Invalid max_judge_tokens",
+			"An endpoint judge tokenizes its prompts on the server, so refeval cannot cut them: remove max_judge_tokens, and bound prompts on the server (vLLM: --max-model-len).")
+	case judge.Endpoint == nil && !judge.Rouge:
+		*maxJudge = DefaultMaxJudgeTokens
+		a.integer("max_judge_tokens", maxJudge, 1, 1<<24)
 	}
 	if judge.Endpoint != nil && (*top < 1 || *top > openai.MaxTopLogprobs) && a.has("top_logprobs") {
 		a.errorf(a.content.Attributes["top_logprobs"], "Invalid top_logprobs",
@@ -98,7 +113,7 @@ func (s *scoreStage) CheckInputs(dir string) error {
 func decodeScore(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
 	a := newAttrs(body, scoreSchema, ectx)
 	s := &scoreStage{mode: JudgeLogprobs, top: JudgeTopLogprobs, batch: 20}
-	judgeAttrs(a, &s.judge, &s.template, &s.mode, &s.top)
+	judgeAttrs(a, &s.judge, &s.template, &s.mode, &s.top, &s.maxJudge)
 	a.path("samples", &s.samples, "the output folder of a sample stage, such as stage.sample.train")
 	a.path("references", &s.references, "a references file (JSON Lines of {\"text\": …})")
 	a.integer("batch", &s.batch, 1, 4096)
@@ -167,7 +182,7 @@ func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	if err != nil {
 		return err
 	}
-	j, err := openJudge(rc, s.judge, s.mode, tmpl, s.batch, s.top)
+	j, err := openJudge(rc, s.judge, s.mode, tmpl, s.batch, s.top, s.maxJudge)
 	if err != nil {
 		return err
 	}
@@ -229,6 +244,9 @@ func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	el := time.Since(start)
 	logf(rc, "score: %d pairs of %d prompts judged by %s (%s mode; %d from the memo; %d read from text) in %v, %.1f pairs/s\n",
 		pairs, len(samples), s.judge, s.mode, hits, fromText, el.Round(time.Millisecond), float64(pairs-hits)/el.Seconds())
+	if j.cut > 0 {
+		logf(rc, "score: %d judge prompts were longer than max_judge_tokens = %d and were cut to their first %d tokens, as the paper's code does\n", j.cut, j.maxIn, j.maxIn)
+	}
 	if fromText > 0 {
 		logf(rc, "score: %d of %d verdicts were read from the answer text: %s returned no log-probs, so their p(a) is 1, 0 or 0.5 instead of a soft score\n",
 			fromText, pairs, s.judge)
