@@ -37,5 +37,8 @@
 // The package knows nothing about pipelines, HCL or models: the engine
 // decides what goes into an ActionID and what the Config, Inputs and
 // Upstream maps of an Entry hold; cmd/refeval formats List, GC and Verify
-// results. docs/cache.md records the design decisions and measurements.
+// results. Outputs downloaded from a team cache (package cache/remote) are
+// committed with CommitVerified, which trusts digests the caller checked
+// while streaming (leaves.go). docs/cache.md records the design decisions
+// and measurements.
 package cache

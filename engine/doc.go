@@ -7,6 +7,7 @@
 //
 // The engine knows no stage kind: the caller hands it a lookup function
 // (stages.Lookup) in LoadOptions, and every kind decodes its own attributes
-// through Kind.Decode. Storage is package cache's; the command line and its
-// flags are cmd/refeval's.
+// through Kind.Decode. Storage is package cache's, and a shared remote cache
+// is reached through the Remote interface (remote.go; cache/remote holds the
+// S3 one); the command line and its flags are cmd/refeval's.
 package engine
