@@ -167,9 +167,11 @@ top_logprobs = %d`, model, tt.mode, tt.top))
 }
 
 // TestEndpointJudgeRejects checks the load-time errors for settings an
-// endpoint judge cannot take.
+// endpoint cannot take: top_logprobs out of 1..20 anywhere, and the
+// logprobs mode's prefilled turn and top_k on OpenAI's API.
 func TestEndpointJudgeRejects(t *testing.T) {
 	model := `{ endpoint = "http://h/v1", name = "m" }`
+	hosted := `{ endpoint = "https://api.openai.com/v1", name = "gpt-4o" }`
 	for _, tt := range []struct {
 		kind, src, want string
 	}{
@@ -187,6 +189,24 @@ references = "r.jsonl"
 judge = ` + model + `
 template = "t.txt"
 top_logprobs = 0`, "Invalid top_logprobs"},
+		// OpenAI's API cannot continue an assistant turn, nor take top_k.
+		{"score", `judge = ` + hosted + `
+samples = "s"
+template = "t.txt"`, "Invalid mode"},
+		{"eval", `policy = "p"
+prompts = "p.jsonl"
+references = "r.jsonl"
+judge = ` + hosted + `
+template = "t.txt"
+mode = "logprobs"`, "Invalid mode"},
+		{"sample", `model = ` + hosted + `
+prompts = "p.jsonl"
+top_k = 40`, "Invalid top_k"},
+		{"eval", `policy = "p"
+baseline = ` + hosted + `
+prompts = "p.jsonl"
+references = "r.jsonl"
+top_k = 40`, "Invalid top_k"},
 	} {
 		t.Run(tt.kind+" "+tt.src[strings.LastIndex(tt.src, "\n")+1:], func(t *testing.T) {
 			_, diags := decodeKind(t, tt.kind, tt.src)
@@ -202,10 +222,16 @@ template = "t.txt"
 top_logprobs = 0`, `judge = ` + model + `
 samples = "s"
 template = "t.txt"
-top_logprobs = 20`} {
+top_logprobs = 20`, `judge = ` + hosted + `
+samples = "s"
+template = "t.txt"
+mode = "generate"`} {
 		if _, diags := decodeKind(t, "score", src); diags.HasErrors() {
 			t.Errorf("rejected: %v\n%s", diags, src)
 		}
+	}
+	if _, diags := decodeKind(t, "sample", "model = "+hosted+"\nprompts = \"p.jsonl\""); diags.HasErrors() {
+		t.Errorf("rejected a hosted sampler without top_k: %v", diags)
 	}
 }
 

@@ -106,7 +106,7 @@ func decodeEval(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnos
 	a.model("baseline", &s.baseline, false)
 	a.path("references", &s.references, "a references file (JSON Lines of {\"text\": …})")
 	judgeAttrs(a, &s.judge, &s.template, &s.mode, &s.top, &s.maxJudge)
-	decodeGen(a, &s.prompts, &s.gen, &s.limit, &s.batch, s.policy.Endpoint != nil || s.baseline.Endpoint != nil)
+	decodeGen(a, &s.prompts, &s.gen, &s.limit, &s.batch, s.policy, s.baseline)
 	return s, a.diags
 }
 

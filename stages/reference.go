@@ -55,7 +55,7 @@ func decodeReference(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Di
 	a := newAttrs(body, referenceSchema, ectx)
 	s := &referenceStage{gen: genSettings{N: 1, TopP: 1, MaxTokens: DefaultMaxTokens}, batch: 8}
 	a.model("model", &s.model, false)
-	decodeGen(a, &s.prompts, &s.gen, &s.limit, &s.batch, s.model.Endpoint != nil)
+	decodeGen(a, &s.prompts, &s.gen, &s.limit, &s.batch, s.model)
 	return s, a.diags
 }
 

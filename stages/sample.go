@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/refeval/refeval/engine"
+	"github.com/refeval/refeval/llm/openai"
 )
 
 // The sample kind draws candidate answers from a policy.
@@ -72,16 +73,28 @@ type sampleStage struct {
 }
 
 // decodeGen reads the prompts, sampling, limit and batch attributes shared
-// by sample, eval and reference (genSchema). remote says the model (one
-// of them, for eval) is an endpoint, which tokenizes on the server: there
-// max_prompt_tokens cannot apply, so setting it is an error.
-func decodeGen(a *attrs, prompts *string, g *genSettings, limit, batch *int, remote bool) {
+// by sample, eval and reference (genSchema). models are the generating
+// models (two for eval). An endpoint tokenizes on its server, so
+// max_prompt_tokens cannot apply there and setting it is an error; so is
+// top_k for a hosted API that takes no vLLM extensions.
+func decodeGen(a *attrs, prompts *string, g *genSettings, limit, batch *int, models ...ModelRef) {
+	remote := false
+	for _, m := range models {
+		remote = remote || m.Endpoint != nil
+	}
 	var seed int
 	a.path("prompts", prompts, "a prompts file (JSON Lines of {\"prompt\": …})")
 	a.integer("n", &g.N, 1, 1024)
 	a.number("temperature", &g.Temperature, 0, 100)
 	a.number("top_p", &g.TopP, 0, 1)
 	a.integer("top_k", &g.TopK, 0, 1<<30)
+	for _, m := range models {
+		if m.Endpoint != nil && g.TopK > 0 && !openai.TakesExtensions(m.Endpoint.Endpoint) {
+			a.errorf(a.content.Attributes["top_k"], "Invalid top_k",
+				"%s is served by an API that takes no top_k (vLLM and SGLang do): remove top_k.", m)
+			break
+		}
+	}
 	a.integer("max_tokens", &g.MaxTokens, 1, 1<<20)
 	switch {
 	case remote && a.has("max_prompt_tokens"):
@@ -101,7 +114,7 @@ func decodeSample(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagn
 	a := newAttrs(body, sampleSchema, ectx)
 	s := &sampleStage{gen: genSettings{N: 5, Temperature: 0.8, TopP: 0.95, MaxTokens: DefaultMaxTokens}, batch: 8}
 	a.model("model", &s.model, false)
-	decodeGen(a, &s.prompts, &s.gen, &s.limit, &s.batch, s.model.Endpoint != nil)
+	decodeGen(a, &s.prompts, &s.gen, &s.limit, &s.batch, s.model)
 	return s, a.diags
 }
 

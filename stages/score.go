@@ -97,6 +97,10 @@ func judgeAttrs(a *attrs, judge *ModelRef, template, mode *string, top, maxJudge
 		*maxJudge = DefaultMaxJudgeTokens
 		a.integer("max_judge_tokens", maxJudge, 1, 1<<24)
 	}
+	if judge.Endpoint != nil && *mode == JudgeLogprobs && !openai.TakesExtensions(judge.Endpoint.Endpoint) {
+		a.errorf(a.content.Attributes["judge"], "Invalid mode",
+			"The judge %s is served by an API that cannot continue an assistant turn, which the logprobs mode needs (vLLM and SGLang can): set mode = \"generate\", in which the judge writes \"Output (a)\" or \"Output (b)\" as in the paper's code.", judge)
+	}
 	if judge.Endpoint != nil && (*top < 1 || *top > openai.MaxTopLogprobs) && a.has("top_logprobs") {
 		a.errorf(a.content.Attributes["top_logprobs"], "Invalid top_logprobs",
 			"An endpoint judge returns at most %d alternatives per token (the OpenAI API's limit on top_logprobs, and vLLM's default --max-logprobs), and cannot read a label anywhere in the vocabulary: set top_logprobs between 1 and %d, or use a local judge.",

@@ -347,3 +347,21 @@ func TestExtraFields(t *testing.T) {
 		})
 	}
 }
+
+func TestTakesExtensions(t *testing.T) {
+	for _, tt := range []struct {
+		endpoint string
+		want     bool
+	}{
+		{"http://vllm-host:8000/v1", true},
+		{"https://api.openai.com/v1", false},
+		{"https://API.OpenAI.com/v1", false},
+		{"https://myres.openai.azure.com/openai/v1", false},
+		{"https://openai.azure.com.example.org/v1", true},
+		{"http://127.0.0.1:30000/v1", true},
+	} {
+		if got := TakesExtensions(tt.endpoint); got != tt.want {
+			t.Errorf("wrong TakesExtensions(%q)\ngot:  %v\nwant: %v", tt.endpoint, got, tt.want)
+		}
+	}
+}
