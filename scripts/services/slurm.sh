@@ -5,7 +5,7 @@
 #                as root), writes a munge key and slurm.conf, starts munged, slurmctld and
 #                slurmd, waits until sinfo shows the node idle, and exports
 #                REFEVAL_TEST_SLURM=1. Running it again with the cluster up does nothing.
-#   stop_slurm   stops the daemons it started.
+#   stop_slurm   stops slurmctld and slurmd, and munged if start_slurm started it.
 #
 # The node declares two GPUs as GRES on fake device files, so that a gpus = 2 stage becomes
 # a real GPU request that Slurm schedules and accounts, with no GPU on the machine.
@@ -14,7 +14,7 @@ slurm_dir=/var/lib/refeval-slurm
 
 slurm_log() { echo "slurm.sh: $*" >&2; }
 
-slurm_node_state() { sinfo -h -N -n "$(hostname -s)" -o %T 2>/dev/null | head -1; }
+slurm_node_state() { sinfo -h -N -n "$(hostname -s)" -o %T 2>/dev/null | head -1 || true; }
 
 start_slurm() {
 	if [[ $(id -u) != 0 ]]; then
@@ -56,6 +56,7 @@ start_slurm() {
 	chmod 0400 /etc/munge/munge.key
 	if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
 		runuser -u munge -- /usr/sbin/munged || return 1
+		slurm_started_munged=1
 	fi
 
 	conf=/etc/slurm/slurm.conf
@@ -121,5 +122,8 @@ stop_slurm() {
 	for f in /run/slurmd.pid /run/slurmctld.pid; do
 		[[ -e $f ]] && kill "$(cat "$f")" 2>/dev/null
 	done
+	if [[ ${slurm_started_munged:-} == 1 && -e /run/munge/munged.pid ]]; then
+		kill "$(cat /run/munge/munged.pid)" 2>/dev/null
+	fi
 	return 0
 }
