@@ -49,10 +49,9 @@ start_s3() {
 			tail -30 "$S3_DIR/weed.log" >&2
 			return 1
 		fi
-		# Any HTTP answer from the S3 port (403 without credentials) and
-		# the startup bucket in place means ready.
-		if [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$S3_PORT/refeval-test" 2>/dev/null) =~ ^[2-4] ]] &&
-			grep -q "All enabled components are running" "$S3_DIR/weed.log"; then
+		# weed says so once every component (the bucket included) is up.
+		if grep -q "All enabled components are running" "$S3_DIR/weed.log" &&
+			(exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null; then
 			ready=1
 			break
 		fi
