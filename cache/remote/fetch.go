@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,6 +44,15 @@ func (r *Remote) readEntry(ctx context.Context, action cache.ID) (*cache.Entry, 
 	}
 	if e.OutputID.IsZero() || cache.OutputIDOf(e.Files) != e.OutputID {
 		return nil, nil, obj, damageError{errors.New("its manifest does not match its OutputID")}
+	}
+	for i, f := range e.Files {
+		// Checked before anything is written: a name must stay inside
+		// the output folder, whoever wrote the entry.
+		if f.Name == "" || f.Name == "." || path.Clean(f.Name) != f.Name || path.IsAbs(f.Name) ||
+			f.Name == ".." || strings.HasPrefix(f.Name, "../") || strings.Contains(f.Name, "\\") ||
+			(i > 0 && e.Files[i-1].Name >= f.Name) || f.Size < 0 {
+			return nil, nil, obj, damageError{fmt.Errorf("its manifest names %q, not a sorted path inside the output folder", f.Name)}
+		}
 	}
 	return &e, data, obj, nil
 }

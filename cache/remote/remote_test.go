@@ -3,6 +3,7 @@ package remote
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -218,6 +219,13 @@ func TestDamageIsAMissReportedOnce(t *testing.T) {
 		{"entry not JSON", func(s *MemStore, action cache.ID, _ *cache.Entry) {
 			s.Set(entryKey(action), []byte("{not json"))
 		}},
+		{"entry name outside the folder", func(s *MemStore, action cache.ID, e *cache.Entry) {
+			bad := *e
+			bad.Files = []cache.File{{Name: "../../escaped.txt", Size: 6, Digest: cache.DigestBytes([]byte("hello\n")), Mode: 0o444}}
+			bad.OutputID = cache.OutputIDOf(bad.Files)
+			data, _ := json.Marshal(&bad)
+			s.Set(entryKey(action), data)
+		}},
 		{"entry manifest", func(s *MemStore, action cache.ID, e *cache.Entry) {
 			s.Set(entryKey(action), []byte(`{"OutputID":"`+e.OutputID.String()+`","Files":[]}`))
 		}},
@@ -238,6 +246,9 @@ func TestDamageIsAMissReportedOnce(t *testing.T) {
 			}
 			if _, err := b.c.Get(action); !errors.Is(err, cache.ErrNotFound) {
 				t.Errorf("local entry after a damaged fetch: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(b.c.Dir(), "escaped.txt")); err == nil {
+				t.Error("a manifest name wrote a file outside the output folder")
 			}
 			w := b.warnings()
 			if len(w) != 1 || !strings.Contains(w[0], "damaged") {
