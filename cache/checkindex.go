@@ -12,6 +12,10 @@ import (
 	"github.com/dgraph-io/badger/v4/table"
 )
 
+// checkOnOpen makes Open check the index (checkIndex, checkRecordSum)
+// before using it; BenchmarkOpen turns it off for its baseline.
+var checkOnOpen = true
+
 // checkIndex reads the Badger folder dir the way badger.Open will, but
 // safely: its MANIFEST must replay and every table it lists must exist,
 // have an intact footer and index, and blocks whose checksums match.

@@ -130,9 +130,10 @@ func (c *Cache) openIndex() (*badger.DB, error) {
 	}
 	var db *badger.DB
 	var err error
-	if lockWritesPid {
-		// Only under our own flock: where Badger's lock is the only one
-		// (lock_other.go), another process may be writing these files.
+	// Only under our own flock: where Badger's lock is the only one
+	// (lock_other.go), another process may be writing these files.
+	check := lockWritesPid && checkOnOpen
+	if check {
 		err = checkIndex(idx)
 	}
 	if err == nil {
@@ -145,7 +146,7 @@ func (c *Cache) openIndex() (*badger.DB, error) {
 	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
 		return nil, errBusy
 	}
-	if err == nil && lockWritesPid {
+	if err == nil && check {
 		if err = c.checkRecordSum(db); err != nil {
 			guard(db.Close)
 		}
@@ -270,6 +271,8 @@ stored by content so that "refeval build" reruns only what changed.
                    files are read-only, shared by every stage that produced them
   index/           a Badger database: ActionID -> output manifest, the stat cache
                    of input digests, per-item memos and build history
+  entry/<id>       a copy of the index entry of that ActionID, from which a
+                   damaged index is rebuilt
   log/<id>.log     the log of the stage run with that ActionID
   tmp/             output folders of running stages; leftovers are removed by gc
   lock             held by the refeval process using this directory (its pid)
