@@ -16,6 +16,8 @@
 //	tmp/          output folders of running stages (NewOutputDir), renamed
 //	              into out/ by CommitOutput; leftovers are removed by GC
 //	log/<hex>.log the log of the stage run with that ActionID
+//	entry/<hex>   a copy of the index entry of that ActionID (record.go),
+//	              from which a damaged index is rebuilt (rebuild.go)
 //
 // Outputs are committed in order: every file is hashed, made read-only and
 // fsynced, folders are fsynced, the temp folder is renamed into out/ and
@@ -33,6 +35,12 @@
 // Inputs are hashed through a stat cache (DigestPath): a file whose path,
 // size, mtime, ctime, inode and device are unchanged is not read again.
 // Content digests are BLAKE3 trees hashed on several cores (digest.go).
+//
+// A damaged index is never a panic nor a wrong hit: Open checks it before
+// Badger opens it and rebuilds it from the entry records if needed, reads
+// that fail later are misses, and every call into Badger recovers its
+// panics (damage.go, checkindex.go). Open and Put first check the free
+// space of the cache's file system and stop with a DiskFullError (space.go).
 //
 // The package knows nothing about pipelines, HCL or models: the engine
 // decides what goes into an ActionID and what the Config, Inputs and
