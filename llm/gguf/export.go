@@ -51,12 +51,9 @@ func Export(dir string, opt Options) (*Builder, error) {
 // tokenizer_config.json (nil when it has none; the chat template is then
 // refeval's ChatML one, as package llm uses).
 func Build(cfg checkpoint.Config, tensors map[string]*checkpoint.Tensor, tokenizerJSON, tokenizerConfig []byte, opt Options) (*Builder, error) {
-	arch := cfg.ModelType
-	if arch != "qwen2" && arch != "llama" {
-		return nil, fmt.Errorf("model type %q: only qwen2 and llama can be exported", arch)
-	}
-	if cfg.RopeScaling != nil && arch != "llama" {
-		return nil, fmt.Errorf("model type %s with %s rope scaling: llama.cpp's %s reads no rope_freqs; only llama models with it can be exported", arch, cfg.RopeScaling.Type, arch)
+	arch, err := ggufArch(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if opt.Type != F32 && opt.Type != F16 {
 		return nil, fmt.Errorf("weight type %v: want f32 or f16", opt.Type)
@@ -101,12 +98,31 @@ func Build(cfg checkpoint.Config, tensors map[string]*checkpoint.Tensor, tokeniz
 	set(arch+".rope.dimension_count", uint32(cfg.HeadDim))
 	set(arch+".rope.freq_base", float32(cfg.RopeTheta))
 	set(arch+".attention.layer_norm_rms_epsilon", float32(cfg.RMSNormEps))
+	if arch == "gemma3" {
+		if cfg.SlidingWindow > 0 {
+			set(arch+".attention.sliding_window", uint32(cfg.SlidingWindow))
+			set(arch+".attention.sliding_window_pattern", uint32(gemmaPattern(cfg)))
+			set(arch+".rope.freq_base_swa", float32(cfg.RopeLocalTheta))
+		}
+		if r := cfg.RopeScaling; r != nil {
+			set(arch+".rope.scaling.type", "linear")
+			set(arch+".rope.scaling.factor", float32(r.Factor))
+		}
+	}
 
-	set("tokenizer.ggml.model", "gpt2")
-	set("tokenizer.ggml.pre", voc.Pre)
+	set("tokenizer.ggml.model", voc.Model)
 	set("tokenizer.ggml.tokens", voc.Tokens)
 	set("tokenizer.ggml.token_type", voc.Types)
-	set("tokenizer.ggml.merges", voc.Merges)
+	if voc.Model == "gpt2" {
+		set("tokenizer.ggml.pre", voc.Pre)
+		set("tokenizer.ggml.merges", voc.Merges)
+	} else {
+		set("tokenizer.ggml.scores", voc.Scores)
+		set("tokenizer.ggml.add_space_prefix", voc.AddSpacePrefix)
+		if id, ok := voc.IDs[checkpoint.TokenString(tc["unk_token"])]; ok {
+			set("tokenizer.ggml.unknown_token_id", uint32(id))
+		}
+	}
 	eos := -1
 	if id, ok := voc.IDs[checkpoint.TokenString(tc["eos_token"])]; ok {
 		eos = id
@@ -118,7 +134,7 @@ func Build(cfg checkpoint.Config, tensors map[string]*checkpoint.Tensor, tokeniz
 		bos = id
 	} else if cfg.BOSTokenID >= 0 {
 		bos = cfg.BOSTokenID
-	} else if id, ok := voc.IDs["<|endoftext|>"]; ok {
+	} else if id, ok := voc.IDs["<|endoftext|>"]; ok && voc.Model == "gpt2" {
 		bos = id // Qwen2's converted files name it; llama.cpp adds it only when add_bos_token is true.
 	}
 	if bos >= 0 {
@@ -156,4 +172,54 @@ func WriteFile(path string, b *Builder) error {
 		_, err := b.WriteTo(w)
 		return err
 	})
+}
+
+// ggufArch returns llama.cpp's architecture name for cfg, or why it cannot
+// be exported. Mistral is llama.cpp's llama (as convert_hf_to_gguf.py writes
+// it), whose graph has no sliding window: export keeps the weights, and
+// prompts longer than the window attend further back in llama.cpp.
+func ggufArch(cfg checkpoint.Config) (string, error) {
+	arch := ""
+	switch cfg.Family() {
+	case "qwen2", "qwen3", "llama":
+		arch = cfg.Family()
+	case "mistral":
+		arch = "llama"
+	case "gemma3":
+		arch = "gemma3"
+		hd := float64(cfg.HeadDim)
+		if cfg.QueryPreAttnScalar != 0 && cfg.QueryPreAttnScalar != hd {
+			return "", fmt.Errorf("gemma3 with query_pre_attn_scalar %v: llama.cpp scales queries by head_dim (%d)", cfg.QueryPreAttnScalar, cfg.HeadDim)
+		}
+		if cfg.SlidingWindow > 0 && gemmaPattern(cfg) == 0 {
+			return "", fmt.Errorf("gemma3 with sliding layers %v: llama.cpp wants every P-th layer global (sliding_window_pattern)", cfg.SlidingLayers)
+		}
+	default:
+		return "", fmt.Errorf("architecture %q: only qwen2, qwen3, llama, mistral and gemma3 can be exported", cfg.Architecture)
+	}
+	if cfg.RopeScaling != nil && cfg.RopeScaling.Type == "llama3" && arch != "llama" {
+		return "", fmt.Errorf("model type %s with %s rope scaling: llama.cpp's %s reads no rope_freqs; only llama models with it can be exported", arch, cfg.RopeScaling.Type, arch)
+	}
+	if cfg.RopeScaling != nil && cfg.RopeScaling.Type == "linear" && arch != "gemma3" {
+		return "", fmt.Errorf("model type %s with linear rope scaling is not exported", arch)
+	}
+	return arch, nil
+}
+
+// gemmaPattern returns llama.cpp's sliding_window_pattern P for cfg's
+// layers (layer l is global when (l+1)%P == 0), 0 if none fits.
+func gemmaPattern(cfg checkpoint.Config) int {
+	for p := 1; p <= cfg.NumHiddenLayers+1; p++ {
+		ok := true
+		for l := range cfg.NumHiddenLayers {
+			if cfg.Sliding(l) != ((l+1)%p != 0) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return p
+		}
+	}
+	return 0
 }

@@ -22,15 +22,36 @@ var layerNames = map[string]string{
 	"self_attn.v_proj.bias":           "attn_v.bias",
 	"self_attn.o_proj.weight":         "attn_output.weight",
 	"post_attention_layernorm.weight": "ffn_norm.weight",
+	"self_attn.q_norm.weight":         "attn_q_norm.weight",
+	"self_attn.k_norm.weight":         "attn_k_norm.weight",
 	"mlp.gate_proj.weight":            "ffn_gate.weight",
 	"mlp.up_proj.weight":              "ffn_up.weight",
 	"mlp.down_proj.weight":            "ffn_down.weight",
 }
 
+// gemmaNames are Gemma 3's layer norms, whose roles differ from Llama's:
+// post_attention_layernorm normalizes the attention output, and the MLP
+// has its own norms before and after.
+var gemmaNames = map[string]string{
+	"post_attention_layernorm.weight":   "post_attention_norm.weight",
+	"pre_feedforward_layernorm.weight":  "ffn_norm.weight",
+	"post_feedforward_layernorm.weight": "post_ffw_norm.weight",
+}
+
 // TensorName returns llama.cpp's name of a Hugging Face tensor
 // (model.layers.3.self_attn.q_proj.weight → blk.3.attn_q.weight), or
-// false for a tensor llama.cpp does not know.
+// false for a tensor llama.cpp does not know. Gemma 3's norms are named by
+// GemmaTensorName.
 func TensorName(hf string) (string, bool) {
+	return tensorName(hf, false)
+}
+
+// GemmaTensorName is TensorName for Gemma 3 checkpoints.
+func GemmaTensorName(hf string) (string, bool) {
+	return tensorName(hf, true)
+}
+
+func tensorName(hf string, gemma bool) (string, bool) {
 	switch hf {
 	case "model.embed_tokens.weight":
 		return "token_embd.weight", true
@@ -51,6 +72,9 @@ func TensorName(hf string) (string, bool) {
 		return "", false
 	}
 	name, ok := layerNames[suffix]
+	if g, isGemma := gemmaNames[suffix]; gemma && isGemma {
+		name, ok = g, true
+	}
 	if !ok {
 		return "", false
 	}
@@ -104,8 +128,9 @@ func addTensors(b *Builder, cfg checkpoint.Config, tensors map[string]*checkpoin
 			"self_attn.q_proj.weight", "self_attn.q_proj.bias",
 			"self_attn.k_proj.weight", "self_attn.k_proj.bias",
 			"self_attn.v_proj.weight", "self_attn.v_proj.bias",
-			"self_attn.o_proj.weight", "post_attention_layernorm.weight",
-			"mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"} {
+			"self_attn.q_norm.weight", "self_attn.k_norm.weight",
+			"self_attn.o_proj.weight", "post_attention_layernorm.weight", "pre_feedforward_layernorm.weight",
+			"mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight", "post_feedforward_layernorm.weight"} {
 			if _, ok := tensors[p+s]; ok {
 				order = append(order, p+s)
 			}
@@ -115,7 +140,7 @@ func addTensors(b *Builder, cfg checkpoint.Config, tensors map[string]*checkpoin
 	if !cfg.TieWordEmbeddings {
 		order = append(order, "lm_head.weight")
 	}
-	llama := cfg.ModelType == "llama"
+	llama := cfg.Family() == "llama" || cfg.Family() == "mistral"
 	if llama && cfg.RopeScaling != nil {
 		f := ropeFactors(cfg)
 		if err := b.AddTensor("rope_freqs.weight", []int{len(f)}, F32, f); err != nil {
@@ -127,8 +152,16 @@ func addTensors(b *Builder, cfg checkpoint.Config, tensors map[string]*checkpoin
 		if !ok {
 			return fmt.Errorf("missing tensor %s", hf)
 		}
-		name, _ := TensorName(hf)
+		name, _ := tensorName(hf, cfg.Gemma)
 		data := t.Data
+		if cfg.Gemma && strings.HasSuffix(hf, "norm.weight") {
+			// Gemma scales by 1 + w; llama.cpp's RMSNorm by w, so the
+			// converter adds 1, as convert_hf_to_gguf.py's Gemma3Model does.
+			data = make([]float32, len(t.Data))
+			for i, v := range t.Data {
+				data[i] = v + 1
+			}
+		}
 		if llama {
 			switch {
 			case strings.Contains(hf, "q_proj."):

@@ -32,6 +32,9 @@ func TestLlamaCppTokenize(t *testing.T) {
 	}
 	for path, want := range g.IDs {
 		t.Run(filepath.Base(filepath.Dir(path)), func(t *testing.T) {
+			if _, err := os.Stat(filepath.Join(repoRoot, path)); err != nil && os.Getenv("CI") != "true" {
+				t.Skipf("%s is missing (too large to commit: run models/tokenizers/fetch.sh)", path)
+			}
 			tok, err := tokenizer.Load(filepath.Join(repoRoot, path))
 			if err != nil {
 				t.Fatal(err)

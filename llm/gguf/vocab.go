@@ -9,9 +9,11 @@ import (
 // Token types of tokenizer.ggml.token_type (llama.cpp's llama_token_type).
 const (
 	tokenNormal      int32 = 1
+	tokenUnknown     int32 = 2
 	tokenControl     int32 = 3
 	tokenUserDefined int32 = 4
 	tokenUnused      int32 = 5
+	tokenByte        int32 = 6
 )
 
 // Pre-tokenizer regexes of the tokenizers refeval knows, and the name
@@ -30,7 +32,8 @@ type tokenizerJSON struct {
 		Content string `json:"content"`
 		Special bool   `json:"special"`
 	} `json:"added_tokens"`
-	PreTokenizer  *preTokenizer `json:"pre_tokenizer"`
+	PreTokenizer  *preTokenizer   `json:"pre_tokenizer"`
+	Normalizer    json.RawMessage `json:"normalizer"`
 	PostProcessor *struct {
 		Type       string            `json:"type"`
 		Single     []json.RawMessage `json:"single"`
@@ -40,9 +43,11 @@ type tokenizerJSON struct {
 		} `json:"processors"`
 	} `json:"post_processor"`
 	Model struct {
-		Type   string            `json:"type"`
-		Vocab  map[string]int    `json:"vocab"`
-		Merges []json.RawMessage `json:"merges"`
+		Type         string            `json:"type"`
+		Vocab        map[string]int    `json:"vocab"`
+		Merges       []json.RawMessage `json:"merges"`
+		ByteFallback bool              `json:"byte_fallback"`
+		UnkToken     *string           `json:"unk_token"`
 	} `json:"model"`
 }
 
@@ -52,17 +57,24 @@ type preTokenizer struct {
 		Regex string `json:"Regex"`
 	} `json:"pattern"`
 	UseRegex      bool           `json:"use_regex"`
+	PrependScheme string         `json:"prepend_scheme"`
+	AddPrefix     *bool          `json:"add_prefix_space"`
 	PreTokenizers []preTokenizer `json:"pretokenizers"`
 }
 
 // vocabMeta is the tokenizer metadata of a GGUF file.
 type vocabMeta struct {
+	Model  string // tokenizer.ggml.model: "gpt2" (byte-level BPE) or "llama" (SentencePiece)
 	Tokens []string
 	Types  []int32
-	Merges []string
-	Pre    string
+	Merges []string  // gpt2 only
+	Scores []float32 // llama only
+	Pre    string    // gpt2 only
 	AddBOS bool
-	IDs    map[string]int // Every token by content.
+	// AddSpacePrefix is tokenizer.ggml.add_space_prefix of a SentencePiece
+	// vocabulary: Llama 2 and Mistral put ▁ in front of the text, Gemma does not.
+	AddSpacePrefix bool
+	IDs            map[string]int // Every token by content.
 }
 
 // parseVocab reads a byte-level BPE tokenizer.json into llama.cpp's
@@ -75,9 +87,13 @@ func parseVocab(data []byte, size int, pre string) (*vocabMeta, error) {
 		return nil, fmt.Errorf("bad JSON: %v", err)
 	}
 	if tj.Model.Type != "BPE" {
-		return nil, fmt.Errorf("model type %q: only byte-level BPE tokenizers (Qwen2, Llama-3, GPT-2) can be exported", tj.Model.Type)
+		return nil, fmt.Errorf("model type %q: only BPE tokenizers (byte-level or SentencePiece-style) can be exported", tj.Model.Type)
 	}
-	v := &vocabMeta{Tokens: make([]string, size), Types: make([]int32, size), IDs: map[string]int{}}
+	v := &vocabMeta{Model: "gpt2", Tokens: make([]string, size), Types: make([]int32, size), IDs: map[string]int{}}
+	spm := tj.Model.ByteFallback || !hasByteLevel(tj.PreTokenizer)
+	if spm {
+		v.Model = "llama"
+	}
 	set := make([]bool, size)
 	put := func(tok string, id int, typ int32) error {
 		if id < 0 || id >= size {
@@ -88,7 +104,14 @@ func parseVocab(data []byte, size int, pre string) (*vocabMeta, error) {
 		return nil
 	}
 	for tok, id := range tj.Model.Vocab {
-		if err := put(tok, id, tokenNormal); err != nil {
+		typ := tokenNormal
+		if spm && len(tok) == 6 && strings.HasPrefix(tok, "<0x") && strings.HasSuffix(tok, ">") {
+			typ = tokenByte
+		}
+		if spm && tj.Model.UnkToken != nil && tok == *tj.Model.UnkToken {
+			typ = tokenUnknown
+		}
+		if err := put(tok, id, typ); err != nil {
 			return nil, err
 		}
 	}
@@ -96,6 +119,9 @@ func parseVocab(data []byte, size int, pre string) (*vocabMeta, error) {
 		typ := tokenUserDefined
 		if t.Special || strings.HasPrefix(t.Content, "<|") && strings.HasSuffix(t.Content, "|>") {
 			typ = tokenControl
+		}
+		if spm && tj.Model.UnkToken != nil && t.Content == *tj.Model.UnkToken {
+			typ = tokenUnknown
 		}
 		if err := put(t.Content, t.ID, typ); err != nil {
 			return nil, err
@@ -106,23 +132,37 @@ func parseVocab(data []byte, size int, pre string) (*vocabMeta, error) {
 			v.Tokens[i], v.Types[i] = fmt.Sprintf("[PAD%d]", i), tokenUnused
 		}
 	}
+	var merges [][2]string
 	for i, raw := range tj.Model.Merges {
 		var s string
 		var pair []string
 		switch {
 		case json.Unmarshal(raw, &s) == nil:
+			a, b, ok := strings.Cut(s, " ")
+			if !ok {
+				return nil, fmt.Errorf("merge %d %q is not two tokens separated by a space", i, s)
+			}
+			pair = []string{a, b}
 		case json.Unmarshal(raw, &pair) == nil && len(pair) == 2:
 			s = pair[0] + " " + pair[1]
 		default:
 			return nil, fmt.Errorf("merge %d is neither \"a b\" nor [\"a\", \"b\"]", i)
 		}
-		v.Merges = append(v.Merges, s)
+		merges = append(merges, [2]string{pair[0], pair[1]})
+		if !spm {
+			v.Merges = append(v.Merges, s)
+		}
 	}
-	v.Pre = pre
-	if v.Pre == "" {
-		var err error
-		if v.Pre, err = detectPre(tj.PreTokenizer); err != nil {
-			return nil, err
+	if spm {
+		v.Scores = spmScores(v.Tokens, v.IDs, merges)
+		v.AddSpacePrefix = addsSpacePrefix(tj.Normalizer, tj.PreTokenizer)
+	} else {
+		v.Pre = pre
+		if v.Pre == "" {
+			var err error
+			if v.Pre, err = detectPre(tj.PreTokenizer); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if pp := tj.PostProcessor; pp != nil {
@@ -170,4 +210,65 @@ func detectPre(p *preTokenizer) (string, error) {
 		return "gpt-2", nil
 	}
 	return "", fmt.Errorf("pre-tokenizer is not Qwen2's, Llama-3's or GPT-2's: name llama.cpp's pre-tokenizer with --pre")
+}
+
+// hasByteLevel reports whether the pre-tokenizer has a ByteLevel step.
+func hasByteLevel(p *preTokenizer) bool {
+	if p == nil {
+		return false
+	}
+	if p.Type == "ByteLevel" {
+		return true
+	}
+	for i := range p.PreTokenizers {
+		if hasByteLevel(&p.PreTokenizers[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// spmScores gives each token of a SentencePiece-style vocabulary the score
+// llama.cpp's SPM tokenizer merges by (the highest first): minus the rank of
+// the first merge that makes it, so that it merges in Hugging Face's order.
+// Tokens no merge makes (characters, byte and special tokens) get -1e9.
+func spmScores(tokens []string, ids map[string]int, merges [][2]string) []float32 {
+	scores := make([]float32, len(tokens))
+	for i := range scores {
+		scores[i] = -1e9
+	}
+	for rank, m := range merges {
+		if id, ok := ids[m[0]+m[1]]; ok && scores[id] == -1e9 {
+			scores[id] = -float32(rank)
+		}
+	}
+	return scores
+}
+
+// addsSpacePrefix reports whether the tokenizer puts ▁ in front of the text:
+// a Prepend normalizer (Llama 2, Mistral) or a Metaspace pre-tokenizer that
+// prepends (newer conversions). Gemma's Replace-only normalizer does not.
+func addsSpacePrefix(normalizer json.RawMessage, p *preTokenizer) bool {
+	if strings.Contains(string(normalizer), `"Prepend"`) {
+		return true
+	}
+	var walk func(p *preTokenizer) bool
+	walk = func(p *preTokenizer) bool {
+		if p == nil {
+			return false
+		}
+		if p.Type == "Metaspace" {
+			if p.PrependScheme != "" {
+				return p.PrependScheme != "never"
+			}
+			return p.AddPrefix == nil || *p.AddPrefix
+		}
+		for i := range p.PreTokenizers {
+			if walk(&p.PreTokenizers[i]) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(p)
 }

@@ -6,6 +6,7 @@
 #
 #	NODE_DIR=/tmp/gguf_node sh llm/gguf/scripts/make_goldens.sh
 #
+# Gemma 3's tokenizer is not committed: run models/tokenizers/fetch.sh first.
 # NODE_DIR holds node_modules with node-llama-cpp, installed once with
 #	NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install -E node-llama-cpp@3.21.1
 set -eu
@@ -24,4 +25,7 @@ node "$node_dir/llamacpp.mjs" "$work" "$pkg/testdata"
 cp "$here/tokenize.mjs" "$node_dir/tokenize.mjs"
 node "$node_dir/tokenize.mjs" "$pkg/testdata" \
 	models/tokenizers/qwen2_5/tokenizer.json.gz="$work/qwen2_gqa_tied.gguf" \
-	models/tokenizers/llama3_2/tokenizer.json.gz="$work/llama_kv1_tied.gguf"
+	models/tokenizers/llama3_2/tokenizer.json.gz="$work/llama_kv1_tied.gguf" \
+	models/tokenizers/qwen3/tokenizer.json.gz="$work/qwen3_hd24_tied.gguf" \
+	models/tokenizers/llama2/tokenizer.json.gz="$work/mistral_kv2_untied.gguf" \
+	models/tokenizers/gemma3/tokenizer.json="$work/gemma3_swa8_6layers.gguf"

@@ -20,6 +20,8 @@ const texts = [
     "<|im_start|>user\nhi<|im_end|>\n<|start_header_id|>x<|end_header_id|>",
     "I'm sure they'll've DONE it... 3.14159 1,000,000",
     "emoji 🤖🎉 and CJK 你好，世界",
+    "[INST] Hi [/INST]<s>x <start_of_turn>user\nok<end_of_turn>\n",
+    "rare 𝔘𝔫𝔦 ₹ ǅ bytes",
 ];
 const llama = await getLlama({gpu: false, build: "never", logLevel: LlamaLogLevel.error});
 const ids = {};
