@@ -157,3 +157,11 @@ func (c *Cache) HasOutput(id ID, files []File) bool {
 	})
 	return c.checkOutput(id, files, rec) == nil
 }
+
+// PartialPath returns where a download named key (a blob digest, say) can
+// be kept between runs, so that an interrupted download resumes: a file in
+// tmp/, on the output folders' file system (it can be renamed into a
+// folder from NewOutputDir). GC removes what is left there.
+func (c *Cache) PartialPath(key string) string {
+	return filepath.Join(c.dir, tmpDir, "partial-"+key)
+}

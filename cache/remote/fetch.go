@@ -167,22 +167,54 @@ func (r *Remote) download(ctx context.Context, e *cache.Entry) (int64, error) {
 
 // downloadFile fetches one blob into dir in pieces of DefaultPartSize,
 // up to four at once, hashing the content tree's leaves of each piece as
-// it arrives; the file is kept only if the root digest matches.
+// it arrives; the file is kept only if the root digest matches. A blob of
+// more than one piece goes through a partial file kept between runs
+// (cache.PartialPath) with a log of its finished pieces, so that a
+// download cut off (the store went away, Ctrl-C) resumes where it
+// stopped; resumed pieces are rehashed from the local file, not trusted.
 func (r *Remote) downloadFile(ctx context.Context, dir string, f cache.File) error {
 	p := filepath.Join(dir, filepath.FromSlash(f.Name))
 	if err := os.MkdirAll(filepath.Dir(p), 0o777); err != nil {
 		return fmt.Errorf("%w: %v", errLocal, err)
 	}
-	out, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	piece := int64(DefaultPartSize)
+	npieces := (f.Size + piece - 1) / piece
+	if npieces <= 1 {
+		out, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errLocal, err)
+		}
+		defer out.Close()
+		leaves := make([]byte, 32*((f.Size+cache.SegmentSize-1)/cache.SegmentSize))
+		if f.Size > 0 {
+			if err := r.getPiece(ctx, f, out, 0, f.Size, make([]byte, cache.SegmentSize), leaves); err != nil {
+				return err
+			}
+		}
+		if got := cache.DigestOfLeaves(f.Size, leaves); got != f.Digest {
+			return damageError{fmt.Errorf("blob %s (%s) has digest %s", f.Digest, f.Name, got)}
+		}
+		return nil
+	}
+
+	// One download of a blob at a time in this process (two outputs may
+	// hold the same file).
+	unlock := r.lockBlob(f.Digest)
+	defer unlock()
+	part := r.c.PartialPath(f.Digest.String())
+	out, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errLocal, err)
 	}
 	defer out.Close()
+	logf, err := os.OpenFile(part+".pieces", os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errLocal, err)
+	}
+	defer logf.Close()
 	seg := int64(cache.SegmentSize)
-	nseg := (f.Size + seg - 1) / seg
-	leaves := make([]byte, 32*nseg)
-	piece := int64(DefaultPartSize)
-	npieces := (f.Size + piece - 1) / piece
+	leaves := make([]byte, 32*((f.Size+seg-1)/seg))
+	done := r.resumePieces(out, logf, f, piece, leaves)
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -196,7 +228,19 @@ func (r *Remote) downloadFile(ctx context.Context, dir string, f cache.File) err
 			buf := make([]byte, seg)
 			for i := range next {
 				off := i * piece
-				if err := r.getPiece(ctx, f, out, off, min(piece, f.Size-off), buf, leaves); err != nil {
+				err := r.getPiece(ctx, f, out, off, min(piece, f.Size-off), buf, leaves)
+				if err == nil {
+					// Durable before it is logged as done.
+					if err = out.Sync(); err == nil {
+						mu.Lock()
+						_, err = fmt.Fprintf(logf, "%d\n", i)
+						mu.Unlock()
+					}
+					if err != nil {
+						err = fmt.Errorf("%w: %v", errLocal, err)
+					}
+				}
+				if err != nil {
 					mu.Lock()
 					if first == nil {
 						first = err
@@ -213,17 +257,85 @@ func (r *Remote) downloadFile(ctx context.Context, dir string, f cache.File) err
 		if stop {
 			break
 		}
-		next <- i
+		if !done[i] {
+			next <- i
+		}
 	}
 	close(next)
 	wg.Wait()
 	if first != nil {
+		if isDamage(first) {
+			os.Remove(part)
+			os.Remove(part + ".pieces")
+		}
 		return first
 	}
 	if got := cache.DigestOfLeaves(f.Size, leaves); got != f.Digest {
+		os.Remove(part)
+		os.Remove(part + ".pieces")
 		return damageError{fmt.Errorf("blob %s (%s) has digest %s", f.Digest, f.Name, got)}
 	}
+	if err := os.Rename(part, p); err != nil {
+		return fmt.Errorf("%w: %v", errLocal, err)
+	}
+	os.Remove(part + ".pieces")
 	return nil
+}
+
+// resumePieces reads the log of a partial download's finished pieces and
+// rehashes each from the partial file into leaves; it returns the pieces
+// that need no download. A piece the file does not hold whole is fetched
+// again.
+func (r *Remote) resumePieces(out *os.File, logf *os.File, f cache.File, piece int64, leaves []byte) map[int64]bool {
+	done := map[int64]bool{}
+	data, err := io.ReadAll(logf)
+	if err != nil || len(data) == 0 {
+		return done
+	}
+	seg := int64(cache.SegmentSize)
+	buf := make([]byte, seg)
+	var resumed int64
+	for _, line := range strings.Split(string(data), "\n") {
+		var i int64
+		if _, err := fmt.Sscanf(line, "%d", &i); err != nil || i < 0 || i*piece >= f.Size || done[i] {
+			continue
+		}
+		off, end := i*piece, min((i+1)*piece, f.Size)
+		ok := true
+		for o := off; o < end; o += seg {
+			n := min(seg, end-o)
+			if _, err := out.ReadAt(buf[:n], o); err != nil {
+				ok = false
+				break
+			}
+			leaf := cache.LeafDigest(buf[:n])
+			copy(leaves[32*(o/seg):], leaf[:])
+		}
+		if ok {
+			done[i] = true
+			resumed += end - off
+		}
+	}
+	r.mu.Lock()
+	r.stats.Resumed += resumed
+	r.mu.Unlock()
+	return done
+}
+
+// lockBlob serializes the downloads of one blob in this process.
+func (r *Remote) lockBlob(d cache.ID) func() {
+	r.mu.Lock()
+	if r.blobLocks == nil {
+		r.blobLocks = map[cache.ID]*sync.Mutex{}
+	}
+	l := r.blobLocks[d]
+	if l == nil {
+		l = &sync.Mutex{}
+		r.blobLocks[d] = l
+	}
+	r.mu.Unlock()
+	l.Lock()
+	return l.Unlock
 }
 
 // getPiece downloads n bytes of f's blob at off into out, one segment at

@@ -82,12 +82,15 @@ type Remote struct {
 	stats Stats
 	errs  []error
 	memos map[string]*memoIndex // namespace → keys present in the store
+
+	blobLocks map[cache.ID]*sync.Mutex // downloads of one blob, one at a time
 }
 
 // Stats counts what a Remote moved.
 type Stats struct {
 	Hits, Entries, Blobs, Memos int   // fetched entries; uploaded entries, blobs, memos
 	Down, Up                    int64 // bytes downloaded and uploaded
+	Resumed                     int64 // bytes of partial downloads resumed instead of fetched
 }
 
 // New returns a Remote over store for the local cache c.

@@ -471,3 +471,59 @@ func TestStalledUpload(t *testing.T) {
 		t.Errorf("a stalled upload took %v to fail; want a few timeouts (%v)", d, timeout)
 	}
 }
+
+// TestDownloadResumes: a download cut off after some pieces resumes in the
+// next command, fetching only the pieces it lacks.
+func TestDownloadResumes(t *testing.T) {
+	store := NewMemStore()
+	a, b := newMachine(t, store, ReadWrite), newMachine(t, store, ReadWrite)
+	data := bigData(3*DefaultPartSize + 5) // four pieces
+	action := actionID("ckpt")
+	e := a.build(t, action, map[string][]byte{"w.bin": data})
+	a.r.Upload(action, e)
+	if _, err := a.r.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	key := blobKey(e.Files[0].Digest)
+	var mu sync.Mutex
+	gets, failAfter := 0, 2
+	store.Fail = func(op, k string) error {
+		if op != "get" || k != key {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		gets++
+		if failAfter >= 0 && gets > failAfter {
+			return errors.New("connection reset by peer")
+		}
+		return nil
+	}
+	if _, err := b.r.Fetch(context.Background(), action, "p", "x"); !errors.Is(err, cache.ErrNotFound) {
+		t.Fatalf("first Fetch: %v, want a miss (the store failed)", err)
+	}
+	// The next command on machine B.
+	mu.Lock()
+	gets, failAfter = 0, -1
+	mu.Unlock()
+	b2 := New(store, b.c, Options{Timeout: 2 * time.Second})
+	defer b2.Close()
+	got, err := b2.Fetch(context.Background(), action, "p", "x")
+	if err != nil {
+		t.Fatalf("second Fetch: %v", err)
+	}
+	if gets != 2 {
+		t.Errorf("the resumed download fetched %d pieces, want 2 (2 of 4 were done)", gets)
+	}
+	// Which two pieces finished first varies: two full ones, or a full
+	// one and the 5-byte tail.
+	if st := b2.Stats(); st.Resumed != 2*DefaultPartSize && st.Resumed != DefaultPartSize+5 {
+		t.Errorf("resumed %d bytes, want two pieces' worth", st.Resumed)
+	}
+	if out := readOutput(t, b.c, got); !bytes.Equal(out["w.bin"], data) {
+		t.Error("resumed download differs")
+	}
+	if _, err := os.Stat(b.c.PartialPath(e.Files[0].Digest.String())); err == nil {
+		t.Error("partial file left after the download finished")
+	}
+}
