@@ -83,17 +83,18 @@ type Upstream struct {
 // Stage decodes the task's stage with its upstream stages' real folders.
 func (t *Task) Stage() (Stage, error) { return t.action.stage() }
 
-// executorOf returns the executor that runs n and its name ("local" for
-// the local one).
+// executorOf returns the executor that runs in and its name ("local" for
+// the local one). The executor is nil when the build was not given the one
+// the stage names: the stage fails rather than run on the wrong machine.
 func (b *builder) executorOf(in *Instance) (Executor, string) {
 	name := in.Executor
 	if name == "" {
 		name = b.opt.DefaultExecutor
 	}
-	if ex, ok := b.opt.Executors[name]; ok && name != "" && name != "local" {
-		return ex, name
+	if name == "" || name == "local" {
+		return LocalExecutor{}, "local"
 	}
-	return LocalExecutor{}, "local"
+	return b.opt.Executors[name], name
 }
 
 // admit decides whether n can start now. Local stages take one of the -j
@@ -101,12 +102,15 @@ func (b *builder) executorOf(in *Instance) (Executor, string) {
 // cluster's MaxJobs slots. It returns an error for a stage that can never
 // start.
 func (b *builder) admit(n *node, free []bool) (devs []int, ok bool, err error) {
-	ex, _ := b.executorOf(n.res.Instance)
+	ex, name := b.executorOf(n.res.Instance)
+	if ex == nil {
+		return nil, false, fmt.Errorf("%s runs on executor %s, which this build has not set up", n.res.Instance.Addr, name)
+	}
 	if cl, isCluster := ex.(Cluster); isCluster {
-		if b.clusterRunning[ex] >= max(1, cl.MaxJobs()) {
+		if b.clusterRunning[name] >= max(1, cl.MaxJobs()) {
 			return nil, false, nil
 		}
-		b.clusterRunning[ex]++
+		b.clusterRunning[name]++
 		return nil, true, nil
 	}
 	if b.localRunning >= b.opt.Jobs {
@@ -129,9 +133,9 @@ func (b *builder) release(n *node, devs []int, free []bool) {
 	for _, d := range devs {
 		free[d] = true
 	}
-	ex, _ := b.executorOf(n.res.Instance)
+	ex, name := b.executorOf(n.res.Instance)
 	if _, isCluster := ex.(Cluster); isCluster {
-		b.clusterRunning[ex]--
+		b.clusterRunning[name]--
 		return
 	}
 	b.localRunning--

@@ -256,6 +256,27 @@ stage "fake" "a" {
 	}
 }
 
+// TestMissingExecutor checks that a stage naming an executor the build was
+// not given fails, instead of running on this machine.
+func TestMissingExecutor(t *testing.T) {
+	pl, c := loadKinds(t, `
+executor "fake" "c" {}
+stage "fake" "a" {
+  executor = executor.fake.c
+  text     = "a"
+}
+stage "fake" "b" { text = "b" }
+`)
+	rep := Build(context.Background(), []Selection{{Pipeline: pl, Stages: pl.Stages}}, BuildOptions{Cache: c, Jobs: 1, KeepGoing: true})
+	want := Summary{Ran: []string{"stage.fake.b"}, Cached: []string{}, Failed: []string{"stage.fake.a"}, Skipped: []string{}}
+	if d := cmp.Diff(want, rep.Summary()); d != "" {
+		t.Errorf("wrong summary (-want +got):\n%s", d)
+	}
+	if err := rep.Results[0].Err; err == nil || !strings.Contains(err.Error(), "runs on executor fake.c, which this build has not set up") {
+		t.Errorf("wrong error %v", err)
+	}
+}
+
 // TestRunStage checks the job side: RunStage runs one instance with the
 // upstream folders it is given, and refuses a configuration other than the
 // one the build hashed.

@@ -208,9 +208,9 @@ type builder struct {
 	corrupt map[cache.ID]bool
 	seals   seals // outputs in use, and those a stage changed (seal.go)
 
-	localRunning   int              // local stages running (at most opt.Jobs)
-	clusterRunning map[Executor]int // cluster stages running, per cluster
-	clusterCtx     context.Context  // cancelled when the build stops after a failure
+	localRunning   int             // local stages running (at most opt.Jobs)
+	clusterRunning map[string]int  // cluster stages running, per cluster name
+	clusterCtx     context.Context // cancelled when the build stops after a failure
 	stopClusters   context.CancelFunc
 }
 
@@ -223,7 +223,7 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 	if opt.Jobs <= 0 {
 		opt.Jobs = runtime.NumCPU()
 	}
-	b := &builder{opt: opt, con: newConsole(opt.Console), leaders: map[cache.ID]*node{}, corrupt: map[cache.ID]bool{}, clusterRunning: map[Executor]int{}}
+	b := &builder{opt: opt, con: newConsole(opt.Console), leaders: map[cache.ID]*node{}, corrupt: map[cache.ID]bool{}, clusterRunning: map[string]int{}}
 	b.clusterCtx, b.stopClusters = context.WithCancel(ctx)
 	defer b.stopClusters()
 	rep := &Report{}
