@@ -149,7 +149,7 @@ func (e *Executor) Run(ctx context.Context, t *engine.Task) (err error) {
 // is cancelled, when it cancels the job and waits for Slurm to end it.
 func (e *Executor) runJob(ctx context.Context, t *engine.Task, dir, script, logPath string) (string, ending, error) {
 	args := e.cfg.sbatchArgs(jobName(t.Instance.Addr), t.Pipeline.Dir, logPath, t.Instance.GPUs)
-	out, err := run("sbatch", append(args, script)...)
+	out, err := submit(ctx, append(args, script))
 	if err != nil {
 		return "", ending{}, fmt.Errorf("submitting the job: %w", err)
 	}
@@ -190,6 +190,39 @@ func (e *Executor) runJob(ctx context.Context, t *engine.Task, dir, script, logP
 			readProgress(t, dir)
 		}
 	}
+}
+
+// submitTries and submitBackoff bound how often sbatch is tried when the
+// controller is busy or restarting ("Socket timed out", "Resource
+// temporarily unavailable"), which Slurm's documentation says to retry.
+const submitTries = 4
+
+var submitBackoff = 3 * time.Second // a variable for tests
+
+// submit runs sbatch, again after a transient error.
+func submit(ctx context.Context, args []string) (string, error) {
+	for try := 1; ; try++ {
+		out, err := run("sbatch", args...)
+		if err == nil || try == submitTries || !transient(err) {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", err
+		case <-time.After(time.Duration(try) * submitBackoff):
+		}
+	}
+}
+
+// transient reports whether a Slurm command's error is worth a retry.
+func transient(err error) bool {
+	msg := strings.ToLower(err.Error())
+	for _, s := range []string{"timed out", "temporarily unavailable", "unable to contact slurm controller", "try again"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // cancel cancels job id and waits, at most a minute, until squeue no

@@ -22,12 +22,17 @@ func fakeSlurm(t *testing.T) {
 	state := t.TempDir()
 	scripts := map[string]string{
 		"sbatch": `#!/bin/sh
+if [ -n "$FAKE_SBATCH_FLAKY" ] && [ ! -e ` + state + `/flaked ]; then
+	touch ` + state + `/flaked
+	echo "sbatch: error: Batch job submission failed: Socket timed out on send/recv operation" >&2
+	exit 1
+fi
 out= ; for a in "$@"; do case $a in --output=*) out=${a#--output=};; esac; script=$a; done
 n=$(($(cat ` + state + `/n 2>/dev/null || echo 0) + 1)); echo $n > ` + state + `/n
 sh "$script" >> "$out" 2>&1; echo $? > ` + state + `/$n.exit
 echo $n
 `,
-		"squeue": "#!/bin/sh\nexit 0\n",
+		"squeue":  "#!/bin/sh\nexit 0\n",
 		"scancel": "#!/bin/sh\nexit 0\n",
 		"scontrol": `#!/bin/sh
 for id; do :; done
@@ -77,17 +82,23 @@ func TestRunJobs(t *testing.T) {
 		name      string
 		exits     string // exit status of each attempt
 		retries   int
+		flaky     bool // sbatch times out once
 		wantErr   string
 		wantMemos []string
 	}{
-		{"ok", "0", 0, "", []string{"item1"}},
-		{"node fail then ok", "42 0", 1, "", []string{"item1", "item2"}},
-		{"node fail, no retries left", "42 42 0", 1, "slurm job 2 NODE_FAIL (exit status 0, reason NodeDown): stage broke", []string{"item1", "item2"}},
-		{"failed is not retried", "3 0", 2, "slurm job 1 FAILED (exit status 3, reason NonZeroExitCode): stage broke", []string{"item1"}},
+		{"ok", "0", 0, false, "", []string{"item1"}},
+		{"sbatch timed out once", "0", 0, true, "", []string{"item1"}},
+		{"node fail then ok", "42 0", 1, false, "", []string{"item1", "item2"}},
+		{"node fail, no retries left", "42 42 0", 1, false, "slurm job 2 NODE_FAIL (exit status 0, reason NodeDown): stage broke", []string{"item1", "item2"}},
+		{"failed is not retried", "3 0", 2, false, "slurm job 1 FAILED (exit status 3, reason NonZeroExitCode): stage broke", []string{"item1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fakeSlurm(t)
+			if tt.flaky {
+				t.Setenv("FAKE_SBATCH_FLAKY", "1")
+			}
+			submitBackoff = 10 * time.Millisecond
 			c, err := cache.Open(filepath.Join(t.TempDir(), "cache"), cache.Options{NoWait: true})
 			if err != nil {
 				t.Fatal(err)
