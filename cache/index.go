@@ -132,7 +132,7 @@ func (c *Cache) Put(action ID, e *Entry) error {
 	if _, err := os.Stat(c.OutputDir(e.OutputID)); err != nil {
 		return fmt.Errorf("cache: Put %s: output folder %s is missing; commit it with CommitOutput first", action, c.OutputDir(e.OutputID))
 	}
-	if err := checkSpace(c.dir, "record "+e.Addr+"'s output in the index"); err != nil {
+	if err := checkSpace(c.dir, "record an output in the index"); err != nil {
 		return err
 	}
 	now := c.now()

@@ -33,11 +33,13 @@ type DiskFullError struct {
 	Need  uint64 // bytes the cache wants free
 	Mount string // the file system's mount point (or the cache directory, where unknown)
 	What  string // what the cache was about to do
+	Dir   string // the cache directory
 }
 
 func (e *DiskFullError) Error() string {
-	return fmt.Sprintf("disk full: %d bytes free on %s; refeval needs %d free there to %s. Free some space, or pass --cache DIR on another file system",
-		e.Free, e.Mount, e.Need, e.What)
+	return fmt.Sprintf("disk full: %d bytes free on %s; refeval needs %d free there to %s. Free some space, pass --cache DIR on another file system, "+
+		"or remove the cache folder %s when no refeval runs (everything in it can be rebuilt)",
+		e.Free, e.Mount, e.Need, e.What, e.Dir)
 }
 
 // checkSpace returns a *DiskFullError if dir's file system has less than
@@ -47,7 +49,7 @@ func checkSpace(dir, what string) error {
 	if err != nil || free >= minFreeBytes {
 		return nil
 	}
-	return &DiskFullError{Free: free, Need: minFreeBytes, Mount: mountPoint(dir), What: what}
+	return &DiskFullError{Free: free, Need: minFreeBytes, Mount: mountPoint(dir), What: what, Dir: dir}
 }
 
 // DiskFull returns a *DiskFullError if the cache's file system is nearly
