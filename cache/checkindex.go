@@ -4,12 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/table"
+
+	"github.com/refeval/refeval/internal/atomicfile"
 )
 
 // checkOnOpen makes Open check the index (checkIndex, checkRecordSum)
@@ -23,8 +27,14 @@ var checkOnOpen = true
 // (slice bounds out of range in table.OpenTable) and no recover can reach;
 // checked here first, a damaged table is an error instead, and Open
 // rebuilds the index. The check reads every table once (the index holds
-// small records, a few MB); BenchmarkOpen measures it.
-func checkIndex(dir string) (err error) {
+// small records, a few MB); BenchmarkOpen measures it. Tables are
+// immutable once written, so a table whose stat (size, mtime, ctime,
+// inode, device) is the one recorded in the file checked, when an earlier
+// Open verified it, is not read again; checkIndex rewrites that file with
+// the tables it found intact. A bit flipped later on the disk itself,
+// which changes no stat, is caught when Badger reads the block
+// (OnBlockRead) instead.
+func checkIndex(dir, checked string) (err error) {
 	defer recoverIndex(&err)
 	mf, err := os.Open(filepath.Join(dir, badger.ManifestFilename))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -48,12 +58,53 @@ func checkIndex(dir string) (err error) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	known := readChecked(checked)
+	intact := map[string]statKey{}
 	for _, id := range ids {
-		if err := checkTable(table.NewFilename(id, dir), id, man.Tables[id]); err != nil {
+		path := table.NewFilename(id, dir)
+		fi, err := os.Stat(path)
+		if err != nil {
 			return fmt.Errorf("%w: %v", errIndexDamaged, err)
 		}
+		name, k := filepath.Base(path), statKeyOf(fi)
+		if known[name] != k {
+			if err := checkTable(path, id, man.Tables[id]); err != nil {
+				return fmt.Errorf("%w: %v", errIndexDamaged, err)
+			}
+		}
+		intact[name] = k
+	}
+	if !maps.Equal(known, intact) {
+		writeChecked(checked, intact) // best effort: without it, the next Open reads the tables again
 	}
 	return nil
+}
+
+// readChecked reads the tables an earlier Open verified: one line per
+// table, "name size mtime ctime inode device".
+func readChecked(path string) map[string]statKey {
+	known := map[string]statKey{}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return known
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var name string
+		var k statKey
+		if n, _ := fmt.Sscanf(line, "%s %d %d %d %d %d", &name, &k.Size, &k.Mtime, &k.Ctime, &k.Ino, &k.Dev); n == 6 {
+			known[name] = k
+		}
+	}
+	return known
+}
+
+func writeChecked(path string, intact map[string]statKey) {
+	var b strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(intact)) {
+		k := intact[name]
+		fmt.Fprintf(&b, "%s %d %d %d %d %d\n", name, k.Size, k.Mtime, k.Ctime, k.Ino, k.Dev)
+	}
+	atomicfile.WriteBytes(path, []byte(b.String()))
 }
 
 // checkTable opens one table from a copy in memory and verifies every

@@ -82,8 +82,9 @@ func (c *Cache) getEntry(action ID) (*Entry, error) {
 // readEntry reads and decodes action's entry and, with stats, its output's
 // stat record. It returns ErrNotFound if there is none. An entry that
 // cannot be read (Badger fails or panics on a damaged file, or the value
-// does not decode) is an error wrapping ErrCorrupt, so that the engine
-// runs the stage again and its Put replaces the entry; damage to the index
+// does not decode) is read from its record (record.go) instead; without
+// an intact record it is an error wrapping ErrCorrupt, so that the engine
+// runs the stage again and its Put replaces the entry. Damage to the index
 // itself is also reported once (noteDamage).
 func (c *Cache) readEntry(action ID, stats bool) (*Entry, []statKey, error) {
 	var raw []byte
@@ -106,15 +107,20 @@ func (c *Cache) readEntry(action ID, stats bool) (*Entry, []statKey, error) {
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, nil, ErrNotFound
 	}
-	if err != nil {
+	if err == nil {
+		var e *Entry
+		if e, err = decodeEntry(raw); err == nil {
+			return e, rec, nil
+		}
+	} else {
 		c.noteDamage("reading entry "+action.String(), err)
-		return nil, nil, fmt.Errorf("cache %s: index entry %s is unreadable (%v): %w", c.dir, action, err, ErrCorrupt)
 	}
-	e, err := decodeEntry(raw)
-	if err != nil {
-		return nil, nil, fmt.Errorf("cache %s: index entry %s is unreadable (%v): %w", c.dir, action, err, ErrCorrupt)
+	// The entry's record, if intact, stands in for it (without a stat
+	// record: the output is rehashed).
+	if e, rerr := c.readRecord(action); rerr == nil {
+		return e, nil, nil
 	}
-	return e, rec, nil
+	return nil, nil, fmt.Errorf("cache %s: index entry %s is unreadable (%v): %w", c.dir, action, err, ErrCorrupt)
 }
 
 // Put records e as the entry for action and as the last entry of

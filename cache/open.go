@@ -134,7 +134,7 @@ func (c *Cache) openIndex() (*badger.DB, error) {
 	// (lock_other.go), another process may be writing these files.
 	check := lockWritesPid && checkOnOpen
 	if check {
-		err = checkIndex(idx)
+		err = checkIndex(idx, filepath.Join(c.dir, checkedTables))
 	}
 	if err == nil {
 		err = guard(func() error {

@@ -27,6 +27,7 @@ import (
 const (
 	damagedIndexDir = "index.damaged"
 	rebuildingMark  = "index.rebuilding"
+	checkedTables   = "index.checked" // the tables checkIndex verified, by stat
 )
 
 // indexPath returns the index folder.
@@ -52,6 +53,7 @@ func (c *Cache) rebuild(cause error, report bool) (*badger.DB, RebuildReport, er
 	if err := removeTree(aside); err != nil {
 		return nil, rep, c.byHand(cause, err)
 	}
+	os.Remove(filepath.Join(c.dir, checkedTables))
 	if err := os.Rename(idx, aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, rep, c.byHand(cause, err)
 	}

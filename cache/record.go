@@ -104,6 +104,15 @@ func (c *Cache) writeRecord(action ID, e *Entry) error {
 	return atomicfile.WriteBytes(c.recordPath(action), b)
 }
 
+// readRecord reads and decodes the entry record of action.
+func (c *Cache) readRecord(action ID) (*Entry, error) {
+	b, err := os.ReadFile(c.recordPath(action))
+	if err != nil {
+		return nil, err
+	}
+	return decodeRecord(b)
+}
+
 // touchRecord sets the record's mtime to t, so that a rebuilt index keeps
 // recent LastUsed times (rebuild takes the later of the two). Best effort.
 func (c *Cache) touchRecord(action ID, t time.Time) {

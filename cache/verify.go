@@ -114,11 +114,7 @@ func (c *Cache) Repair(rep VerifyReport) error {
 // restoreEntry puts action's entry back into the index from its record, if
 // the record is intact and its output folder exists.
 func (c *Cache) restoreEntry(action ID) error {
-	b, err := os.ReadFile(c.recordPath(action))
-	if err != nil {
-		return err
-	}
-	e, err := decodeRecord(b)
+	e, err := c.readRecord(action)
 	if err != nil {
 		return err
 	}
