@@ -1,0 +1,99 @@
+package llm
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/refeval/refeval/llm/checkpoint"
+)
+
+// TestFamiliesPathsAgree checks, for Qwen3, Mistral with a sliding window and
+// Gemma 3 with local and global layers, that the three ways of running a
+// model agree where sliding windows and per-layer RoPE bases could make
+// them differ: generation through the KV cache against scoring the whole
+// sequence, and the shared-prefix judge path against whole prefixes. The
+// windows (5 and 6) are shorter than the sequences, so keys leave them.
+func TestFamiliesPathsAgree(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		arch string
+		edit func(c *checkpoint.Config)
+	}{
+		{"qwen3", func(c *checkpoint.Config) {}},
+		{"mistral", func(c *checkpoint.Config) { c.SlidingWindow = 6 }},
+		{"gemma3", func(c *checkpoint.Config) {
+			c.NumHiddenLayers, c.SlidingLayers, c.SlidingWindow = 3, []bool{true, false, true}, 5
+		}},
+	} {
+		t.Run(tc.arch, func(t *testing.T) {
+			cfg, err := checkpoint.SizedConfig(tc.arch, "tiny", 300)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.edit(&cfg)
+			cfg.EOSTokenIDs = []int{299}
+			w := checkpoint.Random(cfg, 5)
+			for _, x := range w {
+				for i := range x.Data {
+					x.Data[i] *= 10
+				}
+			}
+			checkpoint.Perturb(w, 5)
+			m, err := New(cfg, w, Options{MaxBatch: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+
+			reqs := []GenRequest{{Prompt: prompt(7, 9), Item: "a"}, {Prompt: prompt(8, 3), Item: "b"}}
+			gens, err := m.Generate(ctx, reqs, SampleParams{N: 2, MaxTokens: 12, Temperature: 1, Seed: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var seqs []Sequence
+			var want [][]float32
+			for i, g := range gens {
+				for _, s := range g.Samples {
+					seqs = append(seqs, Sequence{Tokens: append(append([]int{}, reqs[i].Prompt...), s.Tokens...), PromptLen: len(reqs[i].Prompt)})
+					want = append(want, s.LogProbs)
+				}
+			}
+			got, err := m.SequenceLogProbs(ctx, seqs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range seqs {
+				for j, v := range want[i] {
+					if math.Abs(float64(v-got[i].Tokens[j])) > 1e-4 {
+						t.Errorf("wrong log-prob of sequence %d token %d (cached generation vs scoring)\ngot:  %#v\nwant: %#v", i, j, got[i].Tokens[j], v)
+					}
+				}
+			}
+
+			prefix := prompt(100, 17)
+			suffixes := [][]int{prompt(201, 3), prompt(202, 12)}
+			var whole [][]int
+			for _, s := range suffixes {
+				whole = append(whole, append(append([]int{}, prefix...), s...))
+			}
+			shared, err := m.NextTokenLogProbsShared(ctx, prefix, suffixes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := m.NextTokenLogProbs(ctx, whole)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range full {
+				worst := 0.0
+				for k := range full[i] {
+					worst = max(worst, math.Abs(float64(shared[i][k]-full[i][k])))
+				}
+				if worst > 1e-5 {
+					t.Errorf("wrong shared-prefix log-probs of suffix %d\ngot:  largest difference %g\nwant: <= 1e-5", i, worst)
+				}
+			}
+		})
+	}
+}
