@@ -365,6 +365,10 @@ func (p *Pipeline) HiddenEnv(in *Instance) []string {
 		}
 	}
 	walk(in.block.refs)
+	if in.block.forEach != nil { // for_each = { judge = model.judge }, read as each.value
+		refs, _ := refsOf(in.block.forEach)
+		walk(refs)
+	}
 	var hidden []string
 	for _, n := range sortedKeys(p.globals) {
 		for _, s := range p.globals[n].secrets {

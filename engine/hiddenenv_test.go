@@ -1,0 +1,76 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// TestHiddenEnv checks that a stage's processes are kept from the secrets
+// of the model blocks it does not refer to, directly, through a local or
+// through for_each, and that a block type's Check reports into the block.
+func TestHiddenEnv(t *testing.T) {
+	src := `
+model "a" {
+  key = "KEY_A"
+}
+model "b" {
+  key = "KEY_B"
+}
+locals {
+  l = model.b
+}
+stage "fake" "direct" {
+  text = model.a.key
+}
+stage "fake" "local" {
+  text = local.l.key
+}
+stage "fake" "none" {
+  text = "x"
+}
+stage "fake" "each" {
+  for_each = { x = model.a }
+  text     = each.value.key
+}
+`
+	file := filepath.Join(t.TempDir(), "p.hcl")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	modelType := &BlockType{
+		Attributes: []string{"key"},
+		Secrets: func(v cty.Value) []string {
+			return []string{v.GetAttr("key").AsString()}
+		},
+		Check: func(blk *hcl.Block, ectx *hcl.EvalContext) hcl.Diagnostics { return nil },
+	}
+	p, diags := Load(file, LoadOptions{Lookup: fakeLookup, Blocks: map[string]*BlockType{"model": modelType}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	tests := []struct {
+		addr string
+		want []string
+	}{
+		{"stage.fake.direct", []string{"KEY_B"}},
+		{"stage.fake.local", []string{"KEY_A"}},
+		{"stage.fake.none", []string{"KEY_A", "KEY_B"}},
+		{`stage.fake.each["x"]`, []string{"KEY_B"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			in, ok := p.Lookup(tt.addr)
+			if !ok {
+				t.Fatalf("no instance %s", tt.addr)
+			}
+			if diff := cmp.Diff(tt.want, p.HiddenEnv(in)); diff != "" {
+				t.Errorf("wrong hidden variables (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
