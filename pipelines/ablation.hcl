@@ -16,13 +16,13 @@ variable "betas" {
 
 variable "train_prompts" {
   type        = number
-  default     = 20
+  default     = 100
   description = "Training prompts sampled and judged (of 525)."
 }
 
 variable "test_prompts" {
   type        = number
-  default     = 40
+  default     = 105
   description = "Held-out prompts evaluated (of 105)."
 }
 
@@ -60,6 +60,8 @@ stage "sft" "distill" {
   warmup_ratio  = 0.05
   grad_accum    = 1
   schedule      = "cosine"
+  max_grad_norm = 1
+  weight_decay  = 0
   eval_fraction = 0.05
 }
 
@@ -101,12 +103,12 @@ stage "dpo" "run" {
   model         = stage.sft.distill
   pairs         = stage.logprobs.judge[each.value.judge]
   beta          = tonumber(each.value.beta)
-  lr            = 1e-4
-  batch         = 4
+  lr            = 1.5e-4 # see self_improve.hcl
+  batch         = 8
   grad_accum    = 1
-  epochs        = 2
+  epochs        = 3
   eval_fraction = 0.2
-  eval_every    = 4
+  eval_every    = 5
 }
 
 stage "eval" "run" {

@@ -10,6 +10,9 @@
 # sample 5 candidates per prompt → score them with the policy as its own
 # judge (prompts/refeval.txt) → pairs → reference log-probs → DPO for each
 # beta → eval each DPO policy against the SFT policy and the references.
+# As in RLRR's self_improve.sh, the same chain on the first test prompts
+# gives the validation pairs (stage.logprobs.val) that pick each DPO run's
+# best checkpoint.
 
 variable "betas" {
   type        = list(string)
@@ -30,13 +33,19 @@ variable "judge_template" {
 
 variable "train_prompts" {
   type        = number
-  default     = 20
+  default     = 100
   description = "Training prompts sampled and judged (of 525)."
+}
+
+variable "val_prompts" {
+  type        = number
+  default     = 20
+  description = "Test prompts sampled and judged for DPO's validation pairs, as RLRR's val set (of 105)."
 }
 
 variable "test_prompts" {
   type        = number
-  default     = 40
+  default     = 105
   description = "Held-out prompts evaluated (of 105)."
 }
 
@@ -73,6 +82,8 @@ stage "sft" "distill" {
   warmup_ratio  = 0.05
   grad_accum    = 1
   schedule      = "cosine"
+  max_grad_norm = 1
+  weight_decay  = 0
   eval_fraction = 0.05
 }
 
@@ -110,17 +121,52 @@ stage "logprobs" "ref" {
   pairs = stage.pairs.train
 }
 
+# Validation pairs: the same chain on the first test prompts, as RLRR's
+# self_improve.sh builds val.pairs.jsonl from its test prompts.
+stage "sample" "val" {
+  model       = stage.sft.distill
+  prompts     = "../data/test.prompts.jsonl"
+  limit       = var.val_prompts
+  n           = 5
+  temperature = 0.8
+  top_p       = 0.95
+  max_tokens  = local.max_tokens
+  batch       = 20
+}
+
+stage "score" "val" {
+  judge        = stage.sft.distill
+  samples      = stage.sample.val
+  references   = "../data/test.references.jsonl"
+  template     = var.judge_template
+  top_logprobs = 0
+  batch        = 20
+}
+
+stage "pairs" "val" {
+  scores    = stage.score.val.out
+  tokenizer = stage.sft.distill
+}
+
+stage "logprobs" "val" {
+  model = stage.sft.distill
+  pairs = stage.pairs.val
+}
+
 stage "dpo" "beta" {
   for_each      = local.runs
   model         = stage.sft.distill
   pairs         = stage.logprobs.ref
   beta          = tonumber(each.value)
-  lr            = 1e-4
-  batch         = 4
+  eval_pairs    = stage.logprobs.val
+  # A tiny policy judged by itself: the paper's lr 5e-7 and batch 64 would
+  # not move it; 39 steps of 8 pairs at 1.5e-4 do, and longer or faster
+  # runs degenerate its answers.
+  lr            = 1.5e-4
+  batch         = 8
   grad_accum    = 1
-  epochs        = 2
-  eval_fraction = 0.2
-  eval_every    = 4
+  epochs        = 3
+  eval_every    = 5
 }
 
 stage "eval" "sft" {
