@@ -80,11 +80,14 @@ func runCache(ctx context.Context, cmd *Command, args []string) error {
 	if len(args) < 1 {
 		return usageErrorf("want ls, gc, verify, push or pull")
 	}
-	sub := args[0]
 	args, err := takeRemoteURLs(args)
 	if err != nil {
 		return err
 	}
+	if len(args) < 1 {
+		return usageErrorf("want ls, gc, verify, push or pull")
+	}
+	sub := args[0]
 	onRemote := cacheRemote.on
 	switch sub {
 	case "ls", "gc", "verify":
