@@ -2,18 +2,21 @@ package cache
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 )
 
-// BenchmarkOpen opens and closes a cache of REFEVAL_BENCH_ENTRIES-like
-// sizes (100 and 2,000 entries), with the damage checks of Open
-// (checkIndex reads every table; checkRecordSum lists entry/) and without
-// them, in the same run:
+// BenchmarkOpen opens and closes a cache of 2,000 entries, alone and with
+// 16 MB of memos (2,000 × 8 KB, in tables), three ways in the same run:
+// without the damage checks of Open (unchecked), with them as they run
+// after an earlier Open verified the tables (checked), and with
+// index.checked removed before each Open, so that every table is read and
+// verified (cold):
 //
-//	go test -run '^$' -bench Open -benchtime 50x ./cache/
+//	go test -run '^$' -bench Open -benchtime 20x ./cache/
 func BenchmarkOpen(b *testing.B) {
-	for _, n := range []int{100, 2000} {
+	for _, memoMB := range []int{0, 16} {
 		dir := filepath.Join(b.TempDir(), "cache")
 		c, err := Open(dir, Options{NoWait: true})
 		must(b, err)
@@ -22,16 +25,26 @@ func BenchmarkOpen(b *testing.B) {
 		writeFiles(b, tmp, map[string]string{"a": "1"})
 		id, files, err := c.CommitOutput(tmp)
 		must(b, err)
-		for i := range n {
+		for i := range 2000 {
 			name := fmt.Sprintf("s%d", i)
 			must(b, c.Put(NewHash(name, nil).Sum(), &Entry{OutputID: id, Files: files, Pipeline: "p.hcl", Addr: "stage.x." + name}))
 		}
+		wb := c.db.NewWriteBatch()
+		val := make([]byte, 8<<10)
+		for i := range memoMB << 7 {
+			val[0], val[1] = byte(i), byte(i>>8)
+			must(b, wb.Set(memoKey("bench", fmt.Sprint(i)), val))
+		}
+		must(b, wb.Flush())
 		must(b, c.Close())
-		for _, checked := range []bool{true, false} {
-			b.Run(fmt.Sprintf("entries=%d/checked=%v", n, checked), func(b *testing.B) {
-				checkOnOpen = checked
+		for _, mode := range []string{"unchecked", "checked", "cold"} {
+			b.Run(fmt.Sprintf("memos=%dMB/%s", memoMB, mode), func(b *testing.B) {
+				checkOnOpen = mode != "unchecked"
 				defer func() { checkOnOpen = true }()
 				for b.Loop() {
+					if mode == "cold" {
+						os.Remove(filepath.Join(dir, checkedTables))
+					}
 					c, err := Open(dir, Options{NoWait: true})
 					must(b, err)
 					must(b, c.Close())
