@@ -1,7 +1,9 @@
 package stages
 
 import (
+	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/refeval/refeval/engine"
+	"github.com/refeval/refeval/llm"
 	"github.com/refeval/refeval/llm/chat"
 	"github.com/refeval/refeval/llm/tokenizer"
 )
@@ -266,5 +269,94 @@ func TestJudgeTemplateCheckedAtLoad(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestJudgeUsesItsChatTemplate gives the in-process judge a model whose
+// tokenizer_config.json has a chat template of its own, and checks that a
+// verdict's log-probs are the model's next-token log-probs after the
+// template's messages rendered with that template, then "Output (".
+func TestJudgeUsesItsChatTemplate(t *testing.T) {
+	d := newDemo(t, 2)
+	init := d.tinyPolicy()
+	// A copy of the model with another chat template.
+	judgeDir := filepath.Join(d.dir, "judge")
+	if err := os.MkdirAll(judgeDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(init)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(init, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name() == "tokenizer_config.json" {
+			var cfg map[string]any
+			if err := json.Unmarshal(b, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			cfg["chat_template"] = "{% for m in messages %}## {{ m.role }}: {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}## assistant: {% endif %}"
+			if b, err = json.Marshal(cfg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(judgeDir, e.Name()), b, 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+	samples := []Sample{{Prompt: "Name a colour.", Candidates: []TextLine{{Text: "red"}, {Text: "a dog"}}}}
+	if err := os.MkdirAll(filepath.Join(d.dir, "smp"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJSONL(filepath.Join(d.dir, "smp", SamplesFile), samples); err != nil {
+		t.Fatal(err)
+	}
+	out := d.run("score", "score", `judge = "judge"
+samples = "smp"
+references = "train.references.jsonl"
+template = "judge.txt"
+top_logprobs = 0`)
+	lines, err := ReadJSONL[ScoreLine](filepath.Join(out, ScoresFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	m, err := llm.Load(judgeDir, llm.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	src, err := os.ReadFile(filepath.Join(d.dir, "judge.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jt, err := ParseJudgeTemplate(string(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := jt.Fill(samples[0].Prompt, lines[0].Reference, "red", "a dog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := JudgePromptText(m.Template(), msgs, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(text, "## system: ") || !strings.HasSuffix(text, "## assistant: Output (") {
+		t.Fatalf("the judge's template was not used:\n%s", text)
+	}
+	rows, err := m.NextTokenLogProbs(context.Background(), [][]int{m.Tokenizer().Encode(text)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := m.Tokenizer().TokenID(LabelA)
+	b, _ := m.Tokenizer().TokenID(LabelB)
+	c := lines[0].Comparisons[0]
+	if c.I != 0 || c.J != 1 || c.LogprobA == nil || c.LogprobB == nil ||
+		math.Abs(*c.LogprobA-float64(rows[0][a])) > 1e-5 || math.Abs(*c.LogprobB-float64(rows[0][b])) > 1e-5 {
+		t.Errorf("wrong verdict\ngot:  %+v\nwant: logprob_a %v, logprob_b %v", c, rows[0][a], rows[0][b])
 	}
 }
