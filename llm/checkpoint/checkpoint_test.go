@@ -35,6 +35,9 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		{"llama f32 sharded untied", "llama", "float32", 100_000, false, 0},
 		{"qwen2 bf16", "qwen2", "bfloat16", 0, true, 1.0 / 128},
 		{"llama f16 sharded", "llama", "float16", 50_000, true, 1.0 / 1024},
+		{"qwen3 f32", "qwen3", "float32", 0, true, 0},
+		{"mistral bf16 untied", "mistral", "bfloat16", 0, false, 1.0 / 128},
+		{"gemma3 f32 sharded", "gemma3", "float32", 100_000, true, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -285,7 +288,7 @@ func TestInit(t *testing.T) {
 }
 
 func TestNumParamsMatchesShapes(t *testing.T) {
-	for _, arch := range []string{"qwen2", "llama"} {
+	for _, arch := range []string{"qwen2", "qwen3", "llama", "mistral", "gemma3"} {
 		for _, tie := range []bool{true, false} {
 			t.Run(arch+" tie="+strconv.FormatBool(tie), func(t *testing.T) {
 				cfg := tinyConfig(t, arch)
