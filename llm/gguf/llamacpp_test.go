@@ -364,3 +364,47 @@ func readGzip(path string) ([]byte, error) {
 	}
 	return io.ReadAll(zr)
 }
+
+var goldenCheckpoint = flag.String("golden-checkpoint", "", "NAME=DIR: write the model of testdata/llamacpp_NAME.json as a checkpoint folder with its sequences (prompt + greedy tokens), for scripts/gelu_f16.py")
+
+// TestWriteGoldenCheckpoint writes, with -golden-checkpoint NAME=DIR, the
+// random model of a llama.cpp golden as a Hugging Face folder plus
+// sequences.json (each prompt followed by llama.cpp's greedy tokens), so that
+// the float64 torch reference can score exactly what llama.cpp scored.
+func TestWriteGoldenCheckpoint(t *testing.T) {
+	if *goldenCheckpoint == "" {
+		t.Skip("writes a checkpoint only with -golden-checkpoint NAME=DIR (scripts/gelu_f16.py)")
+	}
+	name, dir, ok := strings.Cut(*goldenCheckpoint, "=")
+	if !ok {
+		t.Fatalf("-golden-checkpoint %q: want NAME=DIR", *goldenCheckpoint)
+	}
+	data, err := os.ReadFile(filepath.Join("testdata", "llamacpp_"+name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g golden
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	vocab, err := g.Spec.Model.vocab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, tensors, err := g.Spec.Model.build(vocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.EOSTokenIDs = nil
+	if err := checkpoint.Save(dir, cfg, tensors, checkpoint.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var seqs [][]int
+	for _, r := range g.Runs {
+		seqs = append(seqs, append(slices.Clone(r.Prompt), r.Greedy...))
+	}
+	js, _ := json.Marshal(seqs)
+	if err := os.WriteFile(filepath.Join(dir, "sequences.json"), js, 0o666); err != nil {
+		t.Fatal(err)
+	}
+}
