@@ -13,17 +13,18 @@ import (
 	"github.com/refeval/refeval/engine"
 )
 
-// checkInputFiles is every kind's engine.Kind.CheckInputs (set by
-// Register): at load time it checks the files named by the attributes that
-// mean the same in every kind, so that a bad file fails the load instead of
-// a stage after its upstream stages ran:
+// checkInputFiles is the engine.Kind.CheckInputs of every kind with a
+// prompts or references attribute (set by Register): at load time it checks
+// the files those attributes name, which mean the same in every kind, so
+// that a bad file fails the load instead of a stage after its upstream
+// stages ran:
 //
 //	prompts     a prompts file with at least one prompt
 //	references  at least one reference per prompt (the first limit prompts)
 //
-// (Judge templates are checked by the score and eval stages themselves,
-// through engine.InputChecker.)
-// Files inside upstream outputs do not exist yet and are skipped.
+// Files inside upstream outputs do not exist yet and are skipped. Judge
+// templates are checked by the score and eval stages themselves, through
+// engine.InputChecker.
 func checkInputFiles(body hcl.Body, ectx *hcl.EvalContext, dir string) hcl.Diagnostics {
 	content, _, _ := body.PartialContent(inputCheckSchema)
 	var diags hcl.Diagnostics

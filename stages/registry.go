@@ -1,8 +1,11 @@
 package stages
 
 import (
+	"slices"
 	"sort"
 	"sync"
+
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/refeval/refeval/engine"
 )
@@ -21,7 +24,7 @@ func Register(k *engine.Kind) {
 	if _, dup := kinds[k.Name]; dup {
 		panic("stages: duplicate stage kind " + k.Name)
 	}
-	if k.CheckInputs == nil {
+	if k.CheckInputs == nil && hasAttribute(k.Schema, "prompts", "references") {
 		k.CheckInputs = checkInputFiles
 	}
 	kinds[k.Name] = k
@@ -45,4 +48,17 @@ func Names() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// hasAttribute says whether schema declares any of names.
+func hasAttribute(schema *hcl.BodySchema, names ...string) bool {
+	if schema == nil {
+		return false
+	}
+	for _, a := range schema.Attributes {
+		if slices.Contains(names, a.Name) {
+			return true
+		}
+	}
+	return false
 }
