@@ -19,7 +19,7 @@ import (
 // the requests its handlers serve at once, and answers samplers with
 // "answer I" and judges "Output (a)" with log-probs (just the label when
 // the request continues a prefilled turn). reject, when set, makes it
-// answer 400 to judge requests whose user turn contains it.
+// answer 400 to requests whose user turn contains it.
 type recordingServer struct {
 	*httptest.Server
 	latency time.Duration
@@ -66,12 +66,12 @@ func (s *recordingServer) serve(w http.ResponseWriter, r *http.Request) {
 	if v, ok := body["n"].(float64); ok {
 		n = int(v)
 	}
+	if s.reject != "" && strings.Contains(user, s.reject) {
+		http.Error(w, `{"error": "bad request"}`, 400)
+		return
+	}
 	var choices []map[string]any
 	if body["logprobs"] == true {
-		if s.reject != "" && strings.Contains(user, s.reject) {
-			http.Error(w, `{"error": "bad judge request"}`, 400)
-			return
-		}
 		tok := func(s string, lp float64) map[string]any {
 			return map[string]any{"token": s, "logprob": lp, "top_logprobs": []any{
 				map[string]any{"token": "a", "logprob": -0.3}, map[string]any{"token": "b", "logprob": -1.5}}}
@@ -304,5 +304,27 @@ batch = 2`, srv.URL))
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("wrong error\ngot:  %v\nwant: …%s…", err, want)
 		}
+	}
+}
+
+// TestEndpointSampleErrorNamesLine checks that a failed sampling request
+// is reported by its prompt's line in the prompts file.
+func TestEndpointSampleErrorNamesLine(t *testing.T) {
+	d := newDemo(t, 4)
+	srv := newRecordingServer(t, 0)
+	prompts, err := readPrompts(d.dir, "train.prompts.jsonl", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.reject = prompts[2]
+	st, diags := decodeKind(t, "sample", fmt.Sprintf(`model = { endpoint = "%s/v1", name = "policy", max_retries = 0 }
+prompts = "train.prompts.jsonl"
+n = 2`, srv.URL))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	err = st.Run(t.Context(), &engine.RunContext{Dir: d.dir, Out: t.TempDir(), Memo: newMemo()})
+	if err == nil || !strings.Contains(err.Error(), "prompt line 3:") {
+		t.Errorf("wrong error\ngot:  %v\nwant: …prompt line 3:…", err)
 	}
 }
