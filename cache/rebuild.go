@@ -33,8 +33,8 @@ const (
 // indexPath returns the index folder.
 func (c *Cache) indexPath() string { return filepath.Join(c.dir, indexDir) }
 
-// A RebuildReport says what a rebuild restored.
-type RebuildReport struct {
+// A rebuildReport says what a rebuild restored.
+type rebuildReport struct {
 	Restored int // entries put back
 	Skipped  int // records that were unreadable or named a missing output folder
 }
@@ -42,8 +42,8 @@ type RebuildReport struct {
 // rebuild replaces the index folder (not open) with one rebuilt from the
 // entry records, and returns it open. cause says why; with report, the
 // rebuild is reported through warn.
-func (c *Cache) rebuild(cause error, report bool) (*badger.DB, RebuildReport, error) {
-	var rep RebuildReport
+func (c *Cache) rebuild(cause error, report bool) (*badger.DB, rebuildReport, error) {
+	var rep rebuildReport
 	idx := c.indexPath()
 	aside := filepath.Join(c.dir, damagedIndexDir)
 	mark := filepath.Join(c.dir, rebuildingMark)
@@ -99,8 +99,8 @@ func (c *Cache) byHand(cause, err error) error {
 
 // importRecords puts every intact entry record whose output folder exists
 // into db, with a LastFor pointer to the newest entry of each stage.
-func (c *Cache) importRecords(db *badger.DB) (RebuildReport, error) {
-	var rep RebuildReport
+func (c *Cache) importRecords(db *badger.DB) (rebuildReport, error) {
+	var rep rebuildReport
 	des, err := os.ReadDir(filepath.Join(c.dir, entryDir))
 	if errors.Is(err, fs.ErrNotExist) {
 		return rep, nil
@@ -165,8 +165,9 @@ func (c *Cache) importRecords(db *badger.DB) (RebuildReport, error) {
 	return rep, guard(wb.Flush)
 }
 
-// reopenRebuilt closes the open index, rebuilds it and reopens it.
-func (c *Cache) reopenRebuilt(cause error, report bool) (RebuildReport, error) {
+// reopenRebuilt closes the open index, rebuilds it and reopens it. Call
+// it only when no other goroutine uses the index (List, GC, Verify).
+func (c *Cache) reopenRebuilt(cause error, report bool) (rebuildReport, error) {
 	guard(c.db.Close)
 	c.db = nil
 	db, rep, err := c.rebuild(cause, report)
@@ -178,11 +179,4 @@ func (c *Cache) reopenRebuilt(cause error, report bool) (RebuildReport, error) {
 	c.damage = nil
 	c.mu.Unlock()
 	return rep, nil
-}
-
-// Rebuild rebuilds the index from the entry records, as Open does when it
-// finds the index damaged. `refeval cache verify --repair` calls it when
-// Verify met damage.
-func (c *Cache) Rebuild() (RebuildReport, error) {
-	return c.reopenRebuilt(errors.New("rebuild requested"), false)
 }
