@@ -147,6 +147,12 @@ func (j *judge) judgeAll(ctx context.Context, rc *engine.RunContext, tasks []jud
 	var err error
 	switch {
 	case j.client != nil:
+		if done := j.onDone; done != nil {
+			// Progress counts the verdicts the memo gave too.
+			hits := len(tasks) - len(todo)
+			j.onDone = func(n int) { done(hits + n) }
+			defer func() { j.onDone = done }()
+		}
 		vs, err = j.judgeRemote(ctx, sub)
 	case j.mode == JudgeGenerate:
 		vs, err = j.judgeGenerate(ctx, sub)
