@@ -1,7 +1,11 @@
 package tokenizer
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,7 +33,16 @@ var realFiles = map[string]string{
 }
 
 // goldenNames are the tokenizers with conformance goldens.
-var goldenNames = []string{"qwen2_5", "llama3_2", "gpt2", "qwen3", "deepseek_v3", "gptoss", "llama2", "gemma3"}
+var goldenNames = []string{"qwen2_5", "llama3_2", "gpt2", "qwen3", "deepseek_v3", "gptoss", "llama2", "gemma3",
+	"llama2_metaspace_first", "llama2_metaspace_always_split"}
+
+// variants are tokenizers made from a real file by replacing top-level keys
+// with testdata/NAME.edit.json (scripts/variant.js does the same for the
+// Rust library): Metaspace pre-tokenizers and decoders on Llama 2's vocabulary.
+var variants = map[string]string{
+	"llama2_metaspace_first":        "llama2",
+	"llama2_metaspace_always_split": "llama2",
+}
 
 // fetched lists the files that are not committed.
 var fetched = map[string]bool{"gemma3": true, "gptoss": true}
@@ -84,7 +97,14 @@ func loadReal(t testing.TB, name string) *Tokenizer {
 			t.Skipf("%s is missing (not committed: run models/tokenizers/fetch.sh)", realFiles[name])
 		}
 	}
-	l.once.Do(func() { l.tok, l.err = Load(realFiles[name]) })
+	l.once.Do(func() {
+		base, ok := variants[name]
+		if !ok {
+			l.tok, l.err = Load(realFiles[name])
+			return
+		}
+		l.tok, l.err = loadVariant(realFiles[base], filepath.Join("testdata", name+".edit.json"))
+	})
 	if l.err != nil {
 		t.Fatal(l.err)
 	}
@@ -126,6 +146,9 @@ func TestConformance(t *testing.T) {
 func TestRoundTrip(t *testing.T) {
 	for _, name := range goldenNames {
 		t.Run(name, func(t *testing.T) {
+			if _, ok := variants[name]; ok {
+				t.Skip("not an identity: Metaspace prepends no ▁ to text that starts with a space, and the decoder strips it")
+			}
 			tok := loadReal(t, name)
 			g := readGolden(t, filepath.Join("testdata", name+".golden.json"))
 			for _, e := range g.Encodings {
@@ -207,4 +230,41 @@ func hasAdded(tok *Tokenizer, ids []int) bool {
 		}
 	}
 	return false
+}
+
+// loadVariant loads the tokenizer file base with the top-level keys of edit
+// replaced.
+func loadVariant(base, edit string) (*Tokenizer, error) {
+	data, err := os.ReadFile(base)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasSuffix(base, ".gz") {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, err
+		}
+		if data, err = io.ReadAll(zr); err != nil {
+			return nil, err
+		}
+	}
+	var file, keys map[string]json.RawMessage
+	if err := json.Unmarshal(data, &file); err != nil {
+		return nil, err
+	}
+	e, err := os.ReadFile(edit)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(e, &keys); err != nil {
+		return nil, fmt.Errorf("%s: %w", edit, err)
+	}
+	for k, v := range keys {
+		file[k] = v
+	}
+	out, err := json.Marshal(file)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(out)
 }
