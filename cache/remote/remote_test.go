@@ -527,3 +527,24 @@ func TestDownloadResumes(t *testing.T) {
 		t.Error("partial file left after the download finished")
 	}
 }
+
+// TestPushStopsAtADeadStore: cache push tries a dead store once, not once
+// per entry.
+func TestPushStopsAtADeadStore(t *testing.T) {
+	store := NewMemStore()
+	calls := 0
+	store.Fail = func(op, key string) error {
+		calls++
+		return errors.New("connection refused")
+	}
+	m := newMachine(t, store, ReadWrite)
+	for i := range 3 {
+		a := actionID(fmt.Sprint(i))
+		if _, err := m.r.Push(context.Background(), a, m.build(t, a, map[string][]byte{"f": {byte(i)}})); err == nil {
+			t.Fatalf("Push %d to a dead store succeeded", i)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("the dead store was asked %d times, want 1", calls)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -32,7 +33,15 @@ func (r *Remote) Push(ctx context.Context, action cache.ID, e *cache.Entry) (boo
 	if r.opt.Mode&Write == 0 {
 		return false, fmt.Errorf("remote %s is read-only (--remote-mode read)", r.store)
 	}
-	return r.push(ctx, action, e)
+	if r.down.Load() {
+		return false, errors.New("not tried: the remote did not answer an earlier upload")
+	}
+	up, err := r.push(ctx, action, e)
+	var local *fs.PathError
+	if err != nil && ctx.Err() == nil && !errors.As(err, &local) {
+		r.down.Store(true) // one timeout for a dead store, not one per entry
+	}
+	return up, err
 }
 
 // push uploads every blob the remote lacks, then the entry: a reader

@@ -138,8 +138,8 @@ func cachePush(ctx context.Context, c *cache.Cache, args []string) error {
 	wg.Wait()
 	st := r.Stats()
 	fmt.Printf("pushed %d entries (%s in %d files, %s), %d already in %s\n", pushed, size(st.Up-before), st.Blobs, time.Since(start).Round(time.Millisecond), had, r)
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("pushing to %s: %w", r, err)
+	if len(errs) > 0 {
+		return fmt.Errorf("pushing to %s: %d of %d entries not pushed; the first error: %w", r, len(errs), len(jobs), errs[0])
 	}
 	if damagedOutputs > 0 {
 		return fmt.Errorf("%d local outputs are damaged; run 'refeval cache verify --repair' and build again", damagedOutputs)
