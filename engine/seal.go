@@ -100,7 +100,7 @@ func (s *seals) check(c *cache.Cache, n *node) error {
 		o, ok := s.outs[id]
 		s.mu.Unlock()
 		if !ok {
-			continue // not committed through this build (cannot happen)
+			continue // never in use in this build (cannot happen)
 		}
 		err := c.CheckSealed(id, o.files)
 		if err == nil {

@@ -165,3 +165,52 @@ stage "scribble" "d" {
 		})
 	}
 }
+
+// TestSealCheckRemote checks that an upstream output fetched from the
+// remote cache is checked too.
+func TestSealCheckRemote(t *testing.T) {
+	src := `
+stage "scribble" "a" { text = "alpha" }
+stage "scribble" "c" {
+  text   = "c"
+  target = stage.scribble.a.out
+  how    = "append"
+}
+`
+	load := func() (*Pipeline, *cache.Cache) {
+		dir := t.TempDir()
+		file := filepath.Join(dir, "p.hcl")
+		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		pl, diags := Load(file, LoadOptions{Lookup: func(name string) (*Kind, bool) { return scribbleKind, name == "scribble" }})
+		if diags.HasErrors() {
+			t.Fatalf("load: %s", diags)
+		}
+		c, err := cache.Open(filepath.Join(dir, ".refeval"), cache.Options{NoWait: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return pl, c
+	}
+	plA, cA := load()
+	var only []*Instance
+	for _, in := range plA.Stages {
+		if in.Addr == "stage.scribble.a" {
+			only = append(only, in)
+		}
+	}
+	if rep := Build(context.Background(), []Selection{{Pipeline: plA, Stages: only}}, BuildOptions{Cache: cA, Jobs: 1}); rep.Err() != nil {
+		t.Fatal(rep.Err())
+	}
+	plB, cB := load()
+	rep := Build(context.Background(), []Selection{{Pipeline: plB, Stages: plB.Stages}}, BuildOptions{Cache: cB, Jobs: 1, Remote: &fakeRemote{from: cA, to: cB}})
+	got := rep.Summary()
+	if len(got.Remote) != 1 || len(got.Failed) != 1 || got.Failed[0] != "stage.scribble.c" {
+		t.Fatalf("wrong summary\ngot:  %#v\nwant: a from the remote, c failed", got)
+	}
+	if err := rep.Results[1].Err; err == nil || !strings.Contains(err.Error(), "the output of stage.scribble.a (result.txt modified") {
+		t.Errorf("wrong error of c\ngot:  %v\nwant: …the output of stage.scribble.a (result.txt modified…", err)
+	}
+}

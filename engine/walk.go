@@ -482,6 +482,7 @@ func (b *builder) work(ctx context.Context, n *node, devs []int) outcome {
 	if b.opt.Remote != nil {
 		e, err := b.opt.Remote.Fetch(ctx, a.id, p.File, in.Addr)
 		if err == nil {
+			b.seals.add(e.OutputID, e.Files, in.Addr)
 			res.Status, res.OutputID, res.Out = StatusRemote, e.OutputID, c.OutputDir(e.OutputID)
 			b.con.printf("remote %s\n", res.name())
 			return outcome{n: n, devs: devs}
