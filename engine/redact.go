@@ -1,6 +1,9 @@
 package engine
 
-import "regexp"
+import (
+	"bytes"
+	"regexp"
+)
 
 // urlUserinfo matches the userinfo of a URL inside a JSON text
 // ("https://user:secret@host/v1", "http://token@host").
@@ -13,5 +16,8 @@ var urlUserinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/\s"@]+@`)
 // result, so they stay out of its ActionID too: rotating a password written into an
 // endpoint URL reruns nothing.
 func redactConfig(js []byte) []byte {
+	if !bytes.Contains(js, []byte("://")) || bytes.IndexByte(js, '@') < 0 {
+		return js // no URL with userinfo; skips the regexp for most attributes
+	}
 	return urlUserinfo.ReplaceAll(js, []byte("${1}REDACTED@"))
 }
