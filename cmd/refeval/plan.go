@@ -44,22 +44,28 @@ func runPlan(ctx context.Context, cmd *Command, args []string) error {
 		return usageErrorf("missing pipeline FILE")
 	}
 	f := &planFlags
+	// As build does: open an existing cache folder while the pipeline loads.
+	early := openEarly(f, args[0])
 	p, err := loadPipeline(ctx, args[0], f.vars.values())
 	if err != nil {
+		early.drop()
 		return err
 	}
 	sel, err := p.Select(args[1:])
 	if err != nil {
+		early.drop()
 		return err
 	}
 	var c *cache.Cache
 	dir := cacheDir(f, p)
 	if _, err := os.Stat(dir); err == nil { // plan never creates the cache folder
-		c, err = openCache(ctx, f, dir)
+		c, err = early.take(ctx, f, dir)
 		if err != nil {
 			return err
 		}
 		defer c.Close()
+	} else {
+		early.drop()
 	}
 	var debug io.Writer
 	if engine.ParseDebug(os.Getenv("REFEVAL_DEBUG")).CacheHash {
