@@ -5,7 +5,8 @@
 #                as root), writes a munge key and slurm.conf, starts munged, slurmctld and
 #                slurmd, waits until sinfo shows the node idle, and exports
 #                REFEVAL_TEST_SLURM=1. Running it again with the cluster up does nothing.
-#   stop_slurm   stops slurmctld and slurmd, and munged if start_slurm started it.
+#   stop_slurm   stops the daemons this shell's start_slurm started (none if the cluster
+#                was already up, so that two test runs on one machine do not stop each other's).
 #
 # The node declares two GPUs as GRES on fake device files, so that a gpus = 2 stage becomes
 # a real GPU request that Slurm schedules and accounts, with no GPU on the machine.
@@ -93,11 +94,13 @@ EOF
 
 	if ! scontrol ping 2>/dev/null | grep -q UP; then
 		slurmctld || { tail -20 /var/log/slurm/slurmctld.log >&2; return 1; }
+		slurm_started_ctld=1
 	else
 		scontrol reconfigure >/dev/null 2>&1 || true
 	fi
 	if [[ ! -e /run/slurmd.pid ]] || ! kill -0 "$(cat /run/slurmd.pid)" 2>/dev/null; then
 		slurmd || { tail -20 /var/log/slurm/slurmd.log >&2; return 1; }
+		slurm_started_d=1
 	fi
 	local i state
 	for ((i = 0; i < 60; i++)); do
@@ -118,10 +121,12 @@ EOF
 }
 
 stop_slurm() {
-	local f
-	for f in /run/slurmd.pid /run/slurmctld.pid; do
-		[[ -e $f ]] && kill "$(cat "$f")" 2>/dev/null
-	done
+	if [[ ${slurm_started_d:-} == 1 && -e /run/slurmd.pid ]]; then
+		kill "$(cat /run/slurmd.pid)" 2>/dev/null
+	fi
+	if [[ ${slurm_started_ctld:-} == 1 && -e /run/slurmctld.pid ]]; then
+		kill "$(cat /run/slurmctld.pid)" 2>/dev/null
+	fi
 	if [[ ${slurm_started_munged:-} == 1 && -e /run/munge/munged.pid ]]; then
 		kill "$(cat /run/munge/munged.pid)" 2>/dev/null
 	fi
