@@ -134,16 +134,24 @@ func sealDamage(err error, dir string) string {
 }
 
 // runSealed runs a stage (b.run) unless an output it could read was
-// changed earlier in the build, then checks that it changed none. Such a
-// change is the stage's error even if it succeeded: its output is then
-// committed but never entered in the index.
+// changed earlier in the build, then checks that it changed none: before
+// its output is committed when it succeeded, after it failed otherwise.
+// Such a change is the stage's error even if it succeeded, and its output
+// is not committed.
 func (b *builder) runSealed(ctx context.Context, n *node, a *action, devs []int) (cache.ID, []cache.File, time.Duration, error) {
 	if err := b.seals.blocked(n); err != nil {
 		return cache.ID{}, nil, 0, err
 	}
-	oid, files, dur, err := b.run(ctx, n.res, a, devs)
-	if serr := b.seals.check(b.opt.Cache, n); serr != nil {
-		err = serr
+	checked := false
+	check := func() error {
+		checked = true
+		return b.seals.check(b.opt.Cache, n)
+	}
+	oid, files, dur, err := b.run(ctx, n.res, a, devs, check)
+	if !checked {
+		if serr := check(); serr != nil {
+			err = serr
+		}
 	}
 	return oid, files, dur, err
 }

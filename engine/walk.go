@@ -528,7 +528,9 @@ func (b *builder) work(ctx context.Context, n *node, devs []int) outcome {
 
 // run runs a stage into a fresh folder and commits it. On failure it
 // prints the tail of the stage's log and removes what the stage wrote.
-func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int) (cache.ID, []cache.File, time.Duration, error) {
+// beforeCommit, if not nil, is called once the stage succeeded; its error
+// is the stage's, and nothing is committed.
+func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int, beforeCommit func() error) (cache.ID, []cache.File, time.Duration, error) {
 	c := b.opt.Cache
 	in, p := res.Instance, res.Pipeline
 	tmp, err := c.NewOutputDir()
@@ -600,6 +602,12 @@ func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int) (
 			err = fmt.Errorf("%w; %v", err, full)
 		}
 		return cache.ID{}, nil, dur, err
+	}
+	if beforeCommit != nil {
+		if err := beforeCommit(); err != nil {
+			c.DiscardOutputDir(tmp)
+			return cache.ID{}, nil, dur, err
+		}
 	}
 	oid, files, err := c.CommitOutput(tmp)
 	if err != nil {
