@@ -293,8 +293,12 @@ func notText(src []byte, path string) hcl.Diagnostics {
 	if bad < 0 {
 		return nil
 	}
+	what := fmt.Sprintf("holds binary data (a NUL byte at offset %d)", bad)
+	if src[bad] != 0 {
+		what = fmt.Sprintf("is not UTF-8 text (the byte at offset %d is not valid UTF-8)", bad)
+	}
 	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Not A Pipeline File",
-		Detail: fmt.Sprintf("%s holds binary data (byte %d is not text). A pipeline file is HCL text; check the path.", path, bad)}}
+		Detail: fmt.Sprintf("%s %s. A pipeline file is HCL text in UTF-8; check the path, or convert the file to UTF-8.", path, what)}}
 }
 
 // capErrors keeps the first maxSyntaxErrors errors and says how many more
