@@ -30,11 +30,13 @@ type memObject struct {
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore { return &MemStore{objects: map[string]memObject{}} }
 
-func (m *MemStore) fail(op, key string) error {
+func (m *MemStore) fail(ctx context.Context, op, key string) error {
 	if m.Fail != nil {
-		return m.Fail(op, key)
+		if err := m.Fail(op, key); err != nil {
+			return err
+		}
 	}
-	return nil
+	return ctx.Err() // a cancelled request fails, as over the network
 }
 
 func (m *MemStore) now() time.Time {
@@ -46,7 +48,7 @@ func (m *MemStore) now() time.Time {
 
 // Get implements Store.
 func (m *MemStore) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, Object, error) {
-	if err := m.fail("get", key); err != nil {
+	if err := m.fail(ctx, "get", key); err != nil {
 		return nil, Object{}, err
 	}
 	m.mu.Lock()
@@ -68,7 +70,7 @@ func (m *MemStore) Get(ctx context.Context, key string, off, n int64) (io.ReadCl
 
 // Stat implements Store.
 func (m *MemStore) Stat(ctx context.Context, key string) (Object, error) {
-	if err := m.fail("stat", key); err != nil {
+	if err := m.fail(ctx, "stat", key); err != nil {
 		return Object{}, err
 	}
 	m.mu.Lock()
@@ -82,7 +84,7 @@ func (m *MemStore) Stat(ctx context.Context, key string) (Object, error) {
 
 // Put implements Store.
 func (m *MemStore) Put(ctx context.Context, key string, r io.ReaderAt, size int64) error {
-	if err := m.fail("put", key); err != nil {
+	if err := m.fail(ctx, "put", key); err != nil {
 		return err
 	}
 	b := make([]byte, size)
@@ -99,7 +101,7 @@ func (m *MemStore) Put(ctx context.Context, key string, r io.ReaderAt, size int6
 
 // List implements Store.
 func (m *MemStore) List(ctx context.Context, prefix string, fn func(Object) error) error {
-	if err := m.fail("list", prefix); err != nil {
+	if err := m.fail(ctx, "list", prefix); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -121,7 +123,7 @@ func (m *MemStore) List(ctx context.Context, prefix string, fn func(Object) erro
 
 // Delete implements Store.
 func (m *MemStore) Delete(ctx context.Context, key string) error {
-	if err := m.fail("delete", key); err != nil {
+	if err := m.fail(ctx, "delete", key); err != nil {
 		return err
 	}
 	m.mu.Lock()

@@ -138,8 +138,8 @@ func (r *Remote) warnOnce(key, msg string) {
 // lookup is a miss and nothing more is uploaded, so a dead or slow store
 // costs one timeout, not one per stage.
 func (r *Remote) fail(ctx context.Context, err error) {
-	if ctx.Err() != nil && r.ctx.Err() == nil && errors.Is(err, ctx.Err()) && !errors.Is(err, context.DeadlineExceeded) {
-		return // the build was interrupted: not the remote's fault
+	if r.ctx.Err() != nil || (ctx.Err() != nil && errors.Is(err, context.Canceled)) {
+		return // Close, or the build was interrupted: not the remote's fault
 	}
 	r.down.Store(true)
 	r.warnOnce("down", fmt.Sprintf("remote %s is unreachable or failing (%v); going on with the local cache only", r.store, err))
@@ -204,7 +204,13 @@ func (r *Remote) enqueue(job func(ctx context.Context) error) {
 		defer r.queued.Add(-1)
 		r.sem <- struct{}{}
 		defer func() { <-r.sem }()
-		if r.down.Load() || r.ctx.Err() != nil {
+		if r.down.Load() {
+			return // said once already
+		}
+		if r.ctx.Err() != nil {
+			r.mu.Lock()
+			r.errs = append(r.errs, errors.New("not uploaded: interrupted"))
+			r.mu.Unlock()
 			return
 		}
 		if err := job(r.ctx); err != nil {

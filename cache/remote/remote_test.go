@@ -548,3 +548,38 @@ func TestPushStopsAtADeadStore(t *testing.T) {
 		t.Errorf("the dead store was asked %d times, want 1", calls)
 	}
 }
+
+// TestCloseStopsQueuedUploads: an interrupted build (Close) does not
+// upload what is still queued, and Wait says so.
+func TestCloseStopsQueuedUploads(t *testing.T) {
+	store := NewMemStore()
+	release := make(chan struct{})
+	store.Fail = func(op, key string) error {
+		if op == "stat" {
+			<-release
+		}
+		return nil
+	}
+	c, err := cache.Open(t.TempDir(), cache.Options{NoWait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	m := &machine{c: c}
+	m.r = New(store, c, Options{Parallel: 1})
+	for i := range 3 {
+		a := actionID(fmt.Sprint(i))
+		m.r.Upload(a, m.build(t, a, map[string][]byte{"f": {byte(i)}}))
+	}
+	m.r.Close()
+	close(release)
+	_, err = m.r.Wait()
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Errorf("Wait after Close: %v, want uploads not done because interrupted", err)
+	}
+	for _, k := range store.Keys() {
+		if strings.HasPrefix(k, entryPrefix) {
+			t.Errorf("entry %s uploaded after Close", k)
+		}
+	}
+}

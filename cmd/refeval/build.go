@@ -356,7 +356,7 @@ func build(ctx context.Context, c *cache.Cache, f *commonFlags, gpus int, sels [
 	}
 	if r != nil {
 		opt.Remote = engineRemote{r}
-		defer finishUploads(r)
+		defer finishUploads(ctx, r)
 	}
 	return engine.Build(ctx, sels, opt)
 }

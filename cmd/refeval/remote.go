@@ -129,10 +129,13 @@ type engineRemote struct{ *remote.Remote }
 func (r engineRemote) Memo(ns string, local engine.Memo) engine.Memo { return r.Remote.Memo(ns, local) }
 
 // finishUploads waits for the build's uploads, saying so, and reports
-// what went up. Failed uploads are a warning: the results are in the
+// what went up; an interrupt (ctx) cancels them. Failed uploads are a warning: the results are in the
 // local cache, and `refeval cache push` sends them later.
-func finishUploads(r *remote.Remote) {
-	if n := r.Pending(); n > 0 {
+func finishUploads(ctx context.Context, r *remote.Remote) {
+	// Interrupted: stop uploading (cache push sends the rest later).
+	stop := context.AfterFunc(ctx, r.Close)
+	defer stop()
+	if n := r.Pending(); n > 0 && ctx.Err() == nil {
 		fmt.Fprintf(os.Stderr, "refeval: waiting for %d uploads to %s\n", n, r)
 	}
 	st, err := r.Wait()
