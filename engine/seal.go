@@ -123,7 +123,7 @@ func (s *seals) check(c *cache.Cache, n *node) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%s changed while %s ran; a stage must not write into the output folder of another stage. Nothing that read it is kept, and the next build runs that stage again", strings.Join(msgs, " and "), n.res.name())
+	return fmt.Errorf("%s changed while %s ran; a stage must not write into the output folder of another stage (copy what it needs into its own). Nothing that read it is kept, and the next build reruns that stage if its content changed", strings.Join(msgs, " and "), n.res.name())
 }
 
 // sealDamage shortens CheckSealed's error to what changed.
