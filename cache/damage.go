@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -90,8 +91,8 @@ func (c *Cache) noteDamage(what string, err error) error {
 	}
 	c.mu.Unlock()
 	if first {
-		c.warn(fmt.Sprintf("cache index %s is damaged (%s: %v); what it cannot read counts as not cached, and it is rebuilt from the entry records when refeval exits",
-			c.indexPath(), what, err))
+		c.warn(fmt.Sprintf("cache index %s is damaged (%s: %v); entries it cannot read are taken from their records in %s or count as not cached, and it is rebuilt from the entry records when refeval exits",
+			c.indexPath(), what, strings.TrimPrefix(err.Error(), errIndexDamaged.Error()+": "), filepath.Join(c.dir, entryDir)))
 	}
 	return err
 }

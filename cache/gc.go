@@ -68,7 +68,17 @@ func (c *Cache) ListAll() ([]ListItem, []ID, error) {
 // listed in bad. If Badger cannot read the index, it is rebuilt from the
 // entry records (and that reported) and read again.
 func (c *Cache) entries() (map[ID]*Entry, []ID, error) {
+	if cause := c.damaged(); cause != nil {
+		if err := c.healAfter("earlier", cause); err != nil {
+			return nil, nil, err
+		}
+	}
 	entries, bad, err := c.scanEntries()
+	if err == nil {
+		// A damaged block can also end a scan early without an error:
+		// every record must have its entry.
+		err = c.checkScan(entries, bad)
+	}
 	if err != nil {
 		if err = c.healAfter("reading the index", err); err == nil {
 			entries, bad, err = c.scanEntries()
@@ -78,6 +88,30 @@ func (c *Cache) entries() (map[ID]*Entry, []ID, error) {
 		return nil, nil, fmt.Errorf("cache %s: reading index: %w", c.dir, err)
 	}
 	return entries, bad, nil
+}
+
+// checkScan returns an error if a record in entry/ names an action that
+// is neither in entries nor in bad.
+func (c *Cache) checkScan(entries map[ID]*Entry, bad []ID) error {
+	f, err := os.Open(filepath.Join(c.dir, entryDir))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil
+	}
+	missing := 0
+	for _, name := range names {
+		if id, err := ParseID(name); err == nil && entries[id] == nil && !slices.Contains(bad, id) {
+			missing++
+		}
+	}
+	if missing > 0 {
+		return fmt.Errorf("%w: %d entries with records in %s are missing from it", errIndexDamaged, missing, filepath.Join(c.dir, entryDir))
+	}
+	return nil
 }
 
 // healAfter reports damage met while scanning the index and rebuilds it.

@@ -105,6 +105,14 @@ func (c *Cache) readEntry(action ID, stats bool) (*Entry, []statKey, error) {
 		return nil
 	})
 	if errors.Is(err, badger.ErrKeyNotFound) {
+		// Every record has its entry (Put writes the record first, GC
+		// and Repair remove it last, and Open checks the record sum), so
+		// an entry missing beside an intact record was lost by the index:
+		// a damaged block can read as "not found".
+		if e, rerr := c.readRecord(action); rerr == nil {
+			c.noteDamage("reading entry "+action.String(), fmt.Errorf("%w: not found, but its record is intact", errIndexDamaged))
+			return e, nil, nil
+		}
 		return nil, nil, ErrNotFound
 	}
 	if err == nil {
