@@ -46,8 +46,8 @@ var logprobsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 }}
 
 type logprobsStage struct {
-	model ModelRef
-	pairs string
+	model  ModelRef
+	pairs  string
 	batch  int
 	maxLen int
 }
