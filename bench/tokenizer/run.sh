@@ -7,7 +7,7 @@
 #
 # Usage, from the repository root:
 #
-#	NODE_MODULES=/tmp/tok/node_modules sh bench/tokenizer/run.sh [TEXT FILES...]
+#	NODE_MODULES=/tmp/tok/node_modules [TOKENIZERS="qwen2_5 llama2"] sh bench/tokenizer/run.sh [TEXT FILES...]
 #
 # NODE_MODULES must hold @anush008/tokenizers@0.6.0 (llm/tokenizer/scripts/README.md).
 # Without TEXT FILES it uses English prose and HTML (the Go spec), Go source
@@ -34,8 +34,12 @@ metric() {
 }
 ratio() { echo "$1 $2" | awk '{ printf "%.2f", $1 / $2 }'; }
 printf '%-10s %8s %8s %8s   %8s %8s %8s\n' tokenizer "Go MB/s" "Rust" "Go/Rust" "Go CPU" "Rust CPU" "Go/Rust"
-for name in qwen2_5 llama3_2 gpt2; do
+for name in ${TOKENIZERS:-qwen2_5 llama3_2 gpt2 llama2 gemma3}; do
 	file=$root/models/tokenizers/$name/tokenizer.json
+	if [ ! -f "$file" ] && [ ! -f "$file.gz" ]; then
+		echo "$name: no tokenizer file (models/tokenizers/fetch.sh fetches the large ones)" >&2
+		continue
+	fi
 	if [ -f "$file.gz" ]; then
 		gunzip -c "$file.gz" > "$work/$name.json"
 		file=$work/$name.json

@@ -1,7 +1,6 @@
 package tokenizer
 
 import (
-	"container/heap"
 	"hash/maphash"
 	"strings"
 	"sync"
@@ -68,6 +67,8 @@ func (t *Tokenizer) mergeSmall(syms []int32) []int32 {
 
 // mergeHeap applies the merges to a long word in O(n log n) with a heap of
 // candidate pairs over a linked list of symbols, as the Rust library does.
+// The heap is typed (no container/heap boxing): SentencePiece-style files
+// without a pre-tokenizer (Llama 2, Mistral) make a whole paragraph one word.
 func (t *Tokenizer) mergeHeap(syms []int32) []int32 {
 	n := len(syms)
 	prev, next := make([]int, n), make([]int, n)
@@ -75,20 +76,20 @@ func (t *Tokenizer) mergeHeap(syms []int32) []int32 {
 		prev[i], next[i] = i-1, i+1
 	}
 	next[n-1] = -1
-	h := &pairHeap{}
+	h := make(pairHeap, 0, n)
 	push := func(i int) {
 		if i < 0 || next[i] < 0 {
 			return
 		}
 		if m, ok := t.merges[pairKey(syms[i], syms[next[i]])]; ok {
-			heap.Push(h, candidate{rank: m.rank, pos: i, id: m.id, left: syms[i], right: syms[next[i]]})
+			h.push(candidate{rank: m.rank, pos: i, id: m.id, left: syms[i], right: syms[next[i]]})
 		}
 	}
 	for i := 0; i+1 < n; i++ {
 		push(i)
 	}
-	for h.Len() > 0 {
-		c := heap.Pop(h).(candidate)
+	for len(h) > 0 {
+		c := h.pop()
 		j := next[c.pos]
 		if syms[c.pos] != c.left || j < 0 || syms[j] != c.right {
 			continue // stale: a neighbour merged since
@@ -116,22 +117,52 @@ type candidate struct {
 	left, right int32
 }
 
+// pairHeap is a binary min-heap of candidates: lowest rank first, leftmost
+// among equals.
 type pairHeap []candidate
 
-func (h pairHeap) Len() int { return len(h) }
-func (h pairHeap) Less(i, j int) bool {
+func (h pairHeap) less(i, j int) bool {
 	if h[i].rank != h[j].rank {
 		return h[i].rank < h[j].rank
 	}
 	return h[i].pos < h[j].pos
 }
-func (h pairHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *pairHeap) Push(x any)   { *h = append(*h, x.(candidate)) }
-func (h *pairHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+
+func (h *pairHeap) push(c candidate) {
+	*h = append(*h, c)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !a.less(i, p) {
+			break
+		}
+		a[i], a[p] = a[p], a[i]
+		i = p
+	}
+}
+
+func (h *pairHeap) pop() candidate {
+	a := *h
+	top := a[0]
+	last := len(a) - 1
+	a[0] = a[last]
+	a = a[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(a) && a.less(l, m) {
+			m = l
+		}
+		if r < len(a) && a.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		a[i], a[m] = a[m], a[i]
+		i = m
+	}
+	*h = a
+	return top
 }
 
 // wordCache remembers the ids of recent pieces. It is sharded to keep lock
