@@ -31,7 +31,7 @@ type recordingServer struct {
 	maxSeen  int
 }
 
-func newRecordingServer(t *testing.T, latency time.Duration) *recordingServer {
+func newRecordingServer(t testing.TB, latency time.Duration) *recordingServer {
 	s := &recordingServer{latency: latency}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)

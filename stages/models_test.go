@@ -53,7 +53,7 @@ func (c *countingMemo) takePuts() int {
 }
 
 // decodeKind decodes a stage block body of kind.
-func decodeKind(t *testing.T, kind, src string) (engine.Stage, hcl.Diagnostics) {
+func decodeKind(t testing.TB, kind, src string) (engine.Stage, hcl.Diagnostics) {
 	t.Helper()
 	f, diags := hclsyntax.ParseConfig([]byte(src), "pipeline.hcl", hcl.InitialPos)
 	if diags.HasErrors() {
@@ -69,12 +69,12 @@ func decodeKind(t *testing.T, kind, src string) (engine.Stage, hcl.Diagnostics) 
 // demo is a pipeline folder holding the first n train prompts and
 // references, the first n test ones, the corpus and the judge templates.
 type demo struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	memo *countingMemo
 }
 
-func newDemo(t *testing.T, n int) *demo {
+func newDemo(t testing.TB, n int) *demo {
 	t.Helper()
 	dir := t.TempDir()
 	for _, name := range []string{"train.prompts.jsonl", "train.references.jsonl", "test.prompts.jsonl", "test.references.jsonl", "corpus.txt"} {
