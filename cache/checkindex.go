@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -122,6 +123,9 @@ func checkTable(path string, id uint64, tm badger.TableManifest) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := checkFooter(data); err != nil {
+		return fmt.Errorf("%s: %v", filepath.Base(path), err)
+	}
 	if tm.KeyID != 0 {
 		return fmt.Errorf("%s: encrypted table; refeval does not encrypt its index", filepath.Base(path))
 	}
@@ -137,6 +141,25 @@ func checkTable(path string, id uint64, tm badger.TableManifest) (err error) {
 	}
 	if err := t.VerifyChecksum(); err != nil {
 		return fmt.Errorf("%s: %v", filepath.Base(path), err)
+	}
+	return nil
+}
+
+// checkFooter checks the lengths a table's footer gives (Badger's layout:
+// … index, index length, checksum, checksum length), so that the usual
+// truncation is reported plainly rather than as Badger's panic.
+func checkFooter(data []byte) error {
+	n := len(data)
+	if n < 8 {
+		return fmt.Errorf("truncated to %d bytes", n)
+	}
+	chk := int(binary.BigEndian.Uint32(data[n-4:]))
+	if chk > n-8 {
+		return fmt.Errorf("truncated or overwritten: its footer names a %d-byte checksum in a %d-byte file", chk, n)
+	}
+	idx := int(binary.BigEndian.Uint32(data[n-8-chk:]))
+	if idx > n-8-chk {
+		return fmt.Errorf("truncated or overwritten: its footer names a %d-byte index in a %d-byte file", idx, n)
 	}
 	return nil
 }
