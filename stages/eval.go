@@ -126,17 +126,18 @@ func (s *evalStage) Inputs() []string {
 	return in
 }
 
-// answers generates one answer per prompt with r.
-func (s *evalStage) answers(ctx context.Context, rc *engine.RunContext, r ModelRef, prompts []string) ([]string, error) {
-	texts, _, err := generateAll(ctx, rc, r, "eval", prompts, s.gen, s.batch, s.batch)
+// answers generates one answer per prompt with r. It also returns what
+// r cost (nil: nothing countable).
+func (s *evalStage) answers(ctx context.Context, rc *engine.RunContext, r ModelRef, prompts []string) ([]string, *EndpointUsage, error) {
+	texts, _, u, err := generateAll(ctx, rc, r, "eval", prompts, s.gen, s.batch, s.batch)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]string, len(prompts))
 	for i := range texts {
 		out[i] = texts[i][0]
 	}
-	return out, nil
+	return out, u, nil
 }
 
 // matches judges answers against opponents in both orders. It also returns
@@ -166,7 +167,6 @@ func matches(ctx context.Context, rc *engine.RunContext, j *judge, prompts, refs
 }
 
 func (s *evalStage) Run(ctx context.Context, rc *engine.RunContext) error {
-	defer forgetClients(rc)
 	start := time.Now()
 	prompts, err := readPrompts(rc.Dir, s.prompts, s.limit)
 	if err != nil {
@@ -180,13 +180,14 @@ func (s *evalStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	if err != nil {
 		return err
 	}
-	answers, err := s.answers(ctx, rc, s.policy, prompts)
+	answers, policyUsage, err := s.answers(ctx, rc, s.policy, prompts)
 	if err != nil {
 		return fmt.Errorf("policy answers: %w", err)
 	}
 	var base []string
-	if s.baseline.Path != "" || s.baseline.Endpoint != nil {
-		if base, err = s.answers(ctx, rc, s.baseline, prompts); err != nil {
+	var baselineUsage *EndpointUsage
+	if s.baseline != (ModelRef{}) {
+		if base, baselineUsage, err = s.answers(ctx, rc, s.baseline, prompts); err != nil {
 			return fmt.Errorf("baseline answers: %w", err)
 		}
 	}
@@ -236,13 +237,13 @@ func (s *evalStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		msg += fmt.Sprintf("; vs baseline %.3f [%.3f, %.3f] (baseline ROUGE-L %.3f)", m.VsBaseline.Rate, m.VsBaseline.Low, m.VsBaseline.High, *m.BaselineRougeL)
 	}
 	logf(rc, "%s\n", msg)
-	if j.cut > 0 {
-		logf(rc, "eval: %d judge prompts were longer than max_judge_tokens = %d and were cut to their first %d tokens, as the paper's code does\n", j.cut, j.maxIn, j.maxIn)
+	if cut := j.truncated(); cut > 0 {
+		logf(rc, "eval: %d judge prompts were longer than max_judge_tokens = %d and were cut to their first %d tokens, as the paper's code does\n", cut, j.maxIn, j.maxIn)
 	}
 	if m.FromText > 0 {
 		logf(rc, "eval: %d verdicts were read from the answer text: %s returned no log-probs, so their p(a) is 1, 0 or 0.5 instead of a soft score\n", m.FromText, s.judge)
 	}
-	m.Usage = endpointUsage(rc)
+	m.Usage = sumUsage(policyUsage, baselineUsage, j.usage())
 	logUsage(rc, "eval", m.Usage)
 	return writeMetrics(rc.Out, m)
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/refeval/refeval/engine"
 	"github.com/refeval/refeval/llm"
-	"github.com/refeval/refeval/llm/openai"
 )
 
 // genSettings are the sampling settings of the sample, eval and reference
@@ -28,65 +27,49 @@ type genSettings struct {
 	MaxPromptTokens int `json:"max_prompt_tokens,omitempty"`
 }
 
-// A generator answers prompts with a local model or an endpoint.
-type generator struct {
-	local  *llm.Model
-	text   *chatText
-	client *openai.Client
-	id     string         // modelID: enters memo keys
-	onDone func(done int) // endpoint progress within one call of generate; nil: none
-	cut    atomic.Int64   // prompts cut to MaxPromptTokens
+// A localGenerator answers prompts with an in-process checkpoint (package
+// llm) on one device.
+type localGenerator struct {
+	local *llm.Model
+	text  *chatText
+	name  string       // modelID
+	cut   atomic.Int64 // prompts cut to MaxPromptTokens
 }
 
-// openGenerators opens one generator per worker: one per granted device
-// for local models (each holds its own copy of the weights), one for an
-// endpoint (whose client bounds its own concurrency).
-func openGenerators(rc *engine.RunContext, r ModelRef, rows int) ([]*generator, error) {
-	if r.Endpoint != nil {
-		c, err := newClient(rc, r)
-		if err != nil {
-			return nil, err
-		}
-		id, _ := modelID(rc, r, nil)
-		return []*generator{{client: c, id: id}}, nil
-	}
+// openLocalGenerators loads one copy of the model per worker, worker k on
+// the k-th granted device.
+func openLocalGenerators(rc *engine.RunContext, r ModelRef, rows int) ([]generatorBackend, error) {
 	workers := max(1, len(rc.Devices))
-	var gens []*generator
+	var gens []generatorBackend
 	loader := &deviceLoader{rc: rc, r: r, rows: rows}
 	for k := range workers {
 		m, err := loader.load(k)
 		if err != nil {
-			closeGenerators(gens)
+			closeAll(gens)
 			return nil, err
 		}
-		g := &generator{local: m}
+		g := &localGenerator{local: m}
 		gens = append(gens, g)
 		if g.text, err = newChatText(m.Tokenizer(), m.Template(), r.Path); err != nil {
-			closeGenerators(gens)
+			closeAll(gens)
 			return nil, err
 		}
-		if g.id, err = modelID(rc, r, m); err != nil {
-			closeGenerators(gens)
+		if g.name, err = modelID(rc, r, m); err != nil {
+			closeAll(gens)
 			return nil, err
 		}
 	}
 	return gens, nil
 }
 
-func closeGenerators(gens []*generator) {
-	for _, g := range gens {
-		if g.local != nil {
-			g.local.Close()
-		}
-	}
-}
+func (g *localGenerator) id() string            { return g.name }
+func (g *localGenerator) remote() bool          { return false }
+func (g *localGenerator) usage() *EndpointUsage { return nil }
+func (g *localGenerator) truncated() int        { return int(g.cut.Load()) }
+func (g *localGenerator) close()                { g.local.Close() }
 
-// generate answers each prompt with s.N texts. lines are the prompts'
-// line numbers in their file, for errors.
-func (g *generator) generate(ctx context.Context, prompts []string, lines []int, s genSettings) ([][]string, error) {
-	if g.client != nil {
-		return g.generateRemote(ctx, prompts, lines, s)
-	}
+// generate samples s.N texts for each prompt, cut to s.MaxPromptTokens.
+func (g *localGenerator) generate(ctx context.Context, prompts []string, _ []int, s genSettings, _ func(int)) ([][]string, error) {
 	reqs := make([]llm.GenRequest, len(prompts))
 	for i, p := range prompts {
 		ids, err := g.text.promptIDs(p)
@@ -114,48 +97,6 @@ func (g *generator) generate(ctx context.Context, prompts []string, lines []int,
 		}
 	}
 	return out, nil
-}
-
-// generateRemote asks the endpoint for each prompt through ChatAll, which
-// keeps the model's max_concurrency requests in flight. top_k, which the
-// OpenAI API lacks, goes as vLLM's extra field when it is set.
-func (g *generator) generateRemote(ctx context.Context, prompts []string, lines []int, s genSettings) ([][]string, error) {
-	items := make([]string, len(prompts))
-	reqs := make([]openai.ChatRequest, len(prompts))
-	for i, p := range prompts {
-		reqs[i] = remoteRequest(p, s)
-		items[i] = fmt.Sprintf("prompt line %d", lines[i])
-	}
-	resps, err := g.client.ChatAll(ctx, items, reqs, g.onDone)
-	if err != nil {
-		return nil, err
-	}
-	out := make([][]string, len(prompts))
-	for i, resp := range resps {
-		for _, c := range resp.Choices {
-			out[i] = append(out[i], c.Message.Content)
-		}
-	}
-	return out, nil
-}
-
-// remoteRequest is the chat request answering prompt with settings s.
-func remoteRequest(prompt string, s genSettings) openai.ChatRequest {
-	temp, seed := s.Temperature, int64(s.Seed)
-	req := openai.ChatRequest{
-		Messages:    []openai.Message{{Role: "user", Content: prompt}},
-		N:           s.N,
-		Temperature: &temp,
-		MaxTokens:   s.MaxTokens,
-		Seed:        &seed,
-	}
-	if topP := s.TopP; topP > 0 {
-		req.TopP = &topP
-	}
-	if s.TopK > 0 {
-		req.Extra = map[string]any{"top_k": s.TopK}
-	}
-	return req
 }
 
 // memoKey hashes its parts into a memo key.
@@ -198,37 +139,42 @@ func memoPut(rc *engine.RunContext, key string, v any) error {
 // generateAll opens r's generators with rows rows per forward pass,
 // answers every prompt with s.N texts through memoGenerate (chunks of chunk
 // prompts), and closes them. It also returns how many prompts the memo
-// answered.
-func generateAll(ctx context.Context, rc *engine.RunContext, r ModelRef, purpose string, prompts []string, s genSettings, rows, chunk int) ([][]string, int, error) {
+// answered and what the generators cost (nil: nothing countable).
+func generateAll(ctx context.Context, rc *engine.RunContext, r ModelRef, purpose string, prompts []string, s genSettings, rows, chunk int) ([][]string, int, *EndpointUsage, error) {
 	gens, err := openGenerators(rc, r, rows)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
-	defer closeGenerators(gens)
-	if r.Endpoint != nil {
-		// One chunk: the client keeps max_concurrency requests in flight
-		// (and memoizes each answer, so an interrupted stage resumes).
+	defer closeAll(gens)
+	if gens[0].remote() {
+		// One chunk: the server side keeps its requests in flight (and the
+		// client memoizes each answer, so an interrupted stage resumes).
 		chunk = max(1, len(prompts))
 	}
-	return memoGenerate(ctx, rc, gens, purpose, prompts, s, chunk)
+	texts, hits, err := memoGenerate(ctx, rc, gens, purpose, prompts, s, chunk)
+	var us []*EndpointUsage
+	for _, g := range gens {
+		us = append(us, g.usage())
+	}
+	return texts, hits, sumUsage(us...), err
 }
 
 // memoGenerate answers every prompt with s.N texts, reading answers from
 // rc.Memo and storing each chunk's as soon as it is done, so an interrupted
 // stage resumes where it stopped and new prompts cost only themselves.
 // Chunks of chunk prompts are dealt to the generators (one per device).
-func memoGenerate(ctx context.Context, rc *engine.RunContext, gens []*generator, purpose string, prompts []string, s genSettings, chunk int) ([][]string, int, error) {
+func memoGenerate(ctx context.Context, rc *engine.RunContext, gens []generatorBackend, purpose string, prompts []string, s genSettings, chunk int) ([][]string, int, error) {
 	out := make([][]string, len(prompts))
 	keys := make([]string, len(prompts))
 	salt := "refeval generate v1"
-	if gens[0].client != nil {
+	if gens[0].remote() {
 		// v2: endpoints are sent top_k. Their requests are memoized by the
 		// client too, so answers to unchanged requests cost nothing.
 		salt = "refeval generate remote v2"
 	}
 	var todo []int
 	for i, p := range prompts {
-		keys[i] = memoKey(salt, purpose, gens[0].id, s, p)
+		keys[i] = memoKey(salt, purpose, gens[0].id(), s, p)
 		ok, err := memoGet(rc, keys[i], &out[i])
 		if err != nil {
 			return nil, 0, err
@@ -256,14 +202,15 @@ func memoGenerate(ctx context.Context, rc *engine.RunContext, gens []*generator,
 				for k, i := range idx {
 					ps[k], lines[k] = prompts[i], i+1
 				}
-				if g.client != nil {
-					g.onDone = func(n int) {
+				var onDone func(int)
+				if g.remote() {
+					onDone = func(n int) {
 						mu.Lock()
 						progress(rc, done+int64(n), int64(len(prompts)))
 						mu.Unlock()
 					}
 				}
-				texts, err := g.generate(ctx, ps, lines, s)
+				texts, err := g.generate(ctx, ps, lines, s, onDone)
 				if err == nil {
 					for k, i := range idx {
 						out[i] = texts[k]
@@ -302,9 +249,9 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
-	var cut int64
+	cut := 0
 	for _, g := range gens {
-		cut += g.cut.Load()
+		cut += g.truncated()
 	}
 	if cut > 0 {
 		logf(rc, "%s: %d prompts were longer than max_prompt_tokens = %d and were cut to their first %d tokens, as the paper's code does\n", purpose, cut, s.MaxPromptTokens, s.MaxPromptTokens)

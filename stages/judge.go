@@ -2,12 +2,9 @@ package stages
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"sort"
-	"strings"
 
 	"github.com/refeval/refeval/engine"
 	"github.com/refeval/refeval/llm"
@@ -55,77 +52,40 @@ type labelVerdict struct {
 	FromText bool     `json:"from_text,omitempty"`
 }
 
-// A judge compares outputs with a local model, an endpoint or ROUGE-L.
+// A judge is a judge backend with its verdicts memoized in the stage's
+// memo (rouge-l's are not: they cost nothing).
 type judge struct {
+	judgeBackend
+	judgeSettings
 	ref    ModelRef
-	mode   string
-	tmpl   *JudgeTemplate // nil for rouge-l
-	local  *llm.Model
-	client *openai.Client
-	id     string
-	labelA int
-	labelB int
-	top    int            // labels outside the top this many are missing; 0: never
-	maxIn  int            // local judge prompts are cut to this many tokens; 0: never
-	cut    int            // judge prompts cut to maxIn
-	onDone func(done int) // endpoint progress within one judgeRemote call; nil: none
+	onDone func(done int) // remote progress within one judgeAll call; nil: none
 }
 
-// openJudge loads the judge model (nothing for rouge-l).
+// openJudge opens the judge r names (nothing to load for rouge-l).
 func openJudge(rc *engine.RunContext, r ModelRef, mode string, tmpl *JudgeTemplate, rows, top, maxIn int) (*judge, error) {
-	j := &judge{ref: r, mode: mode, tmpl: tmpl, top: top, maxIn: maxIn}
-	var err error
-	switch {
-	case r.Rouge:
-		j.id = RougeJudgeName
-		return j, nil
-	case r.Endpoint != nil:
-		if j.client, err = newClient(rc, r); err != nil {
-			return nil, err
-		}
-		j.id, _ = modelID(rc, r, nil)
-		return j, nil
-	}
-	if j.local, err = (&deviceLoader{rc: rc, r: r, rows: rows}).load(0); err != nil {
+	s := judgeSettings{mode: mode, tmpl: tmpl, rows: rows, top: top, maxIn: maxIn}
+	b, err := openJudgeBackend(rc, r, s)
+	if err != nil {
 		return nil, err
 	}
-	tok := j.local.Tokenizer()
-	var okA, okB bool
-	j.labelA, okA = tok.TokenID(LabelA)
-	j.labelB, okB = tok.TokenID(LabelB)
-	if !okA || !okB {
-		j.local.Close()
-		return nil, fmt.Errorf("judge %s: its tokenizer has no single token for the labels %q and %q", r.Path, LabelA, LabelB)
-	}
-	if j.id, err = modelID(rc, r, j.local); err != nil {
-		j.local.Close()
-		return nil, err
-	}
-	return j, nil
-}
-
-func (j *judge) close() {
-	if j.local != nil {
-		j.local.Close()
-	}
+	return &judge{judgeBackend: b, judgeSettings: s, ref: r}, nil
 }
 
 // key is the memo key of a task: the judge, its mode and template, and the
 // texts it sees. v2: judge prompts rendered with the judge's chat template.
 func (j *judge) key(t judgeTask) string {
 	texts := struct{ Prompt, Reference, A, B string }{t.Prompt, t.Reference, t.A, t.B}
-	return memoKey("refeval judge v2", j.id, j.mode, j.top, j.maxIn, j.tmpl.Source, texts)
+	return memoKey("refeval judge v2", j.id(), j.mode, j.top, j.maxIn, j.tmpl.Source, texts)
 }
 
-// judgeAll judges tasks, reading and writing verdicts through rc.Memo.
+// judgeAll judges tasks, reading and writing verdicts through rc.Memo. It
+// also returns how many verdicts the memo gave.
 func (j *judge) judgeAll(ctx context.Context, rc *engine.RunContext, tasks []judgeTask) ([]labelVerdict, int, error) {
-	out := make([]labelVerdict, len(tasks))
 	if j.ref.Rouge {
-		for i, t := range tasks {
-			out[i].A, out[i].B = RougeJudge(t.Reference, t.A, t.B)
-		}
-		return out, 0, nil
+		out, err := j.judge(ctx, tasks, nil)
+		return out, 0, err
 	}
+	out := make([]labelVerdict, len(tasks))
 	var todo []int
 	for i, t := range tasks {
 		ok, err := memoGet(rc, j.key(t), &out[i])
@@ -143,22 +103,13 @@ func (j *judge) judgeAll(ctx context.Context, rc *engine.RunContext, tasks []jud
 	for k, i := range todo {
 		sub[k] = tasks[i]
 	}
-	var vs []labelVerdict
-	var err error
-	switch {
-	case j.client != nil:
-		if done := j.onDone; done != nil {
-			// Progress counts the verdicts the memo gave too.
-			hits := len(tasks) - len(todo)
-			j.onDone = func(n int) { done(hits + n) }
-			defer func() { j.onDone = done }()
-		}
-		vs, err = j.judgeRemote(ctx, sub)
-	case j.mode == JudgeGenerate:
-		vs, err = j.judgeGenerate(ctx, sub)
-	default:
-		vs, err = j.judgeLogprobs(ctx, sub)
+	var onDone func(int)
+	if done := j.onDone; done != nil {
+		// Progress counts the verdicts the memo gave too.
+		hits := len(tasks) - len(todo)
+		onDone = func(n int) { done(hits + n) }
 	}
+	vs, err := j.judge(ctx, sub, onDone)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -171,12 +122,57 @@ func (j *judge) judgeAll(ctx context.Context, rc *engine.RunContext, tasks []jud
 	return out, len(tasks) - len(todo), nil
 }
 
+// A localJudge is an in-process checkpoint (package llm) as a judge.
+type localJudge struct {
+	judgeSettings
+	local  *llm.Model
+	name   string // modelID
+	labelA int
+	labelB int
+	cut    int // judge prompts cut to maxIn
+}
+
+// openLocalJudge loads the judge model and finds its label tokens.
+func openLocalJudge(rc *engine.RunContext, r ModelRef, s judgeSettings) (*localJudge, error) {
+	m, err := (&deviceLoader{rc: rc, r: r, rows: s.rows}).load(0)
+	if err != nil {
+		return nil, err
+	}
+	j := &localJudge{judgeSettings: s, local: m}
+	tok := m.Tokenizer()
+	var okA, okB bool
+	j.labelA, okA = tok.TokenID(LabelA)
+	j.labelB, okB = tok.TokenID(LabelB)
+	if !okA || !okB {
+		m.Close()
+		return nil, fmt.Errorf("judge %s: its tokenizer has no single token for the labels %q and %q", r.Path, LabelA, LabelB)
+	}
+	if j.name, err = modelID(rc, r, m); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return j, nil
+}
+
+func (j *localJudge) id() string            { return j.name }
+func (j *localJudge) remote() bool          { return false }
+func (j *localJudge) usage() *EndpointUsage { return nil }
+func (j *localJudge) truncated() int        { return j.cut }
+func (j *localJudge) close()                { j.local.Close() }
+
+func (j *localJudge) judge(ctx context.Context, tasks []judgeTask, _ func(int)) ([]labelVerdict, error) {
+	if j.mode == JudgeGenerate {
+		return j.judgeGenerate(ctx, tasks)
+	}
+	return j.judgeLogprobs(ctx, tasks)
+}
+
 // judgeLogprobs is the one-forward judge: the judge prompt rendered with
 // the judge's chat template and generation prompt, JudgeAnswerPrefix
 // appended (JudgePromptText), then the next-token distribution. The pairs of one instruction and reference share their
 // common token prefix (system text, instruction, reference), computed once
 // (nextTokenGrouped).
-func (j *judge) judgeLogprobs(ctx context.Context, tasks []judgeTask) ([]labelVerdict, error) {
+func (j *localJudge) judgeLogprobs(ctx context.Context, tasks []judgeTask) ([]labelVerdict, error) {
 	tok := j.local.Tokenizer()
 	prefixes := make([][]int, len(tasks))
 	groups := make([]string, len(tasks))
@@ -211,7 +207,7 @@ func (j *judge) judgeLogprobs(ctx context.Context, tasks []judgeTask) ([]labelVe
 // distribution (anywhere when j.top is 0). A label whose log-prob
 // underflowed to -Inf counts as missing: JSON (scores.jsonl, the memo)
 // cannot hold -Inf, and LabelProb's 1/0 rule gives the same p(a).
-func (j *judge) labels(row []float32) labelVerdict {
+func (j *localJudge) labels(row []float32) labelVerdict {
 	var v labelVerdict
 	if j.top <= 0 {
 		for _, l := range []struct {
@@ -258,7 +254,7 @@ func topK(row []float32, k int) []int {
 
 // promptText is a task's judge prompt for the local judge (JudgePromptText),
 // with JudgeAnswerPrefix when prefix is set.
-func (j *judge) promptText(t judgeTask, prefix bool) (string, error) {
+func (j *localJudge) promptText(t judgeTask, prefix bool) (string, error) {
 	msgs, err := j.tmpl.Fill(t.Prompt, t.Reference, t.A, t.B)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", t.what(), err)
@@ -270,7 +266,7 @@ func (j *judge) promptText(t judgeTask, prefix bool) (string, error) {
 // the generation prompt, as the RefEval scripts do, and reads the top
 // log-probs at the token openai.LabelPosition picks: the label of
 // "Output (x)" when it is one token, else the first generated token.
-func (j *judge) judgeGenerate(ctx context.Context, tasks []judgeTask) ([]labelVerdict, error) {
+func (j *localJudge) judgeGenerate(ctx context.Context, tasks []judgeTask) ([]labelVerdict, error) {
 	tok := j.local.Tokenizer()
 	reqs := make([]llm.GenRequest, len(tasks))
 	for i, t := range tasks {
@@ -306,66 +302,6 @@ func (j *judge) judgeGenerate(ctx context.Context, tasks []judgeTask) ([]labelVe
 	out := make([]labelVerdict, len(tasks))
 	for i, row := range rows {
 		out[i] = j.labels(row)
-	}
-	return out, nil
-}
-
-// judgeRemote asks an endpoint for each task's verdict through ChatAll:
-// the judge template's messages, slots filled, in an openai.JudgeRequest
-// with j.top alternatives, prefilled with "Output (" in the logprobs mode
-// (the server renders them with its chat template); openai.JudgeLabels
-// reads the labels.
-func (j *judge) judgeRemote(ctx context.Context, tasks []judgeTask) ([]labelVerdict, error) {
-	items := make([]string, len(tasks))
-	reqs := make([]openai.ChatRequest, len(tasks))
-	for i, t := range tasks {
-		msgs, err := j.tmpl.Fill(t.Prompt, t.Reference, t.A, t.B)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", t.what(), err)
-		}
-		items[i] = t.what()
-		reqs[i] = openai.JudgeRequest(openaiMessages(msgs), j.mode == JudgeLogprobs, j.top)
-	}
-	resps, err := j.client.ChatAll(ctx, items, reqs, j.onDone)
-	if err != nil {
-		if j.mode == JudgeLogprobs && errors.Is(err, openai.ErrRejected) {
-			err = fmt.Errorf("%w (the logprobs mode asks the server to continue an assistant turn \"Output (\", which vLLM and SGLang accept; for other servers set mode = \"generate\")", err)
-		}
-		return nil, err
-	}
-	out := make([]labelVerdict, len(tasks))
-	for i, resp := range resps {
-		if j.mode == JudgeLogprobs && len(resp.Choices) > 0 {
-			// The answer continues the prefilled "Output (" by one token:
-			// read the text whole, closed, so that "a" is "Output (a)".
-			c := *resp
-			c.Choices = slices.Clone(resp.Choices)
-			text := openai.JudgePrefill + c.Choices[0].Message.Content
-			if !strings.Contains(text, ")") {
-				text += ")"
-			}
-			c.Choices[0].Message.Content = text
-			resp = &c
-		}
-		v, err := openai.JudgeLabels(resp, 0)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", items[i], err)
-		}
-		if v.FromText {
-			out[i].FromText = true
-			// p(a) from the text: a → 1, b → 0, else 0.5, as label log-probs.
-			z := 0.0
-			switch v.PA {
-			case 1:
-				out[i].A = &z
-			case 0:
-				out[i].B = &z
-			default:
-				out[i].A, out[i].B = &z, &z
-			}
-			continue
-		}
-		out[i] = labelVerdict{A: v.LogprobA, B: v.LogprobB}
 	}
 	return out, nil
 }

@@ -421,6 +421,5 @@ func newClient(rc *engine.RunContext, r ModelRef) (*openai.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	trackClient(rc, c)
 	return c, nil
 }

@@ -327,7 +327,7 @@ func TestJudgeLabels(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			j := &judge{top: tt.top, labelA: tt.a, labelB: tt.b}
+			j := &localJudge{judgeSettings: judgeSettings{top: tt.top}, labelA: tt.a, labelB: tt.b}
 			v := j.labels(row)
 			str := func(p *float64) string {
 				if p == nil {

@@ -62,13 +62,12 @@ func decodeReference(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Di
 func (s *referenceStage) Inputs() []string { return append(s.model.Inputs(), s.prompts) }
 
 func (s *referenceStage) Run(ctx context.Context, rc *engine.RunContext) error {
-	defer forgetClients(rc)
 	prompts, err := readPrompts(rc.Dir, s.prompts, s.limit)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	texts, hits, err := generateAll(ctx, rc, s.model, "reference", prompts, s.gen, s.batch, s.batch)
+	texts, hits, u, err := generateAll(ctx, rc, s.model, "reference", prompts, s.gen, s.batch, s.batch)
 	if err != nil {
 		return err
 	}
@@ -80,5 +79,5 @@ func (s *referenceStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		return err
 	}
 	logf(rc, "reference: %d answers by %s (%d from the memo) in %v\n", len(prompts), s.model, hits, time.Since(start).Round(time.Millisecond))
-	return writeGenMetrics(rc, "reference", s.model, GenMetrics{Prompts: len(prompts), N: 1, MemoHits: hits})
+	return writeGenMetrics(rc, "reference", GenMetrics{Prompts: len(prompts), N: 1, MemoHits: hits, Usage: u})
 }

@@ -1,6 +1,9 @@
 package stages
 
-import "strings"
+import (
+	"context"
+	"strings"
+)
 
 // ROUGE-L, and the rouge-l judge built on it: a judge that needs no model,
 // so that learning shows on tiny models trained for seconds.
@@ -87,4 +90,22 @@ func RougeScoreLine(prompt, reference string, candidates []TextLine) ScoreLine {
 		line.Comparisons = append(line.Comparisons, NewComparison(p[0], p[1], la, lb))
 	}
 	return line
+}
+
+// rougeJudge is the rouge-l judge as a judge backend: no model, nothing to
+// memoize.
+type rougeJudge struct{}
+
+func (rougeJudge) id() string            { return RougeJudgeName }
+func (rougeJudge) remote() bool          { return false }
+func (rougeJudge) usage() *EndpointUsage { return nil }
+func (rougeJudge) truncated() int        { return 0 }
+func (rougeJudge) close()                {}
+
+func (rougeJudge) judge(_ context.Context, tasks []judgeTask, _ func(int)) ([]labelVerdict, error) {
+	out := make([]labelVerdict, len(tasks))
+	for i, t := range tasks {
+		out[i].A, out[i].B = RougeJudge(t.Reference, t.A, t.B)
+	}
+	return out, nil
 }

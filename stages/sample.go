@@ -158,13 +158,12 @@ func readTexts(dir, path string, n int) ([]string, error) {
 }
 
 func (s *sampleStage) Run(ctx context.Context, rc *engine.RunContext) error {
-	defer forgetClients(rc)
 	prompts, err := readPrompts(rc.Dir, s.prompts, s.limit)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	texts, hits, err := generateAll(ctx, rc, s.model, "sample", prompts, s.gen, s.batch, max(1, s.batch/s.gen.N))
+	texts, hits, u, err := generateAll(ctx, rc, s.model, "sample", prompts, s.gen, s.batch, max(1, s.batch/s.gen.N))
 	if err != nil {
 		return err
 	}
@@ -179,7 +178,7 @@ func (s *sampleStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		return err
 	}
 	logf(rc, "sample: %d prompts × %d candidates (%d prompts from the memo) in %v\n", len(prompts), s.gen.N, hits, time.Since(start).Round(time.Millisecond))
-	return writeGenMetrics(rc, "sample", s.model, GenMetrics{Prompts: len(prompts), N: s.gen.N, MemoHits: hits})
+	return writeGenMetrics(rc, "sample", GenMetrics{Prompts: len(prompts), N: s.gen.N, MemoHits: hits, Usage: u})
 }
 
 // GenMetrics is the metrics.json of the sample and reference kinds, written
@@ -192,12 +191,11 @@ type GenMetrics struct {
 }
 
 // writeGenMetrics logs the endpoint usage and writes metrics.json; nothing
-// for local models.
-func writeGenMetrics(rc *engine.RunContext, kind string, r ModelRef, m GenMetrics) error {
-	if r.Endpoint == nil {
+// for local models (no usage).
+func writeGenMetrics(rc *engine.RunContext, kind string, m GenMetrics) error {
+	if m.Usage == nil {
 		return nil
 	}
-	m.Usage = endpointUsage(rc)
 	logUsage(rc, kind, m.Usage)
 	return writeMetrics(rc.Out, m)
 }

@@ -169,7 +169,6 @@ func checkTemplate(dir, path string) error {
 }
 
 func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
-	defer forgetClients(rc)
 	samples, err := ReadJSONL[Sample](filepath.Join(resolve(rc.Dir, s.samples), SamplesFile))
 	if err != nil {
 		return fmt.Errorf("reading samples: %w", err)
@@ -195,7 +194,7 @@ func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	lines := make([]ScoreLine, len(samples))
 	var pairs, hits, fromText int
 	batch := s.batch
-	if j.client != nil {
+	if j.remote() {
 		// All pairs at once: the client keeps max_concurrency requests in
 		// flight (and memoizes each answer, so an interrupted stage resumes).
 		batch = 1 << 62
@@ -238,7 +237,7 @@ func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
 			lines[i] = line
 		}
 		first = last
-		if j.client == nil {
+		if !j.remote() {
 			progress(rc, int64(first), int64(len(samples)))
 		}
 	}
@@ -248,17 +247,17 @@ func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	el := time.Since(start)
 	logf(rc, "score: %d pairs of %d prompts judged by %s (%s mode; %d from the memo; %d read from text) in %v, %.1f pairs/s\n",
 		pairs, len(samples), s.judge, s.mode, hits, fromText, el.Round(time.Millisecond), float64(pairs-hits)/el.Seconds())
-	if j.cut > 0 {
-		logf(rc, "score: %d judge prompts were longer than max_judge_tokens = %d and were cut to their first %d tokens, as the paper's code does\n", j.cut, j.maxIn, j.maxIn)
+	if cut := j.truncated(); cut > 0 {
+		logf(rc, "score: %d judge prompts were longer than max_judge_tokens = %d and were cut to their first %d tokens, as the paper's code does\n", cut, j.maxIn, j.maxIn)
 	}
 	if fromText > 0 {
 		logf(rc, "score: %d of %d verdicts were read from the answer text: %s returned no log-probs, so their p(a) is 1, 0 or 0.5 instead of a soft score\n",
 			fromText, pairs, s.judge)
 	}
-	if s.judge.Endpoint == nil {
-		return nil
+	u := j.usage()
+	if u == nil {
+		return nil // metrics.json holds what an endpoint cost
 	}
-	u := endpointUsage(rc)
 	logUsage(rc, "score", u)
 	return writeMetrics(rc.Out, ScoreMetrics{Prompts: len(samples), Pairs: pairs, Judge: s.judge.String(), FromText: fromText, Usage: u})
 }
