@@ -4,12 +4,17 @@
 # equivalent Makefile, for N = 200, 2,000 and 10,000, in one run. Each pair
 # is timed alternately; medians of RUNS runs. Also prints plan's time per
 # stage, which stays flat when plan is linear in the number of stages.
+# SHAPE "chain" (default) writes one stage block per step, in chains of 10;
+# "foreach" writes one block whose for_each runs over a local of N keys
+# (independent steps), which loads through one global evaluated once.
 # Not run in CI (the 10,000-stage first build takes minutes).
-# Usage: bench/plan.sh [RUNS] [SIZES]   (from the repository root)
+# Usage: bench/plan.sh [RUNS] [SIZES] [SHAPE]   (from the repository root)
 #        bench/plan.sh 5 "200 2000 10000"
+#        bench/plan.sh 5 "200 2000 10000" foreach   (SIZES multiples of 100)
 set -eu
 RUNS=${1:-5}
 SIZES=${2:-"200 2000 10000"}
+SHAPE=${3:-chain}
 export GOEXPERIMENT=simd GOMLX_NO_AUTO_INSTALL=1
 command -v make >/dev/null || { echo "plan.sh needs GNU make: apt-get install make" >&2; exit 1; }
 
@@ -29,6 +34,10 @@ gen() {
   awk -v n="$n" -v d="$d" 'BEGIN {
     for (i = 1; i <= n; i++) print "input " i > (d "/in/" i ".txt")
   }'
+  if [ "$SHAPE" = foreach ]; then
+    gen_foreach "$n" "$d"
+    return
+  fi
   awk -v n="$n" 'BEGIN {
     for (i = 1; i <= n; i++) {
       if (i % 10 == 1)
@@ -47,6 +56,28 @@ gen() {
       else
         printf "out/%d.txt: in/%d.txt out/%d.txt\n\tcat in/%d.txt out/%d.txt > $@\n", i, i, i - 1, i, i - 1
     }
+  }' > "$d/Makefile"
+}
+
+# gen_foreach N DIR writes one for_each block over N independent steps
+# (after gen has written the inputs) and the equivalent Makefile.
+gen_foreach() {
+  n=$1 d=$2
+  cat > "$d/p.hcl" <<EOF
+locals {
+  ids = toset(flatten([for j in range($((n / 100))) : [for i in range(100) : tostring(j * 100 + i + 1)]]))
+}
+stage "exec" "s" {
+  for_each = local.ids
+  command  = ["sh", "-c", "cat in/\${each.key}.txt > \$OUT/o.txt"]
+  inputs   = ["in/\${each.key}.txt"]
+}
+EOF
+  awk -v n="$n" 'BEGIN {
+    printf "stamp:"
+    for (i = 1; i <= n; i++) printf " out/%d.txt", i
+    printf "\n\ttouch stamp\n"
+    for (i = 1; i <= n; i++) printf "out/%d.txt: in/%d.txt\n\tcat in/%d.txt > $@\n", i, i, i
   }' > "$d/Makefile"
 }
 
@@ -81,4 +112,4 @@ for n in $SIZES; do
   p=$(median < "$work/plan"); b=$(median < "$work/noop"); m=$(median < "$work/make")
   printf '%-7s %11s %11s %11s %12s %13s %12s\n' "$n" "$p" "$b" "$m" "$(ratio "$p" "$m")" "$(ratio "$b" "$m")" "$(awk "BEGIN{printf \"%.0f\", $p*1000/$n}")"
 done
-echo "medians of $RUNS runs, each tool run alternately; ratios below 1 mean refeval is faster than make -q"
+echo "$SHAPE pipelines; medians of $RUNS runs, each tool run alternately; ratios below 1 mean refeval is faster than make -q"
