@@ -1,7 +1,11 @@
-// Package transformer builds the GoMLX computation graph of the Qwen2 and
-// Llama decoders: embeddings, RMSNorm, RoPE (Hugging Face's rotate-half,
-// with Llama-3 frequency scaling), grouped-query attention with optional
-// q/k/v biases, SwiGLU and a tied or untied lm_head. Weights keep the
+// Package transformer builds the GoMLX computation graph of the Qwen2,
+// Qwen3, Llama, Mistral and Gemma 3 decoders, one graph with the families'
+// differences as configuration flags: embeddings (scaled by √hidden for
+// Gemma), RMSNorm (Gemma's scales by 1 + w), RoPE (Hugging Face's
+// rotate-half, with Llama-3 or linear frequency scaling, and a base of
+// their own for sliding-window layers), grouped-query attention with
+// optional q/k/v biases, per-head q/k norms and sliding windows, SwiGLU or
+// GeGLU, Gemma's extra norms, and a tied or untied lm_head. Weights keep the
 // Hugging Face names and [out, in] layout and are read through a
 // [Weights] function, so the same graph serves inference (weights from a
 // model.Store) and training (gradients flow into the store's variables).
