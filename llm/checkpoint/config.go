@@ -18,7 +18,7 @@ type Config struct {
 	RopeTheta             float64      // RoPE base frequency.
 	RopeScaling           *RopeScaling // nil, or Llama-3's frequency scaling.
 	TieWordEmbeddings     bool         // lm_head shares model.embed_tokens.weight.
-	AttentionBias         bool         // q/k/v projections have biases (Qwen2: true; Llama: attention_bias).
+	AttentionBias         bool         // q/k/v projections have biases (Qwen2: true; Llama, Qwen3, Gemma 3: attention_bias, which also gives o_proj one; Mistral: never).
 	QKNorm                bool         // Per-head RMSNorm of queries and keys before RoPE (Qwen3, Gemma 3): self_attn.q_norm/k_norm.
 	SlidingWindow         int          // 0, or how far back a sliding-window layer attends: key k is seen from query q when q−k < SlidingWindow (Mistral, Gemma 3).
 	SlidingLayers         []bool       // Which layers use the window; nil with SlidingWindow > 0 means every layer (Mistral).
@@ -67,4 +67,11 @@ func (c Config) Family() string {
 		return "gemma3"
 	}
 	return ""
+}
+
+// OutputBias reports whether o_proj has a bias: attention_bias gives every
+// attention projection one in Llama, Qwen3 and Gemma 3, while Qwen2's
+// biases are on q, k and v only.
+func (c Config) OutputBias() bool {
+	return c.AttentionBias && c.Architecture != ArchQwen2
 }

@@ -143,7 +143,8 @@ func ParseConfig(data []byte) (Config, error) {
 		cfg.AttentionBias = h.AttentionBias != nil && *h.AttentionBias
 		cfg.QKNorm = true
 	case ArchLlama, ArchMistral:
-		cfg.AttentionBias = h.AttentionBias != nil && *h.AttentionBias
+		// Mistral's projections never have biases (transformers' MistralAttention).
+		cfg.AttentionBias = cfg.Architecture == ArchLlama && h.AttentionBias != nil && *h.AttentionBias
 		if h.MLPBias != nil && *h.MLPBias {
 			return Config{}, fmt.Errorf("mlp_bias=true is not supported")
 		}
@@ -379,6 +380,9 @@ func MarshalConfig(cfg Config) ([]byte, error) {
 	case ArchLlama, ArchMistral:
 		if h.ModelType == "" {
 			h.ModelType = cfg.Family()
+		}
+		if cfg.Architecture == ArchMistral && cfg.AttentionBias {
+			return nil, fmt.Errorf("%s has no attention biases; AttentionBias must be false", ArchMistral)
 		}
 		b := cfg.AttentionBias
 		h.AttentionBias, h.AttentionDropout = &b, &zero

@@ -27,6 +27,9 @@ func Shapes(cfg Config) map[string][]int {
 			m[p+"self_attn.k_proj.bias"] = []int{kv}
 			m[p+"self_attn.v_proj.bias"] = []int{kv}
 		}
+		if cfg.OutputBias() {
+			m[p+"self_attn.o_proj.bias"] = []int{h}
+		}
 		if cfg.QKNorm {
 			m[p+"self_attn.q_norm.weight"] = []int{cfg.HeadDim}
 			m[p+"self_attn.k_norm.weight"] = []int{cfg.HeadDim}
@@ -50,6 +53,9 @@ func NumParams(cfg Config) int64 {
 	layer := 2*h + q*h + 2*kv*h + h*q + 3*inter*h
 	if cfg.AttentionBias {
 		layer += q + 2*kv
+	}
+	if cfg.OutputBias() {
+		layer += h
 	}
 	if cfg.QKNorm {
 		layer += 2 * int64(cfg.HeadDim)

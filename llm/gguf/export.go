@@ -197,6 +197,9 @@ func ggufArch(cfg checkpoint.Config) (string, error) {
 	default:
 		return "", fmt.Errorf("architecture %q: only qwen2, qwen3, llama, mistral and gemma3 can be exported", cfg.Architecture)
 	}
+	if cfg.AttentionBias && (arch == "qwen3" || arch == "gemma3") {
+		return "", fmt.Errorf("%s with attention_bias: llama.cpp's %s loads no attention biases", arch, arch)
+	}
 	if cfg.RopeScaling != nil && cfg.RopeScaling.Type == "llama3" && arch != "llama" {
 		return "", fmt.Errorf("model type %s with %s rope scaling: llama.cpp's %s reads no rope_freqs; only llama models with it can be exported", arch, cfg.RopeScaling.Type, arch)
 	}

@@ -21,6 +21,7 @@ var layerNames = map[string]string{
 	"self_attn.v_proj.weight":         "attn_v.weight",
 	"self_attn.v_proj.bias":           "attn_v.bias",
 	"self_attn.o_proj.weight":         "attn_output.weight",
+	"self_attn.o_proj.bias":           "attn_output.bias",
 	"post_attention_layernorm.weight": "ffn_norm.weight",
 	"self_attn.q_norm.weight":         "attn_q_norm.weight",
 	"self_attn.k_norm.weight":         "attn_k_norm.weight",
@@ -129,7 +130,7 @@ func addTensors(b *Builder, cfg checkpoint.Config, tensors map[string]*checkpoin
 			"self_attn.k_proj.weight", "self_attn.k_proj.bias",
 			"self_attn.v_proj.weight", "self_attn.v_proj.bias",
 			"self_attn.q_norm.weight", "self_attn.k_norm.weight",
-			"self_attn.o_proj.weight", "post_attention_layernorm.weight", "pre_feedforward_layernorm.weight",
+			"self_attn.o_proj.weight", "self_attn.o_proj.bias", "post_attention_layernorm.weight", "pre_feedforward_layernorm.weight",
 			"mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight", "post_feedforward_layernorm.weight"} {
 			if _, ok := tensors[p+s]; ok {
 				order = append(order, p+s)

@@ -371,7 +371,11 @@ func (t *Transformer) attention(w Weights, p string, q, k, v, allowed *Node) *No
 	ctx := DotGeneral(Reshape(probs, b, kvh, group*sq, sk), []int{3}, []int{0, 1}, v, []int{2}, []int{0, 1}) // [b, kv, group*sq, d]
 	ctx = Transpose(Reshape(ctx, b, cfg.NumAttentionHeads, sq, d), 1, 2)                                     // [b, sq, heads, d]
 	ctx = Reshape(ctx, b, sq, cfg.NumAttentionHeads*d)
-	return linear(ctx, w(g, p+"self_attn.o_proj.weight"), nil)
+	var bias *Node
+	if cfg.OutputBias() {
+		bias = w(g, p+"self_attn.o_proj.bias")
+	}
+	return linear(ctx, w(g, p+"self_attn.o_proj.weight"), bias)
 }
 
 // mlp is SwiGLU, down(silu(gate(x)) * up(x)), or for Gemma GeGLU with

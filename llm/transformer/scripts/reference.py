@@ -138,6 +138,8 @@ def forward(cfg, W, tokens):
         attn = torch.softmax(scores, dim=-1) @ v  # [nh, S, hd]
         attn = attn.transpose(0, 1).reshape(S, nh * hd)
         a = attn @ W[p + "self_attn.o_proj.weight"].T
+        if bias and arch != "Qwen2ForCausalLM":  # attention_bias covers o_proj too, except in Qwen2
+            a = a + W[p + "self_attn.o_proj.bias"]
         if gemma:
             x = x + rms_norm(a, W[p + "post_attention_layernorm.weight"], eps, True)
             h = rms_norm(x, W[p + "pre_feedforward_layernorm.weight"], eps, True)
