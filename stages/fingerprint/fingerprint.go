@@ -28,10 +28,14 @@ var Volatile = map[string]bool{
 // Tolerance for two fingerprints' numbers: relative, plus an absolute floor
 // for values near zero. Another CPU (SIMD width, FMA) moves float32 results
 // by about 1e-6 relative; a change in what a kind computes moves them far
-// more.
+// more. Two whole numbers below exactBelow (counts: tokens, pairs, max_len)
+// must be equal: float32 noise never moves one whole number to another
+// there, and a count off by one is a change the relative tolerance would
+// let through (2048 against 2049).
 const (
-	relTol = 1e-3
-	absTol = 1e-6
+	relTol     = 1e-3
+	absTol     = 1e-6
+	exactBelow = 1 << 24
 )
 
 // A Fingerprint describes files so that two runs of the same action
@@ -98,11 +102,20 @@ func (f Fingerprint) Diff(g Fingerprint) string {
 	}
 	for i, a := range f.Numbers {
 		b := g.Numbers[i]
+		if a != b && whole(a) && whole(b) {
+			return fmt.Sprintf("number %d was %g and is now %g", i, a, b)
+		}
 		if math.Abs(a-b) > relTol*max(math.Abs(a), math.Abs(b))+absTol {
 			return fmt.Sprintf("number %d was %g and is now %g", i, a, b)
 		}
 	}
 	return ""
+}
+
+// whole reports whether x is a whole number small enough to compare
+// exactly.
+func whole(x float64) bool {
+	return x == math.Trunc(x) && math.Abs(x) < exactBelow
 }
 
 // canon is one file's canonical form: bytes for the digest and numbers.
