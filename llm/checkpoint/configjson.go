@@ -417,7 +417,7 @@ func MarshalConfig(cfg Config) ([]byte, error) {
 				h.LayerTypes = append(h.LayerTypes, "full_attention")
 			}
 		}
-		if p := slidingPattern(cfg); p > 0 {
+		if p := SlidingPattern(cfg); p > 0 {
 			h.SlidingWindowPattern = &p
 		}
 		h.TransformersVersion = "4.53.0"
@@ -470,10 +470,11 @@ func WriteConfig(dir string, cfg Config) error {
 	return atomicfile.WriteBytes(filepath.Join(dir, "generation_config.json"), append(gdata, '\n'))
 }
 
-// slidingPattern returns P when layer l is sliding exactly when (l+1)%P != 0
-// (Gemma 3's sliding_window_pattern, for transformers before layer_types),
-// else 0.
-func slidingPattern(cfg Config) int {
+// SlidingPattern returns P when layer l is sliding exactly when
+// (l+1)%P != 0 (Gemma 3's sliding_window_pattern, which transformers before
+// layer_types and llama.cpp read), else 0. Gemma 3's 6 is preferred when
+// several fit (few layers).
+func SlidingPattern(cfg Config) int {
 	candidates := []int{6, 5, 4, 3, 2, 1} // Gemma 3's 6 first
 	for p := 7; p <= cfg.NumHiddenLayers+1; p++ {
 		candidates = append(candidates, p)

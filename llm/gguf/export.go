@@ -101,7 +101,7 @@ func Build(cfg checkpoint.Config, tensors map[string]*checkpoint.Tensor, tokeniz
 	if arch == "gemma3" {
 		if cfg.SlidingWindow > 0 {
 			set(arch+".attention.sliding_window", uint32(cfg.SlidingWindow))
-			set(arch+".attention.sliding_window_pattern", uint32(gemmaPattern(cfg)))
+			set(arch+".attention.sliding_window_pattern", uint32(checkpoint.SlidingPattern(cfg)))
 			set(arch+".rope.freq_base_swa", float32(cfg.RopeLocalTheta))
 		}
 		if r := cfg.RopeScaling; r != nil {
@@ -191,7 +191,7 @@ func ggufArch(cfg checkpoint.Config) (string, error) {
 		if cfg.QueryPreAttnScalar != 0 && cfg.QueryPreAttnScalar != hd {
 			return "", fmt.Errorf("gemma3 with query_pre_attn_scalar %v: llama.cpp scales queries by head_dim (%d)", cfg.QueryPreAttnScalar, cfg.HeadDim)
 		}
-		if cfg.SlidingWindow > 0 && gemmaPattern(cfg) == 0 {
+		if cfg.SlidingWindow > 0 && checkpoint.SlidingPattern(cfg) == 0 {
 			return "", fmt.Errorf("gemma3 with sliding layers %v: llama.cpp wants every P-th layer global (sliding_window_pattern)", cfg.SlidingLayers)
 		}
 	default:
@@ -207,22 +207,4 @@ func ggufArch(cfg checkpoint.Config) (string, error) {
 		return "", fmt.Errorf("model type %s with linear rope scaling is not exported", arch)
 	}
 	return arch, nil
-}
-
-// gemmaPattern returns llama.cpp's sliding_window_pattern P for cfg's
-// layers (layer l is global when (l+1)%P == 0), 0 if none fits.
-func gemmaPattern(cfg checkpoint.Config) int {
-	for p := 1; p <= cfg.NumHiddenLayers+1; p++ {
-		ok := true
-		for l := range cfg.NumHiddenLayers {
-			if cfg.Sliding(l) != ((l+1)%p != 0) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return p
-		}
-	}
-	return 0
 }

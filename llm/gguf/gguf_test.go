@@ -6,10 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/refeval/refeval/llm/checkpoint"
+	"github.com/refeval/refeval/llm/tokenizer"
 )
 
 // repoRoot is the repository root, seen from this package.
@@ -283,6 +285,114 @@ func TestExport(t *testing.T) {
 			}
 			if st, err := os.Stat(path); err != nil || st.Size() != b.Size() {
 				t.Errorf("wrong file size: %v, want %d", st, b.Size())
+			}
+		})
+	}
+}
+
+func TestGemmaTensorName(t *testing.T) {
+	for _, tt := range []struct{ hf, want string }{
+		{"model.layers.2.post_attention_layernorm.weight", "blk.2.post_attention_norm.weight"},
+		{"model.layers.2.pre_feedforward_layernorm.weight", "blk.2.ffn_norm.weight"},
+		{"model.layers.2.post_feedforward_layernorm.weight", "blk.2.post_ffw_norm.weight"},
+		{"model.layers.2.self_attn.q_norm.weight", "blk.2.attn_q_norm.weight"},
+		{"model.layers.2.input_layernorm.weight", "blk.2.attn_norm.weight"},
+	} {
+		if got, ok := GemmaTensorName(tt.hf); got != tt.want || !ok {
+			t.Errorf("GemmaTensorName(%q): wrong name\ngot:  %q %v\nwant: %q true", tt.hf, got, ok, tt.want)
+		}
+	}
+}
+
+// TestExportFamilies checks what export writes for the SentencePiece and
+// Gemma-specific parts, and what it refuses because llama.cpp cannot run it.
+func TestExportFamilies(t *testing.T) {
+	tok := filepath.Join(repoRoot, "models/tokenizers/llama2/tokenizer.json.gz")
+	init := func(t *testing.T, arch string) string {
+		dir := t.TempDir()
+		if _, err := checkpoint.Init(checkpoint.InitOptions{Arch: arch, Size: "tiny", Seed: 3, Out: dir, Tokenizer: tok}); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	for _, arch := range []string{"mistral", "gemma3"} {
+		t.Run(arch, func(t *testing.T) {
+			dir := init(t, arch)
+			b, err := Export(dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "m.gguf")
+			if err := WriteFile(path, b); err != nil {
+				t.Fatal(err)
+			}
+			f, err := ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantArch := map[string]string{"mistral": "llama", "gemma3": "gemma3"}[arch]
+			for k, want := range map[string]any{
+				"general.architecture":            wantArch,
+				"tokenizer.ggml.model":            "llama",
+				"tokenizer.ggml.add_space_prefix": true,
+				"tokenizer.ggml.bos_token_id":     uint32(1),
+				"tokenizer.ggml.unknown_token_id": uint32(0),
+				"tokenizer.ggml.add_bos_token":    true,
+			} {
+				if got := f.Metadata[k]; got != want {
+					t.Errorf("wrong %s\ngot:  %#v\nwant: %#v", k, got, want)
+				}
+			}
+			types, _ := f.Metadata["tokenizer.ggml.token_type"].([]int32)
+			scores, _ := f.Metadata["tokenizer.ggml.scores"].([]float32)
+			if len(types) != 32000 || len(scores) != 32000 {
+				t.Fatalf("wrong vocabulary arrays: %d token types, %d scores, want 32000", len(types), len(scores))
+			}
+			// <unk>, <s>, <0x0A> (id 13), and ▁t, made by the file's first merge.
+			tk, err := tokenizer.Load(tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, _ := tk.TokenID("▁t")
+			if types[0] != tokenUnknown || types[1] != tokenControl || types[13] != tokenByte || types[first] != tokenNormal {
+				t.Errorf("wrong token types of ids 0, 1, 13, %d\ngot:  %v %v %v %v\nwant: 2 3 6 1", first, types[0], types[1], types[13], types[first])
+			}
+			if scores[first] != 0 || scores[13] != -1e9 {
+				t.Errorf("wrong scores of ▁t (first merge) and <0x0A>\ngot:  %v %v\nwant: 0 -1e9", scores[first], scores[13])
+			}
+			if arch == "gemma3" {
+				// Gemma's norms scale by 1 + w; llama.cpp's by w.
+				_, norm, err := f.Tensor("blk.0.ffn_norm.weight")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if norm[0] != 1 {
+					t.Errorf("wrong exported Gemma norm (initialised to 0, exported + 1)\ngot:  %v\nwant: 1", norm[0])
+				}
+				if got := f.Metadata["gemma3.attention.sliding_window_pattern"]; got != uint32(6) {
+					t.Errorf("wrong sliding_window_pattern\ngot:  %#v\nwant: uint32(6)", got)
+				}
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name, arch string
+		edit       func(c *checkpoint.Config)
+		want       string
+	}{
+		{"query scalar", "gemma3", func(c *checkpoint.Config) { c.QueryPreAttnScalar = 3 }, "query_pre_attn_scalar"},
+		{"layer layout", "gemma3", func(c *checkpoint.Config) { c.SlidingLayers = []bool{false, true} }, "sliding_window_pattern"},
+		{"qwen3 bias", "qwen3", func(c *checkpoint.Config) { c.AttentionBias = true }, "attention biases"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := checkpoint.SizedConfig(tc.arch, "tiny", 32000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.edit(&cfg)
+			_, err = Build(cfg, checkpoint.Random(cfg, 1), nil, nil, Options{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("wrong error\ngot:  %v\nwant: something with %q", err, tc.want)
 			}
 		})
 	}
