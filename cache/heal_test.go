@@ -388,3 +388,33 @@ func TestDamageUnderOpenIndex(t *testing.T) {
 	}
 	t.Logf("%d of %d Gets failed; reports:\n%s", misses, len(outputs), strings.Join(warns, "\n"))
 }
+
+// TestRecordWithoutEntry: a record whose entry is missing from an intact
+// index (a crash between the two writes of Put) is put back by Open,
+// which keeps the memos and the stat cache that a rebuild would lose.
+func TestRecordWithoutEntry(t *testing.T) {
+	p := populate(t)
+	c, err := Open(p.dir, Options{NoWait: true})
+	must(t, err)
+	id, files := commit(t, c, map[string]string{"late": "1"})
+	a := NewHash("late", nil).Sum()
+	must(t, c.writeRecord(a, &Entry{OutputID: id, Files: files, Addr: "stage.x.late"}))
+	must(t, c.Close())
+
+	var warns []string
+	c, err = Open(p.dir, Options{NoWait: true, Warn: func(msg string) { warns = append(warns, msg) }})
+	must(t, err)
+	defer c.Close()
+	if len(warns) != 1 || !strings.Contains(warns[0], "restored 1 from their records") {
+		t.Errorf("wrong report\ngot:  %q\nwant: one saying 1 entry was restored", warns)
+	}
+	if e, err := c.Get(a); err != nil || e.OutputID != id {
+		t.Errorf("Get of the restored entry = %v, %v; want a hit", e, err)
+	}
+	if _, ok, err := c.Memo("m").Get("k"); err != nil || !ok {
+		t.Errorf("memo lost by restoring an entry: %v, %v", ok, err)
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, damagedIndexDir)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the index was rebuilt, not restored in place")
+	}
+}

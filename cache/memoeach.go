@@ -11,7 +11,7 @@ import (
 // on another machine, which cannot open the index.
 func (m *Memo) Each(fn func(key string, val []byte) error) error {
 	prefix := memoKey(m.ns, "")
-	err := m.c.db.View(func(txn *badger.Txn) error {
+	err := m.c.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {

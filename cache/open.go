@@ -147,8 +147,12 @@ func (c *Cache) openIndex() (*badger.DB, error) {
 		return nil, errBusy
 	}
 	if err == nil && check {
-		if err = c.checkRecordSum(db); err != nil {
-			guard(db.Close)
+		if serr := c.checkRecordSum(db); serr != nil {
+			// The index is readable but lacks entries: put them back,
+			// keeping memos and the stat cache; rebuild if that fails.
+			if err = c.restoreMissing(db, serr); err != nil {
+				guard(db.Close)
+			}
 		}
 	}
 	if err != nil {

@@ -145,7 +145,7 @@ func readOutRecord(txn *badger.Txn, id ID, n int) (keys []statKey, dirs []dirSta
 
 // readOutDirs reads the folder part of the record of output id.
 func (c *Cache) readOutDirs(id ID, n int) (dirs []dirStat, ok bool) {
-	c.db.View(func(txn *badger.Txn) error {
+	c.view(func(txn *badger.Txn) error {
 		_, dirs, ok = readOutRecord(txn, id, n)
 		return nil
 	})
@@ -156,7 +156,7 @@ func (c *Cache) readOutDirs(id ID, n int) (dirs []dirStat, ok bool) {
 // and of its folders (nil: not recorded).
 func (c *Cache) writeOutStats(id ID, keys []statKey, dirs []dirStat) error {
 	v := encodeOutStats(keys, dirs)
-	return c.db.Update(func(txn *badger.Txn) error { return txn.Set(outStatKey(id), v) })
+	return c.update(func(txn *badger.Txn) error { return txn.Set(outStatKey(id), v) })
 }
 
 // statDirs lstats the folders of the output folder dir, named by their
@@ -343,7 +343,7 @@ func (c *Cache) CheckSealed(id ID, files []File) error {
 		dirs   []dirStat
 		dirsOK bool
 	)
-	c.db.View(func(txn *badger.Txn) error {
+	c.view(func(txn *badger.Txn) error {
 		rec, dirs, dirsOK = readOutRecord(txn, id, len(files))
 		return nil
 	})

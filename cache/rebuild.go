@@ -165,6 +165,67 @@ func (c *Cache) importRecords(db *badger.DB) (rebuildReport, error) {
 	return rep, guard(wb.Flush)
 }
 
+// restoreMissing puts back, into an index that opened intact but whose
+// record sum does not match entry/, the entries of the records it lacks,
+// and resets the record sum; memos and the stat cache stay. This is what a
+// crash between a record and its entry, or Badger dropping the damaged
+// end of a log, leaves. Records that cannot be read, or name a missing
+// output folder, are removed.
+func (c *Cache) restoreMissing(db *badger.DB, cause error) error {
+	des, err := os.ReadDir(filepath.Join(c.dir, entryDir))
+	if err != nil {
+		return err
+	}
+	var rep rebuildReport
+	var sum ID
+	err = guard(func() error {
+		return db.Update(func(txn *badger.Txn) error {
+			for _, d := range des {
+				action, err := ParseID(d.Name())
+				if err != nil {
+					continue
+				}
+				_, err = txn.Get(actionKey(action))
+				if err == nil {
+					xorID(&sum, action)
+					continue
+				}
+				if !errors.Is(err, badger.ErrKeyNotFound) {
+					return err
+				}
+				e, err := c.readRecord(action)
+				if err == nil {
+					_, err = os.Stat(c.OutputDir(e.OutputID))
+				}
+				if err != nil {
+					rep.Skipped++
+					os.Remove(c.recordPath(action))
+					continue
+				}
+				v, err := encodeEntry(e)
+				if err != nil {
+					return err
+				}
+				if err := txn.Set(actionKey(action), v); err != nil {
+					return err
+				}
+				rep.Restored++
+				xorID(&sum, action)
+			}
+			return txn.Set([]byte(keyRecords), sum[:])
+		})
+	})
+	if err == nil {
+		err = guard(db.Sync)
+	}
+	if err != nil {
+		return err
+	}
+	c.warn(fmt.Sprintf("cache index %s lacked entries that %s holds (%s); restored %d from their records, skipped %d. Stages whose entries were lost run again",
+		c.indexPath(), filepath.Join(c.dir, entryDir), strings.TrimPrefix(cause.Error(), errIndexDamaged.Error()+": "), rep.Restored, rep.Skipped))
+	return nil
+}
+
 // reopenRebuilt closes the open index, rebuilds it and reopens it. Call
 // it only when no other goroutine uses the index (List, GC, Verify).
 func (c *Cache) reopenRebuilt(cause error, report bool) (rebuildReport, error) {

@@ -123,8 +123,9 @@ func (c *Cache) touchRecord(action ID, t time.Time) {
 // ActionIDs of all entry records, updated in the same transaction as the
 // entries. Open compares it with the records in entry/: Badger silently
 // drops what it cannot replay from a damaged write-ahead log or MANIFEST,
-// and such lost entries show up as a different sum, which makes Open
-// rebuild the index (and say so) instead of forgetting them unreported.
+// and such lost entries show up as a different sum, which makes Open put
+// them back from their records (and say so) instead of forgetting them
+// unreported (restoreMissing).
 const keyRecords = "r" // XOR of the ActionIDs of the entry records (32 bytes)
 
 // xorID sets *sum to *sum XOR id.
@@ -192,8 +193,8 @@ func (c *Cache) checkRecordSum(db *badger.DB) error {
 		return err
 	}
 	if got != want {
-		return fmt.Errorf("%w: the index lacks entries that %s holds (Badger dropped part of a damaged log or MANIFEST)",
-			errIndexDamaged, filepath.Join(c.dir, entryDir))
+		return fmt.Errorf("%w: a crash came between a record and its entry, or Badger dropped part of a damaged log or MANIFEST",
+			errIndexDamaged)
 	}
 	return nil
 }
