@@ -23,7 +23,7 @@ size="-size 0.5B"
 peak=${PEAK_TFLOPS:-989}
 if [ "${1:-}" = --tiny ]; then
 	shift
-	size="-size tiny -seq 32 -pairs 2 -steps 2 -batch 4 -tokens 16"
+	size="-size tiny -vocab 1000 -seq 32 -pairs 2 -steps 2 -batch 4 -tokens 16"
 	peak=${PEAK_TFLOPS:-0}
 elif [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
 	case "$1" in

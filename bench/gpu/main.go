@@ -6,6 +6,7 @@
 //
 //	go run ./bench/gpu -size 0.5B -peak-tflops 989
 //	go run ./bench/gpu -size tiny        # seconds on a CPU: checks the program itself
+//	go run ./bench/gpu -size small -vocab 2048 -pairs 2 -accum 2 -seq 100   # docs/train.md's CPU DPO step
 //
 // The weights are checkpoint.Random's (what `refeval model init` writes),
 // held and computed in float32: refeval converts bfloat16 checkpoints to
@@ -32,10 +33,12 @@ import (
 var (
 	flagBackend  = flag.String("backend", "", "backend to measure (default $GOMLX_BACKEND, else the pure-Go one)")
 	flagRef      = flag.String("ref", backend.Default, "reference backend of the parity check")
-	flagSize     = flag.String("size", "0.5B", "0.5B (Qwen2.5-0.5B's shapes) or tiny (hidden 64, 2 layers, 1,000-token vocabulary)")
+	flagSize     = flag.String("size", "0.5B", "0.5B (Qwen2.5-0.5B's shapes), else a checkpoint.SizedConfig size (tiny, small, 25M …) with -vocab ids")
+	flagVocab    = flag.Int("vocab", 1000, "vocabulary of a size other than 0.5B")
+	flagAccum    = flag.Int("accum", 1, "DPO micro-batches accumulated per step")
 	flagPeak     = flag.Float64("peak-tflops", 0, "peak FLOP/s of the device in TFLOP/s, for MFU (0: no MFU column)")
 	flagTol      = flag.Float64("tol", 1e-3, "largest log-prob difference the parity check accepts")
-	flagPairs    = flag.Int("pairs", 8, "preference pairs per DPO step (micro-batch)")
+	flagPairs    = flag.Int("pairs", 8, "preference pairs per DPO micro-batch")
 	flagSeqLen   = flag.Int("seq", 256, "tokens per DPO sequence (prompt + response)")
 	flagSteps    = flag.Int("steps", 3, "timed DPO steps (after one warm-up step that compiles)")
 	flagBatch    = flag.Int("batch", 16, "sampling: prompts decoded together")
@@ -56,8 +59,6 @@ func main() {
 // config returns the measured model's shapes.
 func config() (checkpoint.Config, error) {
 	switch *flagSize {
-	case "tiny":
-		return checkpoint.SizedConfig("qwen2", "tiny", 1000)
 	case "0.5B":
 		cfg, err := checkpoint.SizedConfig("qwen2", "tiny", 151936)
 		if err != nil {
@@ -68,7 +69,7 @@ func config() (checkpoint.Config, error) {
 		cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.HeadDim = 14, 2, 64
 		return cfg, cfg.Validate()
 	}
-	return checkpoint.Config{}, fmt.Errorf("-size %q: want 0.5B or tiny", *flagSize)
+	return checkpoint.SizedConfig("qwen2", *flagSize, *flagVocab)
 }
 
 type result struct{ what, value, note string }
@@ -177,7 +178,8 @@ func dpoStep(cfg checkpoint.Config, weights map[string]*checkpoint.Tensor, name 
 	steps := 1 + *flagSteps
 	prompt := *flagSeqLen / 4
 	var pairs []train.PairExample
-	for i := 0; i < steps**flagPairs; i++ {
+	perStep := *flagPairs * *flagAccum
+	for i := 0; i < steps*perStep; i++ {
 		pairs = append(pairs, train.PairExample{
 			Prompt:   ids(rng, prompt, cfg.VocabSize),
 			Chosen:   ids(rng, *flagSeqLen-prompt, cfg.VocabSize),
@@ -188,7 +190,7 @@ func dpoStep(cfg checkpoint.Config, weights map[string]*checkpoint.Tensor, name 
 	last := time.Now()
 	_, err = train.DPO(context.Background(), m, pairs, nil, train.DPOConfig{
 		Beta: 0.1, LR: 1e-6, Schedule: train.ScheduleConstant, WarmupRatio: -1,
-		MicroBatch: *flagPairs, GradAccum: 1, Seed: *flagSeed,
+		MicroBatch: *flagPairs, GradAccum: *flagAccum, Seed: *flagSeed,
 	}, func(train.StepMetrics) {
 		now := time.Now()
 		times = append(times, now.Sub(last))
@@ -206,7 +208,7 @@ func dpoStep(cfg checkpoint.Config, weights map[string]*checkpoint.Tensor, name 
 		sum += t
 	}
 	step := sum.Seconds() / float64(len(timed))
-	tokens := 2 * *flagPairs * *flagSeqLen
+	tokens := 2 * perStep * *flagSeqLen
 	// 6·N·T: forward (2) and backward (4) of every weight on every token
 	// (the tied embedding counted once, as the lm_head); attention scores
 	// are left out.
@@ -216,7 +218,7 @@ func dpoStep(cfg checkpoint.Config, weights map[string]*checkpoint.Tensor, name 
 		mfu = fmt.Sprintf("%.1f%%", 100*flops/step/(*flagPeak*1e12))
 	}
 	return []result{
-		{"DPO step", fmt.Sprintf("%.3f s", step), fmt.Sprintf("%d pairs × %d tokens, mean of %d steps after a compiling one (that one: %.1f s)", *flagPairs, *flagSeqLen, len(timed), times[0].Seconds())},
+		{"DPO step", fmt.Sprintf("%.3f s", step), fmt.Sprintf("%d pairs (micro-batch %d × accumulation %d) × %d tokens, mean of %d steps after a compiling one (that one: %.1f s)", perStep, *flagPairs, *flagAccum, *flagSeqLen, len(timed), times[0].Seconds())},
 		{"DPO step FLOP/s, MFU", fmt.Sprintf("%.3g TFLOP/s, MFU %s", flops/step/1e12, mfu), fmt.Sprintf("6·N·T, peak %g TFLOP/s", *flagPeak)},
 	}, nil
 }
