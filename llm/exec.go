@@ -69,7 +69,7 @@ func (m *Model) nextTokenExec() (*model.Exec, error) {
 			m.compiles.Add(1)
 			w := transformer.VariableWeights(scope)
 			h := transformer.LastHidden(m.tr.Hidden(w, tokens, mask), mask)
-			return m.tr.LMHead(w, h)
+			return m.lmHead(w, h)
 		})
 	})
 }
@@ -84,7 +84,7 @@ func (m *Model) prefillExec(cacheLen int) (*model.Exec, error) {
 			m.compiles.Add(1)
 			w := transformer.VariableWeights(scope)
 			h, cache := m.tr.Prefill(w, in[0], in[1], cacheLen)
-			return append([]*Node{m.tr.LMHead(w, h)}, cache.Nodes()...)
+			return append([]*Node{m.lmHead(w, h)}, cache.Nodes()...)
 		})
 	})
 }
@@ -96,7 +96,7 @@ func (m *Model) decodeExec() (*model.Exec, error) {
 			m.compiles.Add(1)
 			w := transformer.VariableWeights(scope)
 			h, cache := m.tr.DecodeStep(w, in[0], in[1], transformer.CacheFromNodes(in[2:]))
-			return append([]*Node{m.tr.LMHead(w, h)}, cache.Nodes()...)
+			return append([]*Node{m.lmHead(w, h)}, cache.Nodes()...)
 		})
 	})
 }

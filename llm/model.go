@@ -40,6 +40,7 @@ type Model struct {
 	tr       *transformer.Transformer
 	maxBatch int
 	device   compute.DeviceNum
+	head     []*model.Variable // The lm_head cut in row slices for the pure-Go backend's small kernel (head.go); nil elsewhere.
 
 	mu       sync.Mutex
 	execs    map[string]*model.Exec // By graph kind and static parameters.
@@ -100,7 +101,15 @@ func New(cfg checkpoint.Config, tensors map[string]*checkpoint.Tensor, opt Optio
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = DefaultMaxBatch
 	}
+	var head []*model.Variable
+	if backend.Class(b) == "go" {
+		if head, err = headRows(store, cfg, tensors, opt.MaxBatch); err != nil {
+			b.Finalize()
+			return nil, err
+		}
+	}
 	return &Model{
+		head:     head,
 		cfg:      cfg,
 		backend:  b,
 		store:    store,

@@ -109,7 +109,7 @@ func (m *Model) extendExec() (*model.Exec, error) {
 			m.compiles.Add(1)
 			w := transformer.VariableWeights(scope)
 			h := m.tr.Extend(w, in[0], in[1], in[2], transformer.CacheFromNodes(in[3:]))
-			return m.tr.LMHead(w, h)
+			return m.lmHead(w, h)
 		})
 	})
 }
