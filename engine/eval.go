@@ -129,9 +129,6 @@ func (p *Pipeline) staticGlobals() *globalValues {
 	return p.static
 }
 
-// globalRoots are the roots under which globals are referred to.
-var globalRoots = []string{"local", "model", "dataset"}
-
 // value evaluates a global in ctx: a local's expression, or a block's
 // attributes as an object. A value that does not evaluate is DynamicVal.
 func (g *global) value(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {

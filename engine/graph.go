@@ -17,7 +17,7 @@ func (p *Pipeline) orderGlobals() hcl.Diagnostics {
 	edges := map[string][]string{}
 	for _, n := range names {
 		for _, r := range p.globals[n].refs {
-			if r.root == "local" || r.root == "model" || r.root == "dataset" {
+			if isGlobalRoot(r.root) {
 				edges[n] = append(edges[n], r.global())
 			}
 		}
@@ -44,10 +44,10 @@ func (p *Pipeline) stageRefsOf(r ref) []ref {
 	seen := map[string]bool{}
 	var walk func(r ref)
 	walk = func(r ref) {
-		switch r.root {
-		case "stage":
+		switch {
+		case r.root == "stage":
 			out = append(out, r)
-		case "local", "model", "dataset":
+		case isGlobalRoot(r.root):
 			if seen[r.global()] {
 				return
 			}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -11,6 +12,21 @@ import (
 // A ref is one reference found in an expression: var.x, local.x, model.x,
 // dataset.x, each.key/each.value, or stage.<kind>.<name> with an optional
 // literal instance key.
+// globalRoots are the roots under which globals (locals, and the
+// top-level blocks Load evaluates as objects) are referred to; globalWhat
+// names each in messages. A new top-level block type that is referred to
+// as TYPE.NAME is one row here and one entry in Load's schema.
+var globalRoots = []string{"local", "model", "dataset"}
+
+var globalWhat = map[string]struct{ what, title string }{
+	"local":   {"local value", "Local Value"},
+	"model":   {"model", "Model"},
+	"dataset": {"dataset", "Dataset"},
+}
+
+// isGlobalRoot says whether root is one of globalRoots.
+func isGlobalRoot(root string) bool { return slices.Contains(globalRoots, root) }
+
 type ref struct {
 	root   string // var, local, model, dataset, each or stage
 	name   string // the variable, local, model or dataset name; "kind.name" for stages
@@ -60,20 +76,20 @@ func parseRef(t hcl.Traversal) (ref, hcl.Diagnostics) {
 	bad := func(summary, detail string) (ref, hcl.Diagnostics) {
 		return r, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: rng.Ptr()}}
 	}
-	switch root {
-	case "var", "local", "model", "dataset":
+	switch {
+	case root == "var" || isGlobalRoot(root):
 		name, ok := attr(1)
 		if !ok {
 			return bad("Invalid Reference", fmt.Sprintf("A reference to %s must name one, as in %s.NAME.", root, root))
 		}
 		r.name = name
-	case "each":
+	case root == "each":
 		name, ok := attr(1)
 		if !ok || (name != "key" && name != "value") {
 			return bad("Invalid Reference", "Use each.key or each.value inside a stage block that has for_each.")
 		}
 		r.name = name
-	case "stage":
+	case root == "stage":
 		kind, ok1 := attr(1)
 		name, ok2 := attr(2)
 		if !ok1 || !ok2 {
@@ -100,27 +116,24 @@ func (p *Pipeline) checkRefs(refs []ref, inEach bool, where string) hcl.Diagnost
 	var diags hcl.Diagnostics
 	for _, r := range refs {
 		var summary, detail string
-		switch r.root {
-		case "var":
+		switch {
+		case r.root == "var":
 			if _, ok := p.Vars[r.name]; !ok {
 				summary = "Reference To Undeclared Variable"
 				detail = fmt.Sprintf("There is no variable %q. Declare it with a variable %q block, or fix the name.", r.name, r.name)
 			}
-		case "local", "model", "dataset":
+		case isGlobalRoot(r.root):
 			if _, ok := p.globals[r.global()]; !ok {
-				what := map[string]string{"local": "local value", "model": "model", "dataset": "dataset"}[r.root]
-				summary = "Reference To Undeclared " + strings.ToUpper(what[:1]) + what[1:]
-				if r.root == "local" {
-					summary = "Reference To Undeclared Local Value"
-				}
-				detail = fmt.Sprintf("There is no %s %q. Declare it, or fix the name.", what, r.name)
+				g := globalWhat[r.root]
+				summary = "Reference To Undeclared " + g.title
+				detail = fmt.Sprintf("There is no %s %q. Declare it, or fix the name.", g.what, r.name)
 			}
-		case "each":
+		case r.root == "each":
 			if !inEach {
 				summary = "Invalid Reference To each"
 				detail = fmt.Sprintf("each.%s is only available inside a stage block that has for_each; %s has none.", r.name, where)
 			}
-		case "stage":
+		case r.root == "stage":
 			b, ok := p.blocks[r.name]
 			switch {
 			case !ok:
