@@ -428,7 +428,7 @@ template = "judge.txt"`, usage(8, 4)}, // 8 judge requests; the policy's greedy 
 }
 
 // TestEndpointMaxRetries checks that max_retries = 0 in a model block means
-// no retries, as in openai.DecodeConfig, not the client's default.
+// no retries, as the model block decoder reads it, not the client's default.
 func TestEndpointMaxRetries(t *testing.T) {
 	tests := []struct {
 		src  string

@@ -3,16 +3,15 @@ package stages
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"math/big"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -115,54 +114,29 @@ func checkModelBlock(blk *hcl.Block, ectx *hcl.EvalContext) hcl.Diagnostics {
 		}
 		return diags
 	}
-	_, _, d := openai.DecodeConfig(blk.Body, ectx)
-	if a := attrs["api_key_env"]; a != nil {
-		for _, diag := range d {
-			if diag.Subject != nil && diag.Subject.Start.Byte >= a.Expr.Range().Start.Byte && diag.Subject.End.Byte <= a.Expr.Range().End.Byte {
-				diag.Extra = engine.SecretValue{} // a pasted key: never print it
-			}
+	_, errs := decodeEndpoint(func(name string) (cty.Value, bool) {
+		a := attrs[name]
+		if a == nil {
+			return cty.NilVal, false
 		}
-	}
-	diags = append(diags, d...)
-	for _, diag := range d {
-		if diag.Subject != nil && diag.Subject.Start.Byte >= endpoint.Range.Start.Byte && diag.Subject.End.Byte <= endpoint.Range.End.Byte {
-			return diags // the endpoint is reported already
+		v, d := a.Expr.Value(ectx)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			return cty.DynamicVal, true // reported
 		}
-	}
-	v, _ := endpoint.Expr.Value(ectx)
-	if v.Type() != cty.String || v.IsNull() || !v.IsKnown() {
-		return diags
-	}
-	if msg := endpointProblem(v.AsString()); msg != "" {
-		errorf(endpoint.Expr.Range(), "Invalid endpoint", "%s", msg)
+		return v, true
+	})
+	for _, e := range errs {
+		d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: e.Summary, Detail: e.Detail, Subject: blk.DefRange.Ptr()}
+		if a := attrs[e.Field]; a != nil {
+			d.Subject = a.Expr.Range().Ptr()
+		}
+		if e.Field == "api_key_env" {
+			d.Extra = engine.SecretValue{} // a pasted key: never print it
+		}
+		diags = append(diags, d)
 	}
 	return diags
-}
-
-// endpointProblem finds what openai's own check lets through: an empty port
-// (http://127.0.0.1:/v1 dials port 80) or one that is not a number. It
-// never quotes the URL, which may hold credentials.
-func endpointProblem(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "The endpoint is not a valid URL; write it as http://host:port/v1."
-	}
-	host := u.Host
-	if i := strings.LastIndexByte(host, ']'); i >= 0 {
-		host = host[i+1:] // [::1]:8000
-	}
-	if _, port, ok := strings.Cut(host, ":"); ok {
-		if port == "" {
-			return "The endpoint has a colon but no port after the host; write the port (http://host:8000/v1) or drop the colon for the scheme's default."
-		}
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return "The endpoint's port is not a number between 1 and 65535."
-		}
-	}
-	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return "The endpoint has a query or fragment; give the API base only, such as http://host:8000/v1, and put a key in the variable named by api_key_env."
-	}
-	return ""
 }
 
 // modelSecrets returns the API-key variable of an endpoint model block.
@@ -230,8 +204,8 @@ func (a *attrs) model(name string, dst *ModelRef, judge bool) {
 		}
 		return
 	}
-	if ep, ok := field(v, "endpoint"); ok {
-		cfg, err := endpointConfig(v, ep)
+	if _, ok := field(v, "endpoint"); ok {
+		cfg, err := endpointConfig(v)
 		if err != nil {
 			bad("%v", err)
 			return
@@ -254,77 +228,113 @@ func (a *attrs) model(name string, dst *ModelRef, judge bool) {
 }
 
 // endpointConfig turns an evaluated model block holding endpoint into the
-// client's configuration (the same fields as openai.ConfigSchema).
-func endpointConfig(v, ep cty.Value) (openai.Config, error) {
+// client's configuration; the error is the first problem decodeEndpoint
+// finds (the block's own check reports them all at load).
+func endpointConfig(v cty.Value) (openai.Config, error) {
+	cfg, errs := decodeEndpoint(func(name string) (cty.Value, bool) { return field(v, name) })
+	if len(errs) > 0 {
+		return cfg, errors.New(strings.TrimSuffix(errs[0].Detail, "."))
+	}
+	return cfg, nil
+}
+
+// endpointKinds describes each endpoint attribute's type for errors.
+var endpointKinds = map[string]string{
+	"endpoint":        `a string such as "http://vllm-host:8000/v1"`,
+	"name":            "a string",
+	"api_key_env":     `the name of an environment variable, such as "OPENAI_API_KEY"`,
+	"max_concurrency": "a whole number",
+	"timeout":         `a duration string such as "90s"`,
+	"max_retries":     "a whole number",
+}
+
+// decodeEndpoint is the one decoder of a model block's endpoint settings:
+// get returns an attribute's value, false when absent; an unknown value (not
+// known before the run, or already reported) is skipped.
+// It converts the types and reads what only the block can say (an explicit
+// 0, a duration string); openai.Config.Validate checks the rest. An absent
+// setting keeps Config's 0 (the client's default); max_retries = 0 means
+// none, which Config spells as a negative number.
+func decodeEndpoint(get func(name string) (cty.Value, bool)) (openai.Config, []*openai.ConfigError) {
 	var cfg openai.Config
-	str := func(name string, dst *string) error {
-		f, ok := field(v, name)
-		if !ok || f.IsNull() {
-			return nil
+	var errs []*openai.ConfigError
+	unset := map[string]bool{} // absent, unknown or ill-typed: Validate's word on them is moot
+	bad := func(name, summary, detail string) {
+		errs = append(errs, &openai.ConfigError{Field: name, Summary: summary, Detail: detail})
+	}
+	value := func(name string, ty cty.Type) (cty.Value, bool) {
+		v, ok := get(name)
+		if !ok || v.IsNull() || !v.IsWhollyKnown() {
+			unset[name] = true
+			return cty.NilVal, false
 		}
-		s, err := convert.Convert(f, cty.String)
+		c, err := convert.Convert(v, ty)
+		if err == nil && ty == cty.Number {
+			if _, acc := c.AsBigFloat().Int64(); acc != big.Exact {
+				err = fmt.Errorf("a whole number is required")
+			}
+		}
 		if err != nil {
-			return fmt.Errorf("its %s must be a string", name)
+			unset[name] = true
+			bad(name, "Unsuitable value type", fmt.Sprintf("%s must be %s; it is %s.", name, endpointKinds[name], v.Type().FriendlyName()))
+			return cty.NilVal, false
 		}
-		*dst = s.AsString()
-		return nil
+		return c, true
 	}
-	num := func(name string, dst *int) error {
-		f, ok := field(v, name)
-		if !ok || f.IsNull() {
-			return nil
+	str := func(name string, dst *string) bool {
+		v, ok := value(name, cty.String)
+		if ok {
+			*dst = v.AsString()
 		}
-		n, err := convert.Convert(f, cty.Number)
-		if err != nil {
-			return fmt.Errorf("its %s must be a whole number", name)
+		return ok
+	}
+	num := func(name string, dst *int) bool {
+		v, ok := value(name, cty.Number)
+		if ok {
+			i, _ := v.AsBigFloat().Int64()
+			*dst = int(i)
 		}
-		i, acc := n.AsBigFloat().Int64()
-		if acc != big.Exact {
-			return fmt.Errorf("its %s must be a whole number", name)
+		return ok
+	}
+	str("endpoint", &cfg.Endpoint)
+	str("name", &cfg.Name)
+	str("api_key_env", &cfg.APIKeyEnv)
+	if num("max_concurrency", &cfg.MaxConcurrency) && cfg.MaxConcurrency < 1 {
+		bad("max_concurrency", "Invalid max_concurrency", "max_concurrency is the number of requests in flight at most; it must be at least 1.")
+		cfg.MaxConcurrency = 0
+	}
+	var timeout string
+	if str("timeout", &timeout) {
+		d, err := time.ParseDuration(timeout)
+		switch {
+		case err != nil:
+			bad("timeout", "Invalid timeout", fmt.Sprintf("timeout %q is not a duration such as \"90s\" or \"10m\".", timeout))
+		case d <= 0:
+			bad("timeout", "Invalid timeout", "timeout limits one request; it must be positive.")
+		default:
+			cfg.Timeout = d
 		}
-		*dst = int(i)
-		return nil
 	}
-	if err := str("endpoint", &cfg.Endpoint); err != nil {
-		return cfg, err
-	}
-	if err := str("name", &cfg.Name); err != nil {
-		return cfg, err
-	}
-	if cfg.Endpoint == "" || cfg.Name == "" {
-		return cfg, fmt.Errorf("an endpoint model needs a non-empty endpoint and name")
-	}
-	if err := str("api_key_env", &cfg.APIKeyEnv); err != nil {
-		return cfg, err
-	}
-	if err := num("max_concurrency", &cfg.MaxConcurrency); err != nil {
-		return cfg, err
-	}
-	if err := num("max_retries", &cfg.MaxRetries); err != nil {
-		return cfg, err
-	}
-	// As in openai.DecodeConfig: max_retries = 0 means none, which Config
-	// spells as a negative number (its 0 is the default).
-	switch {
-	case cfg.MaxRetries < 0:
-		return cfg, fmt.Errorf("its max_retries must be 0 or more")
-	case cfg.MaxRetries == 0:
-		if f, ok := field(v, "max_retries"); ok && !f.IsNull() {
+	if num("max_retries", &cfg.MaxRetries) {
+		switch {
+		case cfg.MaxRetries < 0:
+			bad("max_retries", "Invalid max_retries", "max_retries counts retries after the first attempt; it must be 0 or more.")
+			cfg.MaxRetries = 0
+		case cfg.MaxRetries == 0:
 			cfg.MaxRetries = -1
 		}
 	}
-	var timeout string
-	if err := str("timeout", &timeout); err != nil {
-		return cfg, err
+	if _, ok := get("name"); !ok {
+		bad("", "Missing required argument", "The argument \"name\" is required: an endpoint model needs a non-empty endpoint and name (the model the server serves, as its /v1/models lists it).")
 	}
-	if timeout != "" {
-		d, err := time.ParseDuration(timeout)
-		if err != nil || d <= 0 {
-			return cfg, fmt.Errorf("its timeout %q is not a duration such as \"90s\"", timeout)
+	if es, ok := cfg.Validate().(openai.ConfigErrors); ok {
+		for _, e := range es {
+			if !unset[e.Field] {
+				errs = append(errs, e)
+			}
 		}
-		cfg.Timeout = d
 	}
-	return cfg, nil
+	return cfg, errs
 }
 
 // resolve makes a path relative to the pipeline's folder absolute.

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -82,13 +84,10 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
-	if cfg.Name == "" {
-		return nil, errors.New("openai: model name is empty; set name to the model the server serves (its /v1/models lists them)")
-	}
-	u, err := parseEndpoint(cfg.Endpoint)
-	if err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	u, _ := parseEndpoint(cfg.Endpoint)
 	c.endpoint = u
 	c.url = strings.TrimRight(u.String(), "/") + "/chat/completions"
 	if cfg.APIKeyEnv != "" {
@@ -97,12 +96,6 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 			return nil, fmt.Errorf("openai: model %s: environment variable %s is not set; export the API key in %s, or remove api_key_env for a server that needs no key", cfg.Name, cfg.APIKeyEnv, cfg.APIKeyEnv)
 		}
 		c.key = key
-	}
-	if cfg.MaxConcurrency < 0 {
-		return nil, fmt.Errorf("openai: model %s: max_concurrency is %d; it must be positive", cfg.Name, cfg.MaxConcurrency)
-	}
-	if cfg.Timeout < 0 {
-		return nil, fmt.Errorf("openai: model %s: timeout is %s; it must be positive", cfg.Name, cfg.Timeout)
 	}
 	if c.cfg.MaxConcurrency == 0 {
 		c.cfg.MaxConcurrency = DefaultMaxConcurrency
@@ -125,8 +118,78 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// parseEndpoint checks that s is an absolute http or https URL. Its errors
-// show the URL with any password replaced.
+// A ConfigError is one field of a Config that Validate rejects. Field is
+// the model block attribute that sets it, so that a caller decoding the
+// block can point at it; Detail is a sentence that never quotes a secret.
+type ConfigError struct {
+	Field   string // endpoint, name, api_key_env, max_concurrency or timeout
+	Summary string // a title, such as "Invalid endpoint"
+	Detail  string
+}
+
+func (e *ConfigError) Error() string {
+	d := strings.TrimSuffix(e.Detail, ".")
+	if d != "" && d[0] >= 'A' && d[0] <= 'Z' {
+		d = string(d[0]-'A'+'a') + d[1:]
+	}
+	return "openai: " + d
+}
+
+// ConfigErrors is every problem Validate found, in field order.
+type ConfigErrors []*ConfigError
+
+func (es ConfigErrors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// envName is what a POSIX shell accepts as a variable name.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Validate checks cfg without reading the environment: an http(s)
+// endpoint with no query (keys go in api_key_env) and a valid port, a model
+// name, api_key_env a variable's name rather than a pasted key, and no
+// negative concurrency or timeout. Its error is ConfigErrors. New calls it;
+// so does the model block's decoder, at load time.
+func (cfg Config) Validate() error {
+	var es ConfigErrors
+	if _, err := parseEndpoint(cfg.Endpoint); err != nil {
+		es = append(es, &ConfigError{"endpoint", "Invalid endpoint", sentence(err.Error())})
+	}
+	if cfg.Name == "" {
+		es = append(es, &ConfigError{"name", "Empty model name", "Model name is empty: an endpoint model needs a non-empty endpoint and name; set name to the model the server serves, as its /v1/models lists it."})
+	}
+	if cfg.APIKeyEnv != "" && !envName.MatchString(cfg.APIKeyEnv) {
+		es = append(es, &ConfigError{"api_key_env", "Invalid api_key_env", "api_key_env names the environment variable that holds the key, such as OPENAI_API_KEY; it must not hold the key itself. If you pasted a key here, remove it from the file and revoke it."})
+	}
+	if cfg.MaxConcurrency < 0 {
+		es = append(es, &ConfigError{"max_concurrency", "Invalid max_concurrency", fmt.Sprintf("max_concurrency is %d; it is the number of requests in flight at most and must be at least 1.", cfg.MaxConcurrency)})
+	}
+	if cfg.Timeout < 0 {
+		es = append(es, &ConfigError{"timeout", "Invalid timeout", fmt.Sprintf("timeout is %s; it limits one request and must be positive.", cfg.Timeout)})
+	}
+	if len(es) == 0 {
+		return nil
+	}
+	return es
+}
+
+// sentence turns an error of this package into a diagnostic's detail:
+// no package prefix, a capital, a full stop.
+func sentence(s string) string {
+	s = strings.TrimPrefix(s, "openai: ")
+	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+		s = string(s[0]-'a'+'A') + s[1:]
+	}
+	return s + "."
+}
+
+// parseEndpoint checks that s is an absolute http or https URL with a
+// valid port, if any, and no query. Its errors never show a password or
+// the query.
 func parseEndpoint(s string) (*url.URL, error) {
 	if s == "" {
 		return nil, errors.New("openai: endpoint is empty; set it to the server's API base, such as http://vllm-host:8000/v1")
@@ -139,9 +202,22 @@ func parseEndpoint(s string) (*url.URL, error) {
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("openai: endpoint %s is not an http or https URL; write it as http://host:port/v1", redactURL(u))
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		// The query may hold a key (?api-key=…): do not print it.
 		return nil, fmt.Errorf("openai: endpoint has a query or fragment; give the API base only, such as %s://%s%s, and put the key in the variable named by api_key_env", u.Scheme, u.Host, u.Path)
+	}
+	host := u.Host
+	if i := strings.LastIndexByte(host, ']'); i >= 0 {
+		host = host[i+1:] // [::1]:8000
+	}
+	if _, port, ok := strings.Cut(host, ":"); ok {
+		if port == "" {
+			// http://127.0.0.1:/v1 would dial port 80.
+			return nil, errors.New("openai: endpoint has a colon but no port after the host; write the port (http://host:8000/v1) or drop the colon for the scheme's default")
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return nil, errors.New("openai: endpoint's port is not a number between 1 and 65535")
+		}
 	}
 	return u, nil
 }

@@ -1,6 +1,7 @@
 // Package openai holds the client refeval uses to drive OpenAI-compatible
 // chat-completion servers (vLLM, SGLang, hosted frontier models): the model
-// block's endpoint settings and their HCL decoding (Config, DecodeConfig), the
+// block's endpoint settings and their check (Config, Config.Validate; the HCL
+// decoding is the stages package's, since llm knows no pipeline), the
 // request and answer types (ChatRequest, ChatResponse), the client itself
 // (bounded concurrency, retries with backoff, Retry-After, per-request
 // timeouts, a per-item memo, token-usage counters, redaction of credentials),

@@ -6,7 +6,6 @@ model "judge" {
   max_concurrency = 64
   timeout         = "90s"
   max_retries     = 0
-  extra           = "left for the engine"
 }
 
 # Everything else takes the defaults.
