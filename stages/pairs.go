@@ -33,7 +33,8 @@ const DefaultMaxLen = 2048
 //
 // 2: scores over all comparisons before the length filter, identical texts
 // merged, lengths in tokens of the chat-templated conversation.
-const PairsVersion = "2"
+// 3: metrics.json names the tokenizer by its folder's base name, not its path.
+const PairsVersion = "3"
 
 func init() {
 	Register(&engine.Kind{
@@ -284,7 +285,10 @@ func (s *pairsStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", filepath.Join(dir, ScoresFile), err)
 	}
-	m.TokenCounter = "tokenizer " + s.tokenizer
+	// The folder's base name only: an upstream stage's folder is named by its
+	// OutputID, so the metrics (and this stage's OutputID) do not depend on
+	// where the cache lives.
+	m.TokenCounter = "tokenizer " + filepath.Base(s.tokenizer)
 	if err := WriteJSONL(filepath.Join(rc.Out, PairsFile), pairs); err != nil {
 		return err
 	}

@@ -365,11 +365,15 @@ func TestPairsStageTokenizer(t *testing.T) {
 	if err := WriteJSONL(filepath.Join(dir, ScoresFile), []ScoreLine{line}); err != nil {
 		t.Fatal(err)
 	}
-	st, diags := decodePairsHCL(t, "scores = \".\"\nmax_len = 23\ntokenizer = \"tokenizer.json\"\n")
+	// An absolute path, as an upstream stage's folder in the cache is: only
+	// its base name may reach metrics.json, or the OutputID would depend on
+	// where the cache lives.
+	tokPath := filepath.Join(dir, "tokenizer.json")
+	st, diags := decodePairsHCL(t, "scores = \".\"\nmax_len = 23\ntokenizer = \""+tokPath+"\"\n")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	if got, want := st.Inputs(), []string{".", "tokenizer.json"}; !cmp.Equal(got, want) {
+	if got, want := st.Inputs(), []string{".", tokPath}; !cmp.Equal(got, want) {
 		t.Errorf("wrong inputs\ngot:  %#v\nwant: %#v", got, want)
 	}
 	out := t.TempDir()
