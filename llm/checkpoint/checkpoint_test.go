@@ -151,6 +151,15 @@ func TestLoadErrors(t *testing.T) {
 		{"unsupported architecture", func(dir string) {
 			os.WriteFile(filepath.Join(dir, "config.json"), []byte(strings.Replace(string(cfgJSON), ArchQwen2, "MixtralForCausalLM", 1)), 0o666)
 		}, []string{"config.json", "unsupported architecture", "MixtralForCausalLM"}},
+		{"gemma soft-capping", func(dir string) {
+			os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"architectures": ["Gemma3ForCausalLM"], "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 10, "final_logit_softcapping": 30.0}`), 0o666)
+		}, []string{"config.json", "final_logit_softcapping", "Gemma 2"}},
+		{"gemma bidirectional", func(dir string) {
+			os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"architectures": ["Gemma3ForCausalLM"], "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 10, "use_bidirectional_attention": true}`), 0o666)
+		}, []string{"config.json", "use_bidirectional_attention"}},
+		{"gemma layer types", func(dir string) {
+			os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"architectures": ["Gemma3ForCausalLM"], "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 10, "layer_types": ["sliding_attention"]}`), 0o666)
+		}, []string{"config.json", "layer_types has 1 entries for 2 layers"}},
 		{"rope scaling type", func(dir string) {
 			os.WriteFile(filepath.Join(dir, "config.json"), []byte(strings.Replace(string(cfgJSON), `"rope_scaling": null`, `"rope_scaling": {"type": "yarn", "factor": 4}`, 1)), 0o666)
 		}, []string{"config.json", "yarn"}},

@@ -62,6 +62,7 @@ type hfConfig struct {
 	LayerTypes            []string        `json:"layer_types,omitempty"`
 	FinalLogitSoftcapping json.RawMessage `json:"final_logit_softcapping,omitempty"`
 	AttnLogitSoftcapping  json.RawMessage `json:"attn_logit_softcapping,omitempty"`
+	Bidirectional         *bool           `json:"use_bidirectional_attention,omitempty"`
 }
 
 type hfRopeScaling struct {
@@ -167,6 +168,9 @@ func ParseConfig(data []byte) (Config, error) {
 			if len(k.raw) > 0 && string(k.raw) != "null" {
 				return Config{}, fmt.Errorf("%s=%s is not supported (Gemma 3 has none; Gemma 2 is not supported)", k.name, k.raw)
 			}
+		}
+		if h.Bidirectional != nil && *h.Bidirectional {
+			return Config{}, fmt.Errorf("use_bidirectional_attention=true (EmbeddingGemma) is not supported: refeval runs causal decoders")
 		}
 		if h.QueryPreAttnScalar != nil {
 			cfg.QueryPreAttnScalar = *h.QueryPreAttnScalar
