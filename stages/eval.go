@@ -43,7 +43,9 @@ const EvalVersion = "3"
 const AnswersFile = "answers.jsonl"
 
 func init() {
-	Register(&engine.Kind{Name: "eval", Version: EvalVersion, Schema: evalSchema, Decode: decodeEval, UsesBackend: true})
+	// NonDeterministic: metrics.json holds the run's seconds, so a rerun of
+	// the same action never gives the same bytes.
+	Register(&engine.Kind{Name: "eval", Version: EvalVersion, Schema: evalSchema, Decode: decodeEval, UsesBackend: true, NonDeterministic: true})
 }
 
 var evalSchema = genSchema(

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -145,6 +146,9 @@ func TestFingerprints(t *testing.T) {
 			f.prep(t, dir)
 		}
 		in, out := run(t, dir, f)
+		if keys := volatileKeys(t, filepath.Join(dir, f.name)); len(keys) > 0 && !kind.NonDeterministic {
+			t.Errorf("fixture %s: kind %s writes %v, which change from run to run, but its engine.Kind is not NonDeterministic: REFEVAL_DEBUG=cacheverify=1 would fail on every rerun; set NonDeterministic or drop the timings", f.name, f.kind, keys)
+		}
 		cur := record{Kind: f.kind, Version: kind.Version, Inputs: in, Output: out}
 		rec, ok := recorded[f.name]
 		var problem string
@@ -203,6 +207,56 @@ func hasFixture(name string) bool {
 		}
 	}
 	return false
+}
+
+// volatileKeys returns the Volatile keys found in the JSON and JSON Lines
+// files under dir, sorted.
+func volatileKeys(t *testing.T, dir string) []string {
+	t.Helper()
+	found := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if Volatile[k] {
+					found[k] = true
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".json") || strings.HasSuffix(path, ".jsonl")) {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		for {
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				break
+			}
+			walk(v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range found {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // demoDir is a folder holding the first 8 lines of the demo's prompt and
