@@ -58,21 +58,15 @@ func init() {
 	Register(&engine.Kind{Name: "dpo", Version: DPOVersion, Schema: dpoSchema, Decode: decodeDPO, UsesBackend: true, NonDeterministic: true})
 }
 
-var dpoSchema = func() *hcl.BodySchema {
-	s := &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "model", Required: true},
-		{Name: "pairs", Required: true},
-		{Name: "eval_pairs"},
-		{Name: "beta"},
-		{Name: "loss"},
-		{Name: "label_smoothing"},
-		{Name: "reference_free"},
-	}}
-	for _, n := range trainAttrNames {
-		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: n})
-	}
-	return s
-}()
+var dpoSchema = trainSchema(
+	hcl.AttributeSchema{Name: "model", Required: true},
+	hcl.AttributeSchema{Name: "pairs", Required: true},
+	hcl.AttributeSchema{Name: "eval_pairs"},
+	hcl.AttributeSchema{Name: "beta"},
+	hcl.AttributeSchema{Name: "loss"},
+	hcl.AttributeSchema{Name: "label_smoothing"},
+	hcl.AttributeSchema{Name: "reference_free"},
+)
 
 type dpoStage struct {
 	model         ModelRef
@@ -85,14 +79,9 @@ type dpoStage struct {
 	t             trainSettings
 }
 
-// dpoDefaults are RLRR's DPO settings (dpo.py and self_improve.sh; the
-// table in docs/stages-models.md gives file and line of each).
-var dpoDefaults = trainSettings{LR: 5e-7, Schedule: train.ScheduleCosine, WarmupRatio: 0.1, Batch: 8, GradAccum: 8, Epochs: 1,
-	WeightDecay: 0.01, MaxGradNorm: 0, EvalEvery: 400, MaxLen: DefaultSeqLen}
-
 func decodeDPO(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
 	a := newAttrs(body, dpoSchema, ectx)
-	s := &dpoStage{beta: 0.01, loss: train.LossSigmoid, t: dpoDefaults}
+	s := &dpoStage{beta: 0.01, loss: train.LossSigmoid, t: trainDefaults(true)}
 	a.localModel("model", &s.model, "The dpo kind trains a local checkpoint, not an endpoint.")
 	a.path("pairs", &s.pairs, "the output folder of a logprobs stage (or of a pairs stage, with reference_free = true)")
 	a.path("eval_pairs", &s.evalPairs, "the output folder of a logprobs stage over pairs from other prompts, such as stage.logprobs.val")
@@ -194,16 +183,14 @@ func (s *dpoStage) Run(ctx context.Context, rc *engine.RunContext) error {
 			return err
 		}
 	}
-	replicas := s.t.replicas(rc)
+	loop := s.t.Loop
+	loop.Replicas = s.t.replicas(rc)
 	rec := &recorder{rc: rc, dpo: true, total: steps(len(trainSet), s.t)}
 	logf(rc, "dpo: beta %g, %s loss, %d training and %d held-out pairs, %d steps of %d pairs (%d replicas), reference log-probs from %s\n",
-		s.beta, s.loss, len(trainSet), len(evalSet), rec.total, s.t.Batch*s.t.GradAccum, replicas, source)
+		s.beta, s.loss, len(trainSet), len(evalSet), rec.total, s.t.MicroBatch*s.t.GradAccum, loop.Replicas, source)
 	start := time.Now()
 	res, err := train.DPO(ctx, tr.model, trainSet, evalSet, train.DPOConfig{
-		Beta: s.beta, Loss: s.loss, LabelSmoothing: s.smoothing, ReferenceFree: s.referenceFree,
-		LR: s.t.LR, WeightDecay: s.t.WeightDecay, Schedule: s.t.Schedule, WarmupRatio: s.t.warmup(),
-		MicroBatch: s.t.Batch, GradAccum: s.t.GradAccum, Replicas: replicas, Epochs: s.t.Epochs,
-		MaxGradNorm: s.t.MaxGradNorm, EvalEvery: s.t.EvalEvery, Seed: uint64(s.t.Seed),
+		Beta: s.beta, Loss: s.loss, LabelSmoothing: s.smoothing, ReferenceFree: s.referenceFree, Loop: loop,
 	}, rec.onStep)
 	if err != nil {
 		return fmt.Errorf("dpo (beta %g): %w; nothing was saved", s.beta, err)

@@ -50,17 +50,11 @@ func init() {
 	Register(&engine.Kind{Name: "sft", Version: SFTVersion, Schema: sftSchema, Decode: decodeSFT, UsesBackend: true, NonDeterministic: true})
 }
 
-var sftSchema = func() *hcl.BodySchema {
-	s := &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "model", Required: true},
-		{Name: "prompts", Required: true},
-		{Name: "references", Required: true},
-	}}
-	for _, n := range trainAttrNames {
-		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: n})
-	}
-	return s
-}()
+var sftSchema = trainSchema(
+	hcl.AttributeSchema{Name: "model", Required: true},
+	hcl.AttributeSchema{Name: "prompts", Required: true},
+	hcl.AttributeSchema{Name: "references", Required: true},
+)
 
 type sftStage struct {
 	model      ModelRef
@@ -122,14 +116,9 @@ func (m *TrainMetrics) fill(res *train.Result, dpo bool) {
 	}
 }
 
-// sftDefaults are RLRR's SFT settings (mle.py base_setting and main; the
-// table in docs/stages-models.md gives file and line of each).
-var sftDefaults = trainSettings{LR: 2e-5, Schedule: train.ScheduleLinear, WarmupRatio: 0.03, Batch: 2, GradAccum: 16, Epochs: 2,
-	WeightDecay: 0.01, MaxGradNorm: 0, EvalEvery: 1000, MaxLen: DefaultSeqLen}
-
 func decodeSFT(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
 	a := newAttrs(body, sftSchema, ectx)
-	s := &sftStage{t: sftDefaults}
+	s := &sftStage{t: trainDefaults(false)}
 	a.localModel("model", &s.model, "The sft kind trains a local checkpoint, not an endpoint.")
 	a.path("prompts", &s.prompts, "a prompts file (JSON Lines of {\"prompt\": …})")
 	a.path("references", &s.references, "a references file (JSON Lines of {\"text\": …})")
@@ -169,14 +158,11 @@ func (s *sftStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		all[i] = train.SFTExample{Prompt: ids, Response: resp}
 	}
 	trainSet, evalSet := split(all, s.t.EvalFraction, s.t.Seed)
-	replicas := s.t.replicas(rc)
+	loop := s.t.Loop
+	loop.Replicas = s.t.replicas(rc)
 	rec := &recorder{rc: rc, total: steps(len(trainSet), s.t)}
 	start := time.Now()
-	res, err := train.SFT(ctx, tr.model, trainSet, evalSet, train.SFTConfig{
-		LR: s.t.LR, WeightDecay: s.t.WeightDecay, Schedule: s.t.Schedule, WarmupRatio: s.t.warmup(),
-		MicroBatch: s.t.Batch, GradAccum: s.t.GradAccum, Replicas: replicas, Epochs: s.t.Epochs,
-		MaxGradNorm: s.t.MaxGradNorm, EvalEvery: s.t.EvalEvery, Seed: uint64(s.t.Seed),
-	}, rec.onStep)
+	res, err := train.SFT(ctx, tr.model, trainSet, evalSet, train.SFTConfig{Loop: loop}, rec.onStep)
 	if err != nil {
 		return fmt.Errorf("sft: %w", err)
 	}

@@ -2,6 +2,8 @@ package stages
 
 import (
 	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -29,52 +31,94 @@ const (
 // (dpo.py base_setting, mle.py base_setting, data_utils.py datasets).
 const DefaultSeqLen = 2048
 
-// trainSettings are the optimizer attributes shared by sft and dpo.
+// trainSettings are the training attributes shared by sft and dpo: the
+// loop's own settings (train.Loop, handed to train.DPO and train.SFT as
+// they are) and what the stage itself uses.
 type trainSettings struct {
-	LR           float64
-	WeightDecay  float64
-	Schedule     string
-	WarmupRatio  float64
-	Batch        int
-	GradAccum    int
-	Replicas     int
-	Epochs       int
-	MaxGradNorm  float64
-	EvalFraction float64
-	EvalEvery    int
-	MaxLen       int
-	Limit        int
-	Seed         int
+	train.Loop
+	EvalFraction float64 // held-out share of the examples
+	MaxLen       int     // prompt + response truncated to this many tokens
+	Limit        int     // first N examples only; 0: all
 }
 
-// decodeTrain reads the shared training attributes.
-func decodeTrain(a *attrs, t *trainSettings) {
-	a.number("lr", &t.LR, 1e-12, 10)
-	a.number("weight_decay", &t.WeightDecay, 0, 10)
-	a.oneOf("schedule", &t.Schedule, train.ScheduleCosine, train.ScheduleLinear, train.ScheduleConstant)
-	a.number("warmup_ratio", &t.WarmupRatio, 0, 1)
-	a.integer("batch", &t.Batch, 1, 1<<16)
-	a.integer("grad_accum", &t.GradAccum, 1, 1<<16)
-	a.integer("replicas", &t.Replicas, 0, 1024)
-	a.integer("epochs", &t.Epochs, 1, 1<<16)
-	a.number("max_grad_norm", &t.MaxGradNorm, 0, 1e9)
-	a.number("eval_fraction", &t.EvalFraction, 0, 0.9)
-	a.integer("eval_every", &t.EvalEvery, 0, 1<<30)
-	a.integer("max_len", &t.MaxLen, 0, 1<<30)
-	a.integer("limit", &t.Limit, 0, 1<<30)
-	a.integer("seed", &t.Seed, 0, 1<<53)
+// A trainAttr is one row of the training attributes: the attribute, the
+// field it sets, its range (numbers) or choices (strings), and its default
+// in the dpo and sft kinds (RLRR's dpo.py and mle.py; the table in
+// docs/stages-models.md gives file and line of each). trainAttrs builds
+// both kinds' schema (trainSchema), their decoding (decodeTrain) and their
+// defaults (trainDefaults).
+type trainAttr struct {
+	name     string
+	field    func(t *trainSettings) any // *float64, *int, *uint64 or *string
+	lo, hi   float64
+	choices  []string
+	dpo, sft any // defaults, of the field's type
 }
 
-var trainAttrNames = []string{"lr", "weight_decay", "schedule", "warmup_ratio", "batch", "grad_accum", "replicas",
-	"epochs", "max_grad_norm", "eval_fraction", "eval_every", "max_len", "limit", "seed"}
+var trainAttrs = []trainAttr{
+	{name: "lr", field: func(t *trainSettings) any { return &t.LR }, lo: 1e-12, hi: 10, dpo: 5e-7, sft: 2e-5},
+	{name: "weight_decay", field: func(t *trainSettings) any { return &t.WeightDecay }, hi: 10, dpo: 0.01, sft: 0.01},
+	{name: "schedule", field: func(t *trainSettings) any { return &t.Schedule }, choices: []string{train.ScheduleCosine, train.ScheduleLinear, train.ScheduleConstant}, dpo: train.ScheduleCosine, sft: train.ScheduleLinear},
+	{name: "warmup_ratio", field: func(t *trainSettings) any { return &t.WarmupRatio }, hi: 1, dpo: 0.1, sft: 0.03},
+	{name: "batch", field: func(t *trainSettings) any { return &t.MicroBatch }, lo: 1, hi: 1 << 16, dpo: 8, sft: 2},
+	{name: "grad_accum", field: func(t *trainSettings) any { return &t.GradAccum }, lo: 1, hi: 1 << 16, dpo: 8, sft: 16},
+	{name: "replicas", field: func(t *trainSettings) any { return &t.Replicas }, hi: 1024, dpo: 0, sft: 0},
+	{name: "epochs", field: func(t *trainSettings) any { return &t.Epochs }, lo: 1, hi: 1 << 16, dpo: 1, sft: 2},
+	{name: "max_grad_norm", field: func(t *trainSettings) any { return &t.MaxGradNorm }, hi: 1e9, dpo: 0.0, sft: 0.0},
+	{name: "eval_fraction", field: func(t *trainSettings) any { return &t.EvalFraction }, hi: 0.9, dpo: 0.0, sft: 0.0},
+	{name: "eval_every", field: func(t *trainSettings) any { return &t.EvalEvery }, hi: 1 << 30, dpo: 400, sft: 1000},
+	{name: "max_len", field: func(t *trainSettings) any { return &t.MaxLen }, hi: 1 << 30, dpo: DefaultSeqLen, sft: DefaultSeqLen},
+	{name: "limit", field: func(t *trainSettings) any { return &t.Limit }, hi: 1 << 30, dpo: 0, sft: 0},
+	{name: "seed", field: func(t *trainSettings) any { return &t.Seed }, hi: 1 << 53, dpo: uint64(0), sft: uint64(0)},
+}
 
-// warmup maps the attribute (0 means none) to train's convention (0 means
-// the default 0.1, negative none).
-func (t trainSettings) warmup() float64 {
-	if t.WarmupRatio == 0 {
-		return -1
+// trainSchema is a kind's own attributes followed by trainAttrs.
+func trainSchema(own ...hcl.AttributeSchema) *hcl.BodySchema {
+	s := &hcl.BodySchema{Attributes: own}
+	for _, r := range trainAttrs {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: r.name})
 	}
-	return t.WarmupRatio
+	return s
+}
+
+// trainDefaults are the dpo kind's (dpo true) or the sft kind's defaults.
+func trainDefaults(dpo bool) trainSettings {
+	var t trainSettings
+	for _, r := range trainAttrs {
+		def := r.sft
+		if dpo {
+			def = r.dpo
+		}
+		switch p := r.field(&t).(type) {
+		case *float64:
+			*p = def.(float64)
+		case *int:
+			*p = def.(int)
+		case *uint64:
+			*p = def.(uint64)
+		case *string:
+			*p = def.(string)
+		}
+	}
+	return t
+}
+
+// decodeTrain reads the training attributes over t's defaults.
+func decodeTrain(a *attrs, t *trainSettings) {
+	for _, r := range trainAttrs {
+		switch p := r.field(t).(type) {
+		case *float64:
+			a.number(r.name, p, r.lo, r.hi)
+		case *int:
+			a.integer(r.name, p, int(r.lo), int(r.hi))
+		case *uint64:
+			n := int(*p)
+			a.integer(r.name, &n, int(r.lo), int(r.hi))
+			*p = uint64(n)
+		case *string:
+			a.oneOf(r.name, p, r.choices...)
+		}
+	}
 }
 
 // replicas returns the data-parallel replicas: the attribute, or one per
@@ -90,8 +134,8 @@ func (t trainSettings) replicas(rc *engine.RunContext) int {
 // heldOut splits n items into training and held-out indices: a seeded
 // permutation, the first ceil(fraction·n) held out (at least one when the
 // fraction is positive and n ≥ 2; none otherwise).
-func heldOut(n int, fraction float64, seed int) (trainIdx, evalIdx []int) {
-	perm := rand.New(rand.NewPCG(uint64(seed), 0x5eed)).Perm(n)
+func heldOut(n int, fraction float64, seed uint64) (trainIdx, evalIdx []int) {
+	perm := rand.New(rand.NewPCG(seed, 0x5eed)).Perm(n)
 	k := int(math.Ceil(fraction * float64(n)))
 	if fraction > 0 && k < 1 && n >= 2 {
 		k = 1
@@ -107,7 +151,7 @@ func heldOut(n int, fraction float64, seed int) (trainIdx, evalIdx []int) {
 }
 
 // split deals all into training and held-out sets by heldOut.
-func split[T any](all []T, fraction float64, seed int) (trainSet, evalSet []T) {
+func split[T any](all []T, fraction float64, seed uint64) (trainSet, evalSet []T) {
 	ti, ei := heldOut(len(all), fraction, seed)
 	for _, i := range ti {
 		trainSet = append(trainSet, all[i])
@@ -241,7 +285,7 @@ func (r *recorder) write(out string, evals []train.StepMetrics) error {
 // steps returns the optimizer steps of a run over n examples: the global
 // batch is batch × grad_accum, whatever the replicas.
 func steps(n int, t trainSettings) int {
-	global := max(1, t.Batch) * max(1, t.GradAccum)
+	global := max(1, t.MicroBatch) * max(1, t.GradAccum)
 	return max(1, t.Epochs) * ((n + global - 1) / global)
 }
 

@@ -188,10 +188,7 @@ func dpoStep(cfg checkpoint.Config, weights map[string]*checkpoint.Tensor, name 
 	}
 	var times []time.Duration
 	last := time.Now()
-	_, err = train.DPO(context.Background(), m, pairs, nil, train.DPOConfig{
-		Beta: 0.1, LR: 1e-6, Schedule: train.ScheduleConstant, WarmupRatio: -1,
-		MicroBatch: *flagPairs, GradAccum: *flagAccum, Seed: *flagSeed,
-	}, func(train.StepMetrics) {
+	_, err = train.DPO(context.Background(), m, pairs, nil, train.DPOConfig{Beta: 0.1, Loop: train.Loop{LR: 1e-6, Schedule: train.ScheduleConstant, MicroBatch: *flagPairs, GradAccum: *flagAccum, Seed: *flagSeed}}, func(train.StepMetrics) {
 		now := time.Now()
 		times = append(times, now.Sub(last))
 		last = now

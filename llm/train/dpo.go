@@ -21,47 +21,13 @@ type PairExample struct {
 	RefChosen, RefRejected   float64
 }
 
-// DPOConfig configures a DPO run. Zero values take the defaults noted.
+// DPOConfig configures a DPO run: the loss, and the Loop settings.
 type DPOConfig struct {
 	Beta           float64 // β of the loss (paper: 0.01; required).
 	Loss           string  // LossSigmoid (default), LossIPO, LossHinge or LossReferenceFree.
 	LabelSmoothing float64 // ε of the sigmoid loss (default 0).
 	ReferenceFree  bool    // Ignore the reference log-probs (rc = rr = 0).
-	LR             float64 // Peak learning rate (paper: 5e-7; required).
-	WeightDecay    float64 // AdamW decoupled weight decay λ on every parameter, as torch.optim.AdamW (default 0; RLRR: torch's 0.01).
-	Schedule       string  // ScheduleCosine (default), ScheduleLinear or ScheduleConstant.
-	WarmupRatio    float64 // Fraction of steps warming up linearly; default 0.1 (set a negative value for none).
-	MicroBatch     int     // Pairs per forward pass (default 1); a forward holds 2·MicroBatch sequences.
-	GradAccum      int     // Micro-batches per optimizer step, over all replicas (default 1); global batch = MicroBatch·GradAccum pairs (paper: 64).
-	Replicas       int     // Data-parallel replicas sharing the micro-batches of a step (default 1); they split the global batch, never enlarge it.
-	Epochs         int     // Passes over the training pairs (default 1).
-	MaxGradNorm    float64 // Clip the global gradient norm to this (default 0: no clipping, as RLRR; TRL uses 1).
-	EvalEvery      int     // Evaluate on the eval pairs every this many steps (default 0: only at the end).
-	MaxSeqLen      int     // Reject pairs whose prompt+response is longer (default 0: no limit).
-	Seed           uint64  // Seeds the data order.
-}
-
-func (c DPOConfig) loop() loopConfig {
-	l := loopConfig{
-		LR: c.LR, WeightDecay: c.WeightDecay, WarmupRatio: c.WarmupRatio, MaxGradNorm: c.MaxGradNorm,
-		Schedule: c.Schedule, MicroBatch: c.MicroBatch, GradAccum: c.GradAccum, Epochs: c.Epochs,
-		EvalEvery: c.EvalEvery, Replicas: c.Replicas, Seed: c.Seed, MaxSeqLen: c.MaxSeqLen,
-	}
-	l.defaults()
-	return l
-}
-
-func (l *loopConfig) defaults() {
-	if l.WarmupRatio == 0 {
-		l.WarmupRatio = 0.1
-	} else if l.WarmupRatio < 0 {
-		l.WarmupRatio = 0
-	}
-	for _, p := range []*int{&l.MicroBatch, &l.GradAccum, &l.Epochs, &l.Replicas} {
-		if *p == 0 {
-			*p = 1
-		}
-	}
+	Loop
 }
 
 func (c DPOConfig) lossConfig() LossConfig {
@@ -87,7 +53,7 @@ func DPO(ctx context.Context, m *Model, train, eval []PairExample, cfg DPOConfig
 	if len(eval) > 0 {
 		ev = &dpoObjective{pairs: eval, loss: lc}
 	}
-	return run(ctx, m, &dpoObjective{pairs: train, loss: lc}, ev, cfg.loop(), onStep)
+	return run(ctx, m, &dpoObjective{pairs: train, loss: lc}, ev, cfg.Loop.counted(), onStep)
 }
 
 func checkPairs(name string, pairs []PairExample) error {

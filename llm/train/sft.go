@@ -16,30 +16,9 @@ type SFTExample struct {
 	Prompt, Response []int
 }
 
-// SFTConfig configures an SFT run. Zero values take the defaults noted.
+// SFTConfig configures an SFT run: the Loop settings, nothing else.
 type SFTConfig struct {
-	LR          float64 // Peak learning rate (required).
-	WeightDecay float64 // AdamW decoupled weight decay λ on every parameter, as torch.optim.AdamW (default 0).
-	Schedule    string  // ScheduleCosine (default), ScheduleLinear or ScheduleConstant.
-	WarmupRatio float64 // Fraction of steps warming up linearly; default 0.1 (set a negative value for none).
-	MicroBatch  int     // Examples per forward pass (default 1).
-	GradAccum   int     // Micro-batches per optimizer step, over all replicas (default 1); global batch = MicroBatch·GradAccum examples.
-	Replicas    int     // Data-parallel replicas sharing the micro-batches of a step (default 1); they never enlarge the global batch.
-	Epochs      int     // Passes over the examples (default 1).
-	MaxGradNorm float64 // Clip the global gradient norm to this (default 0: no clipping).
-	EvalEvery   int     // Evaluate on the eval examples every this many steps (default 0: only at the end).
-	MaxSeqLen   int     // Reject examples whose prompt+response is longer (default 0: no limit).
-	Seed        uint64  // Seeds the data order.
-}
-
-func (c SFTConfig) loop() loopConfig {
-	l := loopConfig{
-		LR: c.LR, WeightDecay: c.WeightDecay, WarmupRatio: c.WarmupRatio, MaxGradNorm: c.MaxGradNorm,
-		Schedule: c.Schedule, MicroBatch: c.MicroBatch, GradAccum: c.GradAccum, Epochs: c.Epochs,
-		EvalEvery: c.EvalEvery, Replicas: c.Replicas, Seed: c.Seed, MaxSeqLen: c.MaxSeqLen,
-	}
-	l.defaults()
-	return l
+	Loop
 }
 
 // SFT fine-tunes m on next-token cross-entropy of the responses given the
@@ -58,7 +37,7 @@ func SFT(ctx context.Context, m *Model, train, eval []SFTExample, cfg SFTConfig,
 	if len(eval) > 0 {
 		ev = &sftObjective{examples: eval}
 	}
-	return run(ctx, m, &sftObjective{examples: train}, ev, cfg.loop(), onStep)
+	return run(ctx, m, &sftObjective{examples: train}, ev, cfg.Loop.counted(), onStep)
 }
 
 type sftObjective struct {

@@ -72,7 +72,7 @@ func TestDPORaisesHeldOutLogRatio(t *testing.T) {
 			m := newToy(t, 1)
 			train := withReference(t, m, toyPairs(32, 1))
 			eval := withReference(t, m, toyPairs(8, 2))
-			cfg := DPOConfig{Beta: 0.5, Loss: loss, LR: 0.05, WarmupRatio: 0.2, MicroBatch: 4, GradAccum: 2, Epochs: 3, EvalEvery: 4, MaxGradNorm: 1, Seed: 7}
+			cfg := DPOConfig{Beta: 0.5, Loss: loss, Loop: Loop{LR: 0.05, WarmupRatio: 0.2, MicroBatch: 4, GradAccum: 2, Epochs: 3, EvalEvery: 4, MaxGradNorm: 1, Seed: 7}}
 			var steps []StepMetrics
 			res, err := DPO(context.Background(), m, train, eval, cfg, func(s StepMetrics) { steps = append(steps, s) })
 			if err != nil {
@@ -118,7 +118,7 @@ func TestSFTLowersLoss(t *testing.T) {
 		eval = append(eval, SFTExample{p.Prompt, p.Chosen})
 	}
 	var steps []StepMetrics
-	res, err := SFT(context.Background(), m, train, eval, SFTConfig{LR: 0.05, MicroBatch: 4, GradAccum: 1, Epochs: 4, Seed: 1},
+	res, err := SFT(context.Background(), m, train, eval, SFTConfig{Loop: Loop{LR: 0.05, MicroBatch: 4, GradAccum: 1, Epochs: 4, Seed: 1, WarmupRatio: 0.1}},
 		func(s StepMetrics) { steps = append(steps, s) })
 	if err != nil {
 		t.Fatal(err)
@@ -142,10 +142,7 @@ func TestDataParallelMatchesSingle(t *testing.T) {
 	run := func(micro, accum, replicas int) (map[string][]float32, []StepMetrics) {
 		m := newToy(t, 5)
 		var steps []StepMetrics
-		_, err := DPO(context.Background(), m, pairs, nil, DPOConfig{
-			Beta: 0.5, LR: 0.01, WeightDecay: 0.1, MaxGradNorm: 0.5, WarmupRatio: -1,
-			MicroBatch: micro, GradAccum: accum, Replicas: replicas, Seed: 3,
-		}, func(s StepMetrics) { steps = append(steps, s) })
+		_, err := DPO(context.Background(), m, pairs, nil, DPOConfig{Beta: 0.5, Loop: Loop{LR: 0.01, WeightDecay: 0.1, MaxGradNorm: 0.5, MicroBatch: micro, GradAccum: accum, Replicas: replicas, Seed: 3}}, func(s StepMetrics) { steps = append(steps, s) })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +185,7 @@ func TestDPODeterministic(t *testing.T) {
 	pairs := withReference(t, base, toyPairs(12, 6))
 	train := func(seed uint64) map[string][]float32 {
 		m := newToy(t, 6)
-		if _, err := DPO(context.Background(), m, pairs, nil, DPOConfig{Beta: 0.5, LR: 0.05, MicroBatch: 2, GradAccum: 1, Seed: seed}, nil); err != nil {
+		if _, err := DPO(context.Background(), m, pairs, nil, DPOConfig{Beta: 0.5, Loop: Loop{LR: 0.05, MicroBatch: 2, GradAccum: 1, Seed: seed, WarmupRatio: 0.1}}, nil); err != nil {
 			t.Fatal(err)
 		}
 		return weights(t, m)
@@ -206,7 +203,7 @@ func TestDPOKeepsBestCheckpoint(t *testing.T) {
 	m := newToy(t, 8)
 	train := withReference(t, m, toyPairs(16, 8))
 	eval := withReference(t, m, toyPairs(6, 9))
-	res, err := DPO(context.Background(), m, train, eval, DPOConfig{Beta: 0.5, LR: 0.3, Schedule: ScheduleConstant, MicroBatch: 2, EvalEvery: 1, Seed: 4}, nil)
+	res, err := DPO(context.Background(), m, train, eval, DPOConfig{Beta: 0.5, Loop: Loop{LR: 0.3, Schedule: ScheduleConstant, MicroBatch: 2, EvalEvery: 1, Seed: 4, WarmupRatio: 0.1}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +231,7 @@ func TestDPOKeepsBestCheckpoint(t *testing.T) {
 func TestDPOStopsOnDivergence(t *testing.T) {
 	m := newToy(t, 9)
 	pairs := withReference(t, m, toyPairs(8, 9))
-	_, err := DPO(context.Background(), m, pairs, nil, DPOConfig{Beta: 1, LR: 1e38, Schedule: ScheduleConstant, MicroBatch: 1, Epochs: 4, Seed: 1}, nil)
+	_, err := DPO(context.Background(), m, pairs, nil, DPOConfig{Beta: 1, Loop: Loop{LR: 1e38, Schedule: ScheduleConstant, MicroBatch: 1, Epochs: 4, Seed: 1, WarmupRatio: 0.1}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "diverged") {
 		t.Fatalf("wrong error\ngot:  %v\nwant: training diverged", err)
 	}
@@ -250,13 +247,13 @@ func TestDPORejectsBadInput(t *testing.T) {
 		cfg   DPOConfig
 		want  string
 	}{
-		{"unknown loss", good, DPOConfig{Beta: 0.1, LR: 1e-3, Loss: "kto"}, "unknown DPO loss"},
-		{"no beta", good, DPOConfig{LR: 1e-3}, "beta"},
-		{"no learning rate", good, DPOConfig{Beta: 0.1}, "learning rate"},
-		{"unknown schedule", good, DPOConfig{Beta: 0.1, LR: 1e-3, Schedule: "step"}, "schedule"},
-		{"nan reference", bad, DPOConfig{Beta: 0.1, LR: 1e-3}, "pair 1"},
-		{"no pairs", nil, DPOConfig{Beta: 0.1, LR: 1e-3}, "no training examples"},
-		{"too long", good, DPOConfig{Beta: 0.1, LR: 1e-3, MaxSeqLen: 3}, "training example 0 has"},
+		{"unknown loss", good, DPOConfig{Beta: 0.1, Loss: "kto", Loop: Loop{LR: 1e-3, WarmupRatio: 0.1}}, "unknown DPO loss"},
+		{"no beta", good, DPOConfig{Loop: Loop{LR: 1e-3, WarmupRatio: 0.1}}, "beta"},
+		{"no learning rate", good, DPOConfig{Beta: 0.1, Loop: Loop{WarmupRatio: 0.1}}, "learning rate"},
+		{"unknown schedule", good, DPOConfig{Beta: 0.1, Loop: Loop{LR: 1e-3, Schedule: "step", WarmupRatio: 0.1}}, "schedule"},
+		{"nan reference", bad, DPOConfig{Beta: 0.1, Loop: Loop{LR: 1e-3, WarmupRatio: 0.1}}, "pair 1"},
+		{"no pairs", nil, DPOConfig{Beta: 0.1, Loop: Loop{LR: 1e-3, WarmupRatio: 0.1}}, "no training examples"},
+		{"too long", good, DPOConfig{Beta: 0.1, Loop: Loop{LR: 1e-3, MaxSeqLen: 3, WarmupRatio: 0.1}}, "training example 0 has"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -275,7 +272,7 @@ func TestDPOUnusedVariableAndCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	pairs := withReference(t, m, toyPairs(4, 12))
-	if _, err := DPO(context.Background(), m, pairs, nil, DPOConfig{Beta: 0.5, LR: 0.01, MicroBatch: 2, WarmupRatio: -1}, nil); err != nil {
+	if _, err := DPO(context.Background(), m, pairs, nil, DPOConfig{Beta: 0.5, Loop: Loop{LR: 0.01, MicroBatch: 2}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := weights(t, m)["/unused"]; maxAbsDiff(got, []float32{1, 2, 3, 4}) != 0 {
@@ -283,7 +280,7 @@ func TestDPOUnusedVariableAndCancel(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := DPO(ctx, m, pairs, nil, DPOConfig{Beta: 0.5, LR: 0.01}, nil); !errors.Is(err, context.Canceled) {
+	if _, err := DPO(ctx, m, pairs, nil, DPOConfig{Beta: 0.5, Loop: Loop{LR: 0.01, WarmupRatio: 0.1}}, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("wrong error for a cancelled context\ngot:  %v\nwant: %v", err, context.Canceled)
 	}
 }
@@ -291,7 +288,7 @@ func TestDPOUnusedVariableAndCancel(t *testing.T) {
 // paperDPO is RLRR's DPO configuration: global batch 64, lr 5e-7, cosine
 // with warmup ratio 0.1, torch AdamW's weight decay 0.01, no clipping.
 func paperDPO() DPOConfig {
-	return DPOConfig{Beta: 0.01, LR: 5e-7, Schedule: ScheduleCosine, WarmupRatio: 0.1, WeightDecay: 0.01, MicroBatch: 8, GradAccum: 8, Seed: 1}
+	return DPOConfig{Beta: 0.01, Loop: Loop{LR: 5e-7, Schedule: ScheduleCosine, WarmupRatio: 0.1, WeightDecay: 0.01, MicroBatch: 8, GradAccum: 8, Seed: 1}}
 }
 
 // TestDPOSmallRunUpdates: 40 pairs with the paper's settings make one
@@ -329,7 +326,7 @@ func TestTrainingRefusesNoUpdate(t *testing.T) {
 	if want := "every one of the 1 optimizer steps has learning rate 0"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("wrong error\ngot:  %v\nwant: …%s…", err, want)
 	}
-	_, err = SFT(context.Background(), m, []SFTExample{{Prompt: []int{1}, Response: []int{2}}}, nil, SFTConfig{LR: 1, WarmupRatio: 1}, nil)
+	_, err = SFT(context.Background(), m, []SFTExample{{Prompt: []int{1}, Response: []int{2}}}, nil, SFTConfig{Loop: Loop{LR: 1, WarmupRatio: 1}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "learning rate 0") {
 		t.Errorf("wrong SFT error\ngot:  %v\nwant: …learning rate 0…", err)
 	}

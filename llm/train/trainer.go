@@ -28,17 +28,36 @@ type objective interface {
 	add(s *stats, outs []*tensors.Tensor, n int) error
 }
 
-// loopConfig is what DPOConfig and SFTConfig share.
-type loopConfig struct {
-	LR, WeightDecay, WarmupRatio, MaxGradNorm float64
-	Schedule                                  string
-	MicroBatch, GradAccum, Epochs, EvalEvery  int
-	Replicas                                  int
-	Seed                                      uint64
-	MaxSeqLen                                 int
+// Loop is the optimizer and data-order settings DPO and SFT share; both
+// configs embed it. A zero count (MicroBatch, GradAccum, Replicas, Epochs)
+// is 1; every other zero means what it says: no warmup, no weight decay,
+// no clipping, evaluation only at the end, no length limit.
+type Loop struct {
+	LR          float64 // Peak learning rate (required).
+	WeightDecay float64 // AdamW decoupled weight decay λ on every parameter, as torch.optim.AdamW.
+	Schedule    string  // ScheduleCosine (default), ScheduleLinear or ScheduleConstant.
+	WarmupRatio float64 // Fraction of steps warming up linearly, in [0, 1]: int(ratio × steps) steps.
+	MicroBatch  int     // Examples (DPO: pairs) per forward pass; a DPO forward holds 2·MicroBatch sequences.
+	GradAccum   int     // Micro-batches per optimizer step, over all replicas; global batch = MicroBatch·GradAccum.
+	Replicas    int     // Data-parallel replicas sharing the micro-batches of a step; they split the global batch, never enlarge it.
+	Epochs      int     // Passes over the training examples.
+	MaxGradNorm float64 // Clip the global gradient norm to this (0: no clipping, as RLRR; TRL uses 1).
+	EvalEvery   int     // Evaluate on the eval examples every this many steps (0: only before and at the end).
+	MaxSeqLen   int     // Reject examples whose prompt+response is longer (0: no limit).
+	Seed        uint64  // Seeds the data order.
 }
 
-func (c *loopConfig) validate() error {
+// counted returns l with its zero counts set to 1.
+func (l Loop) counted() Loop {
+	for _, p := range []*int{&l.MicroBatch, &l.GradAccum, &l.Epochs, &l.Replicas} {
+		if *p == 0 {
+			*p = 1
+		}
+	}
+	return l
+}
+
+func (c *Loop) validate() error {
 	if c.MicroBatch <= 0 || c.GradAccum <= 0 || c.Epochs <= 0 || c.Replicas <= 0 {
 		return fmt.Errorf("micro_batch (%d), grad_accum (%d), epochs (%d) and replicas (%d) must all be at least 1",
 			c.MicroBatch, c.GradAccum, c.Epochs, c.Replicas)
@@ -72,7 +91,7 @@ func seqBucket(n int) int {
 }
 
 // run is the training loop shared by DPO and SFT.
-func run(ctx context.Context, m *Model, train, eval objective, cfg loopConfig, onStep func(StepMetrics)) (res *Result, err error) {
+func run(ctx context.Context, m *Model, train, eval objective, cfg Loop, onStep func(StepMetrics)) (res *Result, err error) {
 	if err := m.check(); err != nil {
 		return nil, err
 	}
@@ -246,7 +265,7 @@ func checkSeqLen(maxLen int, train, eval objective) error {
 // accumulate runs the gradient executors over one global batch: its
 // examples are cut into micro-batches dealt round-robin to the replicas, so
 // replicas split the global batch and never enlarge it.
-func accumulate(ctx context.Context, grads []*model.Exec, obj objective, batch []int, cfg loopConfig) (*stats, error) {
+func accumulate(ctx context.Context, grads []*model.Exec, obj objective, batch []int, cfg Loop) (*stats, error) {
 	w := obj.weights(batch)
 	st := &stats{}
 	for k, start := 0, 0; start < len(batch); k, start = k+1, start+cfg.MicroBatch {
@@ -262,7 +281,7 @@ func accumulate(ctx context.Context, grads []*model.Exec, obj objective, batch [
 }
 
 // runMicro runs exec on one micro-batch and adds its outputs to st.
-func runMicro(exec *model.Exec, obj objective, idx []int, w []float64, cfg loopConfig, st *stats) error {
+func runMicro(exec *model.Exec, obj objective, idx []int, w []float64, cfg Loop, st *stats) error {
 	seq := 2
 	for _, i := range idx {
 		seq = max(seq, obj.seqLen(i))
@@ -288,7 +307,7 @@ func runMicro(exec *model.Exec, obj objective, idx []int, w []float64, cfg loopC
 
 // runEval returns the metrics of obj's whole dataset under the current
 // weights.
-func runEval(ctx context.Context, exec *model.Exec, obj objective, cfg loopConfig) (StepMetrics, error) {
+func runEval(ctx context.Context, exec *model.Exec, obj objective, cfg Loop) (StepMetrics, error) {
 	idx := make([]int, obj.size())
 	for i := range idx {
 		idx[i] = i

@@ -28,7 +28,7 @@ func TestDPOTinyTransformer(t *testing.T) {
 	m, cfg := tinyTransformer(t)
 	train := withReference(t, m, toyPairs(16, 21))
 	eval := withReference(t, m, toyPairs(8, 22))
-	res, err := DPO(context.Background(), m, train, eval, DPOConfig{Beta: 0.5, LR: 3e-3, MicroBatch: 4, GradAccum: 1, Epochs: 3, MaxGradNorm: 1, Seed: 1}, nil)
+	res, err := DPO(context.Background(), m, train, eval, DPOConfig{Beta: 0.5, Loop: Loop{LR: 3e-3, MicroBatch: 4, GradAccum: 1, Epochs: 3, MaxGradNorm: 1, Seed: 1, WarmupRatio: 0.1}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestSFTTinyTransformer(t *testing.T) {
 		train = append(train, SFTExample{p.Prompt, p.Chosen})
 	}
 	var steps []StepMetrics
-	_, err := SFT(context.Background(), m, train, nil, SFTConfig{LR: 3e-3, MicroBatch: 4, Epochs: 3, Seed: 1}, func(s StepMetrics) { steps = append(steps, s) })
+	_, err := SFT(context.Background(), m, train, nil, SFTConfig{Loop: Loop{LR: 3e-3, MicroBatch: 4, Epochs: 3, Seed: 1, WarmupRatio: 0.1}}, func(s StepMetrics) { steps = append(steps, s) })
 	if err != nil {
 		t.Fatal(err)
 	}
