@@ -53,7 +53,7 @@ func TestDefaultsTable(t *testing.T) {
 			kind + " `lr`":                   {s.LR},
 			kind + " `schedule`":             {s.Schedule},
 			kind + " `warmup_ratio`":         {s.WarmupRatio},
-			kind + " `batch` × `grad_accum`": {s.Batch, s.GradAccum, s.Batch * s.GradAccum},
+			kind + " `batch` × `grad_accum`": {s.MicroBatch, s.GradAccum, s.MicroBatch * s.GradAccum},
 			kind + " `epochs`":               {s.Epochs},
 			kind + " `weight_decay`":         {s.WeightDecay},
 			kind + " `max_grad_norm`":        {s.MaxGradNorm},
@@ -64,7 +64,7 @@ func TestDefaultsTable(t *testing.T) {
 	for k, v := range train("sft", sft.t) {
 		want[k] = v
 	}
-	want["dpo `seed`"] = []any{dpo.t.Seed}
+	want["dpo `seed`"] = []any{int(dpo.t.Seed)}
 	want["sft `eval_every`"] = []any{sft.t.EvalEvery}
 	want["dpo `beta`"] = []any{dpo.beta}
 	want["dpo `loss`"] = []any{dpo.loss}
