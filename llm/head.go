@@ -2,6 +2,7 @@ package llm
 
 import (
 	"fmt"
+	"runtime"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph code reads as math.
 	"github.com/gomlx/gomlx/core/tensors"
@@ -20,10 +21,12 @@ import (
 const smallDot = 4 * 1024 * 1024
 
 // headRows splits the lm_head of a model on the pure-Go backend into
-// slices of rows small enough for the small kernel with up to maxBatch
-// rows of hidden states, copies them once into variables of store, and
-// returns them in order (nil when one slice would hold every row, or on
-// another backend).
+// slices small enough for the small kernel with up to maxBatch rows of
+// hidden states, copies them once into variables of store, and returns
+// them in order (nil when one slice would hold every row, or on another
+// backend). Each slice is [parts, rows, hidden]: the small kernel spreads
+// a batched dot over the worker pool by its batch axis, so the parts run
+// on parts cores; the rows left over make a last [rows, hidden] slice.
 func headRows(store *model.Store, cfg checkpoint.Config, ts map[string]*checkpoint.Tensor, maxBatch int) ([]*model.Variable, error) {
 	name := "lm_head.weight"
 	if cfg.TieWordEmbeddings {
@@ -31,21 +34,40 @@ func headRows(store *model.Store, cfg checkpoint.Config, ts map[string]*checkpoi
 	}
 	w := ts[name]
 	hidden, vocab := cfg.HiddenSize, cfg.VocabSize
-	rows := (smallDot - 1) / (maxBatch * hidden)
-	if w == nil || rows < 1 || rows >= vocab {
+	if w == nil || maxBatch*hidden*vocab < smallDot {
 		return nil, nil
 	}
+	parts := max(1, min(runtime.GOMAXPROCS(0), 16))
+	rows := (smallDot - 1) / (parts * maxBatch * hidden)
+	if rows < 1 {
+		parts, rows = 1, max(1, (smallDot-1)/(maxBatch*hidden))
+	}
 	var out []*model.Variable
-	for start := 0; start < vocab; start += rows {
-		n := min(rows, vocab-start)
-		data := make([]float32, n*hidden)
-		copy(data, w.Data[start*hidden:(start+n)*hidden])
-		v, err := store.CreateVariable(fmt.Sprintf("/refeval_lm_head/%06d", start), tensors.FromFlatDataAndDimensions(data, n, hidden))
+	add := func(start int, dims ...int) error {
+		n := 1
+		for _, d := range dims {
+			n *= d
+		}
+		data := make([]float32, n)
+		copy(data, w.Data[start*hidden:start*hidden+n])
+		v, err := store.CreateVariable(fmt.Sprintf("/refeval_lm_head/%06d", start), tensors.FromFlatDataAndDimensions(data, dims...))
 		if err != nil {
-			return nil, fmt.Errorf("splitting the lm_head: %w", err)
+			return fmt.Errorf("splitting the lm_head: %w", err)
 		}
 		v.Trainable = false
 		out = append(out, v)
+		return nil
+	}
+	start := 0
+	for ; start+parts*rows <= vocab; start += parts * rows {
+		if err := add(start, parts, rows, hidden); err != nil {
+			return nil, err
+		}
+	}
+	if start < vocab {
+		if err := add(start, vocab-start, hidden); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -59,9 +81,18 @@ func (m *Model) lmHead(w transformer.Weights, h *Node) *Node {
 		return m.tr.LMHead(w, h)
 	}
 	g := h.Graph()
-	parts := make([]*Node, len(m.head))
+	b := h.Shape().Dimensions[0]
+	out := make([]*Node, len(m.head))
 	for i, v := range m.head {
-		parts[i] = DotGeneral(h, []int{1}, nil, v.NodeValue(g), []int{1}, nil)
+		slice := v.NodeValue(g)
+		if slice.Rank() == 2 {
+			out[i] = DotGeneral(h, []int{1}, nil, slice, []int{1}, nil)
+			continue
+		}
+		parts, rows := slice.Shape().Dimensions[0], slice.Shape().Dimensions[1]
+		hp := BroadcastToDims(InsertAxes(h, 0), parts, b, h.Shape().Dimensions[1])
+		y := DotGeneral(hp, []int{2}, []int{0}, slice, []int{2}, []int{0}) // [parts, B, rows]
+		out[i] = Reshape(TransposeAllDims(y, 1, 0, 2), b, parts*rows)
 	}
-	return Concatenate(parts, -1)
+	return Concatenate(out, -1)
 }
