@@ -10,10 +10,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/zeebo/blake3"
+	"golang.org/x/sync/errgroup"
 )
 
 // manifestSalt starts the text whose digest is an OutputID.
@@ -105,18 +105,15 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 	files := make([]File, len(paths))
 	stats := make([]statKey, len(paths))
 	errs := make([]error, len(paths))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i := range paths {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			files[i], stats[i], errs[i] = commitFile(paths[i], names[i])
-			<-sem
-		}()
+			return nil // every file's error is reported, not the first
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return ID{}, nil, fmt.Errorf("cache: committing output %s: %w", tmp, err)
 	}

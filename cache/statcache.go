@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"golang.org/x/sync/errgroup"
 )
 
 // modTimeCutoff is how old a file's mtime and ctime must be, when it is
@@ -144,18 +145,15 @@ func folderDigestWith(root string, fileDigest func(abs string, fi fs.FileInfo) (
 
 	digests := make([]ID, len(files))
 	errs := make([]error, len(files))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, f := range files {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			digests[i], errs[i] = fileDigest(f.abs, f.fi)
-			<-sem
-		}()
+			return nil // the first error by path order is reported, below
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	for _, err := range errs {
 		if err != nil {
 			return ID{}, err // the first one, by path order
