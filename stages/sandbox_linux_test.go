@@ -15,6 +15,9 @@ import (
 // read-only mount does not leak into refeval's own mount namespace.
 func TestStartReadOnly(t *testing.T) {
 	if !ReadOnlyMounts() {
+		if allowed, _ := mountsAllowed(t); allowed {
+			t.Fatal("ReadOnlyMounts says no, but unshare(1) and mount(8) make a read-only bind mount in a new mount namespace here")
+		}
 		t.Skip("no mount namespaces here (not root, or a restricting container); TestReadOnlyFallback covers this case")
 	}
 	ro, rw := t.TempDir(), t.TempDir()
