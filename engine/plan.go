@@ -65,22 +65,23 @@ func Plan(ctx context.Context, p *Pipeline, stages []*Instance, c *cache.Cache, 
 			if err != nil {
 				return nil, err
 			}
-			e, err := c.Get(a.id)
-			switch {
-			case err == nil:
+			e, l, why, err := lookupAction(c, a.id)
+			if err != nil {
+				return nil, err
+			}
+			switch l {
+			case lookupHit:
 				item.Action = "cached"
 				item.Out = c.OutputDir(e.OutputID)
 				outs[in] = upstreamOut{id: e.OutputID, dir: item.Out}
-			case errors.Is(err, cache.ErrCorrupt):
-				item.Reasons = append(item.Reasons, fmt.Sprintf("cached output is damaged: %v", err))
-			case errors.Is(err, cache.ErrNotFound):
+			case lookupDamaged:
+				item.Reasons = append(item.Reasons, fmt.Sprintf("cached output is damaged: %v", why))
+			case lookupMiss:
 				r, err := whyNew(c, p, in, a)
 				if err != nil {
 					return nil, err
 				}
 				item.Reasons = r
-			default:
-				return nil, err
 			}
 		}
 		if item.Action == "run" {

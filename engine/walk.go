@@ -251,102 +251,16 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 	}
 	setPriorities(nodes)
 
-	var ready []*node
+	w := &walker{b: b, ctx: ctx, free: make([]bool, opt.GPUs), results: make(chan outcome)}
+	for i := range w.free {
+		w.free[i] = true
+	}
 	for _, n := range nodes {
 		if n.pending == 0 {
-			ready = append(ready, n)
+			w.ready = append(w.ready, n)
 		}
 	}
-	free := make([]bool, opt.GPUs)
-	for i := range free {
-		free[i] = true
-	}
-	results := make(chan outcome)
-	running := 0
-	stopping := false
-
-	var complete func(n *node, st Status, err error)
-	// follow completes f, which has the same ActionID as the finished
-	// leader l, with l's result: l's output counts as cached for f.
-	follow := func(f, l *node) {
-		f.res.Action = l.res.Action
-		if l.res.Status.ok() {
-			f.res.OutputID, f.res.Out = l.res.OutputID, l.res.Out
-			complete(f, StatusCached, nil)
-		} else {
-			complete(f, l.res.Status, l.res.Err)
-		}
-	}
-	complete = func(n *node, st Status, err error) {
-		if n.done {
-			return
-		}
-		n.done = true
-		n.res.Status, n.res.Err = st, err
-		for _, f := range n.followers {
-			follow(f, n)
-		}
-		if st == StatusFailed && !opt.KeepGoing {
-			stopping = true
-			b.stopClusters()
-		}
-		for _, d := range n.dependents {
-			d.pending--
-			if !st.ok() {
-				d.blocked = true
-			}
-			if d.pending == 0 {
-				if d.blocked {
-					complete(d, StatusSkipped, nil)
-				} else {
-					ready = append(ready, d)
-				}
-			}
-		}
-	}
-
-	for {
-		if !stopping && ctx.Err() == nil {
-			sort.SliceStable(ready, func(i, j int) bool {
-				if ready[i].prio != ready[j].prio {
-					return ready[i].prio > ready[j].prio
-				}
-				return ready[i].order < ready[j].order
-			})
-			for i := 0; i < len(ready); {
-				n := ready[i]
-				devs, ok, err := b.admit(n, free)
-				if err != nil {
-					ready = append(ready[:i], ready[i+1:]...)
-					complete(n, StatusFailed, err)
-					b.con.printf("FAILED %s: %v\n", n.res.name(), n.res.Err)
-					continue
-				}
-				if !ok {
-					i++
-					continue
-				}
-				ready = append(ready[:i], ready[i+1:]...)
-				running++
-				go func() { results <- b.work(ctx, n, devs) }()
-			}
-		}
-		if running == 0 {
-			break
-		}
-		o := <-results
-		running--
-		b.release(o.n, o.devs, free)
-		if o.leader != nil {
-			if o.leader.done {
-				follow(o.n, o.leader)
-			} else {
-				o.leader.followers = append(o.leader.followers, o.n)
-			}
-			continue
-		}
-		complete(o.n, o.n.res.Status, o.n.res.Err)
-	}
+	w.walk()
 	for _, n := range nodes {
 		if !n.done {
 			n.done = true
@@ -375,6 +289,113 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 		}
 	}
 	return rep
+}
+
+// A walker schedules the nodes of one Build: ready nodes start, highest
+// priority first, as devices and slots allow (builder.admit); a finished
+// node completes its followers and releases its dependents.
+type walker struct {
+	b        *builder
+	ctx      context.Context
+	ready    []*node
+	free     []bool // GPUs not granted to a running stage
+	results  chan outcome
+	running  int
+	stopping bool // a stage failed without KeepGoing: start nothing more
+}
+
+// walk runs until no node is running and none can start.
+func (w *walker) walk() {
+	for {
+		if !w.stopping && w.ctx.Err() == nil {
+			w.start()
+		}
+		if w.running == 0 {
+			return
+		}
+		o := <-w.results
+		w.running--
+		w.b.release(o.n, o.devs, w.free)
+		if o.leader != nil {
+			if o.leader.done {
+				w.follow(o.n, o.leader)
+			} else {
+				o.leader.followers = append(o.leader.followers, o.n)
+			}
+			continue
+		}
+		w.complete(o.n, o.n.res.Status, o.n.res.Err)
+	}
+}
+
+// start starts every ready node that can be admitted now.
+func (w *walker) start() {
+	sort.SliceStable(w.ready, func(i, j int) bool {
+		if w.ready[i].prio != w.ready[j].prio {
+			return w.ready[i].prio > w.ready[j].prio
+		}
+		return w.ready[i].order < w.ready[j].order
+	})
+	for i := 0; i < len(w.ready); {
+		n := w.ready[i]
+		devs, ok, err := w.b.admit(n, w.free)
+		if err != nil {
+			w.ready = append(w.ready[:i], w.ready[i+1:]...)
+			w.complete(n, StatusFailed, err)
+			w.b.con.printf("FAILED %s: %v\n", n.res.name(), n.res.Err)
+			continue
+		}
+		if !ok {
+			i++
+			continue
+		}
+		w.ready = append(w.ready[:i], w.ready[i+1:]...)
+		w.running++
+		go func() { w.results <- w.b.work(w.ctx, n, devs) }()
+	}
+}
+
+// follow completes f, which has the same ActionID as the finished leader
+// l, with l's result: l's output counts as cached for f.
+func (w *walker) follow(f, l *node) {
+	f.res.Action = l.res.Action
+	if l.res.Status.ok() {
+		f.res.OutputID, f.res.Out = l.res.OutputID, l.res.Out
+		w.complete(f, StatusCached, nil)
+	} else {
+		w.complete(f, l.res.Status, l.res.Err)
+	}
+}
+
+// complete records n's end, completes its followers and releases its
+// dependents: ready when their last upstream finished, skipped when one
+// failed or was skipped.
+func (w *walker) complete(n *node, st Status, err error) {
+	if n.done {
+		return
+	}
+	n.done = true
+	n.res.Status, n.res.Err = st, err
+	for _, f := range n.followers {
+		w.follow(f, n)
+	}
+	if st == StatusFailed && !w.b.opt.KeepGoing {
+		w.stopping = true
+		w.b.stopClusters()
+	}
+	for _, d := range n.dependents {
+		d.pending--
+		if !st.ok() {
+			d.blocked = true
+		}
+		if d.pending == 0 {
+			if d.blocked {
+				w.complete(d, StatusSkipped, nil)
+			} else {
+				w.ready = append(w.ready, d)
+			}
+		}
+	}
 }
 
 // setPriorities gives each node the length of its longest path to a node
@@ -454,9 +475,12 @@ func (b *builder) work(ctx context.Context, n *node, devs []int) outcome {
 	b.leaders[a.id] = n
 	b.mu.Unlock()
 
-	e, err := c.Get(a.id)
-	switch {
-	case err == nil:
+	e, l, why, err := lookupAction(c, a.id)
+	if err != nil {
+		return fail(err)
+	}
+	switch l {
+	case lookupHit:
 		if b.opt.Debug.CacheVerify && !in.Kind.NonDeterministic {
 			return b.verify(ctx, n, a, e, devs)
 		}
@@ -467,17 +491,14 @@ func (b *builder) work(ctx context.Context, n *node, devs []int) outcome {
 		res.Status, res.OutputID, res.Out = StatusCached, e.OutputID, c.OutputDir(e.OutputID)
 		b.con.printf("cached %s\n", res.name())
 		return outcome{n: n, devs: devs}
-	case errors.Is(err, cache.ErrCorrupt):
+	case lookupDamaged:
 		b.mu.Lock()
 		first := !b.corrupt[a.id]
 		b.corrupt[a.id] = true
 		b.mu.Unlock()
 		if first {
-			b.con.printf("refeval: %s: cached output is damaged (%v); running it again\n", res.name(), err)
+			b.con.printf("refeval: %s: cached output is damaged (%v); running it again\n", res.name(), why)
 		}
-	case errors.Is(err, cache.ErrNotFound):
-	default:
-		return fail(err)
 	}
 	if b.opt.Remote != nil {
 		e, err := b.opt.Remote.Fetch(ctx, a.id, p.File, in.Addr)
