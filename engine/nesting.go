@@ -24,11 +24,16 @@ func parseHCL(parser *hclparse.Parser, src []byte, filename string) (*hcl.File, 
 	return parser.ParseHCL(src, filename)
 }
 
-// checkNesting scans src with HCL's lexer, which does not recurse, and
-// reports the first opening token that would nest more than max levels
+// checkNesting measures src's depth with scanDepth, a byte scanner that
+// builds no tokens; only a file it cannot measure, or one that nests too
+// deep, is scanned again with HCL's lexer, which does not recurse either,
+// to report the first opening token that would nest more than max levels
 // deep, with its file:line:col. Unbalanced or invalid tokens are left to
 // the parser: only the depth is checked here.
 func checkNesting(src []byte, filename string, max int) hcl.Diagnostics {
+	if depth, ok := scanDepth(src); ok && depth <= max {
+		return nil
+	}
 	toks, _ := hclsyntax.LexConfig(src, filename, hcl.InitialPos)
 	depth := 0
 	for _, tok := range toks {
