@@ -89,6 +89,8 @@ func (c *Cache) getEntry(action ID) (*Entry, error) {
 func (c *Cache) readEntry(action ID, stats bool) (*Entry, []statKey, error) {
 	var raw []byte
 	var rec []statKey
+	var e *Entry
+	var derr error // decoding raw, once: the JSON is most of what a Get costs
 	err := c.view(func(txn *badger.Txn) error {
 		item, err := txn.Get(actionKey(action))
 		if err != nil {
@@ -97,10 +99,8 @@ func (c *Cache) readEntry(action ID, stats bool) (*Entry, []statKey, error) {
 		if raw, err = item.ValueCopy(nil); err != nil {
 			return err
 		}
-		if stats {
-			if e, err := decodeEntry(raw); err == nil {
-				rec = readOutStats(txn, e.OutputID, len(e.Files))
-			}
+		if e, derr = decodeEntry(raw); derr == nil && stats {
+			rec = readOutStats(txn, e.OutputID, len(e.Files))
 		}
 		return nil
 	})
@@ -116,8 +116,7 @@ func (c *Cache) readEntry(action ID, stats bool) (*Entry, []statKey, error) {
 		return nil, nil, ErrNotFound
 	}
 	if err == nil {
-		var e *Entry
-		if e, err = decodeEntry(raw); err == nil {
+		if err = derr; err == nil {
 			return e, rec, nil
 		}
 	} else {
