@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -107,8 +108,13 @@ func (p *Pipeline) computeAction(c *cache.Cache, in *Instance, ups map[*Instance
 	if in.GPUs > 0 {
 		h.Line("gpus %d", in.GPUs)
 	}
-	if in.Kind.UsesBackend || in.GPUs > 0 {
-		h.Line("env GOMLX_BACKEND=%s", os.Getenv("GOMLX_BACKEND"))
+	env := slices.Clone(in.Kind.Env)
+	if in.GPUs > 0 {
+		env = append(env, in.Kind.GPUEnv...)
+	}
+	slices.Sort(env)
+	for _, name := range slices.Compact(env) {
+		h.Line("env %s=%s", name, os.Getenv(name))
 	}
 
 	// Input files through the stat cache. Inputs inside an upstream output

@@ -37,10 +37,12 @@ type Kind struct {
 	// outputs are placeholders (IsPending) and must be skipped; dir is the
 	// pipeline file's folder. Diagnostics should point at the attribute.
 	CheckInputs func(body hcl.Body, ectx *hcl.EvalContext, dir string) hcl.Diagnostics
-	// UsesBackend marks kinds that compute with GoMLX: the GOMLX_BACKEND
-	// environment variable enters their ActionIDs (it always does for
-	// stages with gpus > 0).
-	UsesBackend bool
+	// Env names the environment variables whose values change this kind's
+	// outputs (the compute backend of the kinds that run models); their
+	// values enter its ActionIDs. GPUEnv adds names for its stages that are
+	// granted GPUs (gpus > 0): what selects the device software. The engine
+	// knows no variable by name; the kinds' package declares them.
+	Env, GPUEnv []string
 }
 
 // A Stage is one decoded stage instance, ready to run.

@@ -55,7 +55,7 @@ import (
 const DPOVersion = "2"
 
 func init() {
-	Register(&engine.Kind{Name: "dpo", Version: DPOVersion, Schema: dpoSchema, Decode: decodeDPO, UsesBackend: true, NonDeterministic: true})
+	Register(&engine.Kind{Name: "dpo", Version: DPOVersion, Schema: dpoSchema, Decode: decodeDPO, Env: backendEnv, NonDeterministic: true})
 }
 
 var dpoSchema = trainSchema(

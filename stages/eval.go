@@ -45,7 +45,7 @@ const AnswersFile = "answers.jsonl"
 func init() {
 	// NonDeterministic: metrics.json holds the run's seconds, so a rerun of
 	// the same action never gives the same bytes.
-	Register(&engine.Kind{Name: "eval", Version: EvalVersion, Schema: evalSchema, Decode: decodeEval, UsesBackend: true, NonDeterministic: true})
+	Register(&engine.Kind{Name: "eval", Version: EvalVersion, Schema: evalSchema, Decode: decodeEval, Env: backendEnv, NonDeterministic: true})
 }
 
 var evalSchema = genSchema(

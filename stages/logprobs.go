@@ -35,7 +35,7 @@ import (
 const LogprobsVersion = "2"
 
 func init() {
-	Register(&engine.Kind{Name: "logprobs", Version: LogprobsVersion, Schema: logprobsSchema, Decode: decodeLogprobs, UsesBackend: true})
+	Register(&engine.Kind{Name: "logprobs", Version: LogprobsVersion, Schema: logprobsSchema, Decode: decodeLogprobs, Env: backendEnv})
 }
 
 var logprobsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{

@@ -38,7 +38,7 @@ const ReferencesFile = "references.jsonl"
 
 func init() {
 	Register(&engine.Kind{Name: "reference", Version: ReferenceVersion, Schema: referenceSchema, Decode: decodeReference,
-		UsesBackend: true, NonDeterministic: true})
+		Env: backendEnv, NonDeterministic: true})
 }
 
 var referenceSchema = genSchema(hcl.AttributeSchema{Name: "model", Required: true})

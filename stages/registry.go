@@ -8,7 +8,12 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/refeval/refeval/engine"
+	"github.com/refeval/refeval/llm/backend"
 )
+
+// backendEnv is the Env of the kinds that compute with GoMLX: the backend
+// variable changes their numbers.
+var backendEnv = []string{backend.EnvVar}
 
 var (
 	mu    sync.Mutex
@@ -23,6 +28,9 @@ func Register(k *engine.Kind) {
 	defer mu.Unlock()
 	if _, dup := kinds[k.Name]; dup {
 		panic("stages: duplicate stage kind " + k.Name)
+	}
+	if k.GPUEnv == nil {
+		k.GPUEnv = backendEnv // a stage given GPUs may run any GoMLX code on them
 	}
 	if k.CheckInputs == nil && hasAttribute(k.Schema, "prompts", "references") {
 		k.CheckInputs = checkInputFiles

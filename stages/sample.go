@@ -39,7 +39,7 @@ const SampleVersion = "3"
 
 func init() {
 	Register(&engine.Kind{Name: "sample", Version: SampleVersion, Schema: sampleSchema, Decode: decodeSample,
-		NonDeterministic: true, UsesBackend: true})
+		NonDeterministic: true, Env: backendEnv})
 }
 
 var sampleSchema = genSchema(hcl.AttributeSchema{Name: "model", Required: true}, hcl.AttributeSchema{Name: "n"})

@@ -34,7 +34,7 @@ import (
 const ScoreVersion = "3"
 
 func init() {
-	Register(&engine.Kind{Name: "score", Version: ScoreVersion, Schema: scoreSchema, Decode: decodeScore, UsesBackend: true})
+	Register(&engine.Kind{Name: "score", Version: ScoreVersion, Schema: scoreSchema, Decode: decodeScore, Env: backendEnv})
 }
 
 var scoreSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{

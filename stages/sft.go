@@ -47,7 +47,7 @@ import (
 const SFTVersion = "2"
 
 func init() {
-	Register(&engine.Kind{Name: "sft", Version: SFTVersion, Schema: sftSchema, Decode: decodeSFT, UsesBackend: true, NonDeterministic: true})
+	Register(&engine.Kind{Name: "sft", Version: SFTVersion, Schema: sftSchema, Decode: decodeSFT, Env: backendEnv, NonDeterministic: true})
 }
 
 var sftSchema = trainSchema(

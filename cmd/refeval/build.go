@@ -303,7 +303,7 @@ func gpusFor(f *commonFlags, sel []*engine.Instance) int {
 	}
 	for _, in := range sel {
 		if in.GPUs > 0 {
-			return engine.DetectGPUs()
+			return detectGPUs()
 		}
 	}
 	return 0

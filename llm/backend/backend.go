@@ -17,11 +17,16 @@ import (
 // ops_sequential was never slower in our measurements.
 const Default = "go:ops_sequential"
 
+// EnvVar is the environment variable that picks the backend when the
+// caller names none. Its value changes the numbers a model computes, so
+// stages that compute with GoMLX hash it into their ActionIDs.
+const EnvVar = "GOMLX_BACKEND"
+
 // Config returns the backend configuration to use: config if not empty,
 // else $GOMLX_BACKEND, else Default. A bare "go" becomes Default.
 func Config(config string) string {
 	if config == "" {
-		config = os.Getenv("GOMLX_BACKEND")
+		config = os.Getenv(EnvVar)
 	}
 	if config == "" || config == "go" {
 		config = Default
