@@ -51,12 +51,8 @@ func (m *Model) scoreExec() (*model.Exec, error) {
 			b, r := pos.Shape().Dimensions[0], pos.Shape().Dimensions[1]
 			h := m.tr.Hidden(w, tokens, mask) // [B,S,H]
 			bi := Iota(g, shapes.Make(dtypes.Int32, b, r, 1), 0)
-			ri := Iota(g, shapes.Make(dtypes.Int32, b, r, 1), 1)
 			hr := Gather(h, Concatenate([]*Node{bi, InsertAxes(pos, -1)}, -1)) // [B,R,H]
-			logits := m.tr.LMHead(w, hr)                                       // [B,R,V]
-			shifted := Sub(logits, ReduceAndKeep(logits, ReduceMax, -1))
-			lse := Log(ReduceSum(Exp(shifted), -1))
-			return Sub(Gather(shifted, Concatenate([]*Node{bi, ri, InsertAxes(targets, -1)}, -1)), lse)
+			return transformer.TargetLogProbs(m.tr.LMHead(w, hr), targets)     // [B,R]
 		})
 	})
 }

@@ -1,28 +1,17 @@
 package train
 
 import (
-	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph code reads as math.
+
+	"github.com/refeval/refeval/llm/transformer"
 )
 
 // tokenLogProbs returns log p(tokens[:, t] | tokens[:, <t]) for t ≥ 1 as
 // float32 [batch, seq-1], from logits [batch, seq, vocab] (position t
 // predicts token t+1) and int32 tokens [batch, seq].
 func tokenLogProbs(logits, tokens *Node) *Node {
-	g := logits.Graph()
-	dims := logits.Shape().Dimensions
-	batch, seq := dims[0], dims[1]
-	if logits.DType() != dtypes.Float32 {
-		logits = ConvertDType(logits, dtypes.Float32)
-	}
-	logp := LogSoftmax(Slice(logits, AxisRange(), AxisRange(0, seq-1)), -1)
-	targets := ConvertDType(Slice(tokens, AxisRange(), AxisRange(1, seq)), dtypes.Int32)
-	shape := targets.Shape()
-	rows := Iota(g, shape, 0)
-	cols := Iota(g, shape, 1)
-	indices := Concatenate([]*Node{ExpandAxes(rows, -1), ExpandAxes(cols, -1), ExpandAxes(targets, -1)}, -1)
-	out := Gather(logp, indices)
-	return Reshape(out, batch, seq-1)
+	seq := logits.Shape().Dimensions[1]
+	return transformer.TargetLogProbs(Slice(logits, AxisRange(), AxisRange(0, seq-1)), Slice(tokens, AxisRange(), AxisRange(1, seq)))
 }
 
 // SequenceLogProbs returns, for each row, the sum of the log-probs of the

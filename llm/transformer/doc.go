@@ -11,7 +11,8 @@
 // model.Store) and training (gradients flow into the store's variables).
 //
 // It also holds the pieces of incremental decoding (Prefill and
-// DecodeStep over a key/value cache) and of scoring (TokenLogProbs).
+// DecodeStep over a key/value cache) and of scoring (TargetLogProbs, the
+// one token log-prob gather that llm and llm/train share).
 // Loading checkpoints is left to package checkpoint; sampling, batching and
 // compiled-graph reuse are left to package llm.
 package transformer

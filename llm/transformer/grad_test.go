@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -22,7 +24,7 @@ func TestGradients(t *testing.T) {
 			toks, mask := batch(goldenSequences, 12, true)
 			names := []string{"model.layers.1.self_attn.q_proj.weight", "model.layers.0.mlp.up_proj.weight", "model.norm.weight", "model.embed_tokens.weight"}
 			grad := model.MustNewExec(b, newStore(t, w), func(scope *model.Scope, tokens, m *Node) []*Node {
-				loss := ReduceAllSum(tr.TokenLogProbs(VariableWeights(scope), tokens, m))
+				loss := ReduceAllSum(tokenLogProbs(tr, VariableWeights(scope), tokens, m))
 				var wrt []*Node
 				for _, n := range names {
 					wrt = append(wrt, scope.GetVariable(n).NodeValue(tokens.Graph()))
@@ -32,7 +34,7 @@ func TestGradients(t *testing.T) {
 			out := grad.MustCall(toks, mask)
 			lossAt := func(w map[string]*checkpoint.Tensor) float64 {
 				e := model.MustNewExec(b, newStore(t, w), func(scope *model.Scope, tokens, m *Node) *Node {
-					return ReduceAllSum(tr.TokenLogProbs(VariableWeights(scope), tokens, m))
+					return ReduceAllSum(tokenLogProbs(tr, VariableWeights(scope), tokens, m))
 				})
 				return float64(tensors.MustCopyFlatData[float32](e.MustCall(toks, mask)[0])[0])
 			}
@@ -59,4 +61,16 @@ func TestGradients(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tokenLogProbs returns [batch, seq] log-probabilities: entry s is
+// log p(tokens[s+1] | tokens[:s+1]), and the last column is 0 (the
+// gradient test's loss, built on TargetLogProbs).
+func tokenLogProbs(tr *Transformer, w Weights, tokens, mask *Node) *Node {
+	g := tokens.Graph()
+	b, s := tokens.Shape().Dimensions[0], tokens.Shape().Dimensions[1]
+	next := Concatenate([]*Node{SliceAxis(tokens, 1, AxisRange(1, s)), Zeros(g, shapes.Make(dtypes.Int32, b, 1))}, 1)
+	lp := TargetLogProbs(tr.Logits(w, tokens, mask), next)
+	last := Equal(Iota(g, shapes.Make(dtypes.Int32, b, s), 1), Scalar(g, dtypes.Int32, s-1))
+	return Where(last, ZerosLike(lp), lp)
 }

@@ -147,26 +147,6 @@ func (t *Transformer) LMHead(w Weights, hidden *Node) *Node {
 	return linear(hidden, w(hidden.Graph(), name), nil)
 }
 
-// TokenLogProbs returns [batch, seq] log-probabilities: entry s is
-// log p(tokens[s+1] | tokens[:s+1]), and the last column is 0. It gathers
-// the target logits and subtracts the log-sum-exp in the graph, so only
-// [batch, seq] values leave it and no [batch, seq, vocab] log-softmax is
-// materialized.
-func (t *Transformer) TokenLogProbs(w Weights, tokens, mask *Node) *Node {
-	logits := t.Logits(w, tokens, mask)
-	shifted := Sub(logits, StopGradient(ReduceAndKeep(logits, ReduceMax, -1)))
-	lse := Log(ReduceSum(Exp(shifted), -1)) // [b, s]
-	g := tokens.Graph()
-	b, s := tokens.Shape().Dimensions[0], tokens.Shape().Dimensions[1]
-	next := Concatenate([]*Node{SliceAxis(tokens, 1, AxisRange(1, s)), Zeros(g, shapes.Make(dtypes.Int32, b, 1))}, 1)
-	bi := Iota(g, shapes.Make(dtypes.Int32, b, s, 1), 0)
-	si := Iota(g, shapes.Make(dtypes.Int32, b, s, 1), 1)
-	idx := Concatenate([]*Node{bi, si, InsertAxes(next, -1)}, -1)
-	lp := Sub(Gather(shifted, idx), lse)
-	last := Equal(Iota(g, shapes.Make(dtypes.Int32, b, s), 1), Scalar(g, dtypes.Int32, s-1))
-	return Where(last, ZerosLike(lp), lp)
-}
-
 // Cache holds the keys and values of every layer, each [batch,
 // kv_heads, cache_len, head_dim].
 type Cache struct {
