@@ -6,9 +6,11 @@ import "bytes"
 // checkNesting counts them over HCL's lexer (brackets, braces,
 // parentheses, quotes and template sequences), without building tokens:
 // it follows the lexer's rules for the bytes that open and close them.
-// It reports ok false, and the caller lexes src, for what it does not
-// follow: heredocs and a block comment left open.
-func scanDepth(src []byte) (maxDepth int, ok bool) {
+// ops counts the bytes outside strings and comments that may be operators
+// (each operator token has at least one): more than any chain of them. It
+// reports ok false, and the caller lexes src, for what it does not follow:
+// heredocs and a block comment left open.
+func scanDepth(src []byte) (maxDepth, ops int, ok bool) {
 	depth := 0
 	open := func() {
 		depth++
@@ -80,17 +82,26 @@ func scanDepth(src []byte) (maxDepth int, ok bool) {
 			} else if i+1 < len(src) && src[i+1] == '*' {
 				end := bytes.Index(src[i+2:], []byte("*/"))
 				if end < 0 {
-					return maxDepth, false
+					return maxDepth, ops, false
 				}
 				i += 2 + end + 1
+			} else {
+				ops++
 			}
 		case '<':
 			if i+1 < len(src) && src[i+1] == '<' {
-				return maxDepth, false // perhaps a heredoc
+				return maxDepth, ops, false // perhaps a heredoc
+			}
+			ops++
+		case '+', '-', '*', '%', '!', '>', '?', '&', '|':
+			ops++
+		case '=':
+			if i+1 < len(src) && src[i+1] == '=' {
+				ops++
 			}
 		}
 	}
-	return maxDepth, true
+	return maxDepth, ops, true
 }
 
 // lineEnd returns the index of the first newline at or after i, or the

@@ -52,7 +52,8 @@ func TestScanDepthMatchesLexer(t *testing.T) {
 		t.Fatal("no pipelines found in ../pipelines")
 	}
 	pieces := []string{"{", "}", "[", "]", "(", ")", `"`, "${", "%{", "$${", "%%{", "$", "%", `\`, `\"`, `\\`,
-		"\n", "\r\n", "#", "//", "/*", "*/", "/", "*", "~}", "${~", "a", "x = ", " ", "é", "\xff", "\xc3", "<<EOT\nx\nEOT\n", "<"}
+		"\n", "\r\n", "#", "//", "/*", "*/", "/", "*", "~}", "${~", "a", "x = ", " ", "é", "\xff", "\xc3", "<<EOT\nx\nEOT\n", "<",
+		"-", "!", "==", "!=", "&&", "||", "?", ":", ">=", "+", "%", "=", "=>"}
 	r := rand.New(rand.NewPCG(13, 13))
 	for range 20000 {
 		var b strings.Builder
@@ -63,7 +64,7 @@ func TestScanDepthMatchesLexer(t *testing.T) {
 	}
 	declined := 0
 	for i, src := range srcs {
-		got, ok := scanDepth(src)
+		got, ops, ok := scanDepth(src)
 		if !ok {
 			declined++
 			if i < len(files) {
@@ -77,8 +78,23 @@ func TestScanDepthMatchesLexer(t *testing.T) {
 		if want := lexDepth(src); got != want {
 			t.Errorf("scanDepth(%q) = %d, the lexer's depth is %d", src, got, want)
 		}
+		if want := lexOps(src); ops < want {
+			t.Errorf("scanDepth(%q) counts %d operators, fewer than the lexer's %d", src, ops, want)
+		}
 	}
 	if declined > len(srcs)/2 {
 		t.Errorf("scanDepth declined %d of %d inputs: the test compares too few", declined, len(srcs))
 	}
+}
+
+// lexOps counts the operator tokens HCL's lexer finds in src.
+func lexOps(src []byte) int {
+	toks, _ := hclsyntax.LexConfig(src, "x.hcl", hcl.InitialPos)
+	n := 0
+	for _, tok := range toks {
+		if isOperator(tok.Type) {
+			n++
+		}
+	}
+	return n
 }

@@ -24,18 +24,44 @@ func parseHCL(parser *hclparse.Parser, src []byte, filename string) (*hcl.File, 
 	return parser.ParseHCL(src, filename)
 }
 
-// checkNesting measures src's depth with scanDepth, a byte scanner that
-// builds no tokens; only a file it cannot measure, or one that nests too
+// maxOperators is how many operators (unary, binary, conditional) an
+// expression may chain, counting those of the expressions it sits in. HCL
+// parses a chain of unary operators or conditionals with one call per
+// operator and evaluates a chain of binary operators as a tree as deep as
+// the chain: 1,000,000 minus signs overflowed Go's 1 GB stack as brackets
+// did, and 300,000 "+1" took 1.2 GB. A real expression chains a few.
+const maxOperators = 1024
+
+// checkNesting measures src with scanDepth, a byte scanner that builds no
+// tokens; only a file it cannot measure, or one that may nest or chain too
 // deep, is scanned again with HCL's lexer, which does not recurse either,
 // to report the first opening token that would nest more than max levels
+// deep, or the first operator that would chain more than maxOperators
 // deep, with its file:line:col. Unbalanced or invalid tokens are left to
 // the parser: only the depth is checked here.
 func checkNesting(src []byte, filename string, max int) hcl.Diagnostics {
-	if depth, ok := scanDepth(src); ok && depth <= max {
+	if depth, ops, ok := scanDepth(src); ok && depth <= max && ops <= maxOperators {
 		return nil
 	}
 	toks, _ := hclsyntax.LexConfig(src, filename, hcl.InitialPos)
 	depth := 0
+	// levels holds, per open bracket (the file itself first), its kind and
+	// the operators of its current expression; ops is their sum.
+	type level struct {
+		open hclsyntax.TokenType
+		ops  int
+	}
+	levels := []level{{open: hclsyntax.TokenOBrace}}
+	ops := 0
+	tooDeep := func(tok hclsyntax.Token, detail string) hcl.Diagnostics {
+		rng := tok.Range
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Nesting Too Deep", Detail: detail, Subject: &rng}}
+	}
+	endExpr := func() {
+		top := &levels[len(levels)-1]
+		ops -= top.ops
+		top.ops = 0
+	}
 	for _, tok := range toks {
 		switch tok.Type {
 		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
@@ -43,21 +69,49 @@ func checkNesting(src []byte, filename string, max int) hcl.Diagnostics {
 			hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
 			depth++
 			if depth > max {
-				rng := tok.Range
-				return hcl.Diagnostics{{
-					Severity: hcl.DiagError,
-					Summary:  "Nesting Too Deep",
-					Detail: fmt.Sprintf("Brackets, braces, parentheses, quotes and templates nest more than %d levels deep here. "+
-						"Flatten the expression (a local value can hold an inner part), or check the file for an unclosed bracket.", max),
-					Subject: &rng,
-				}}
+				return tooDeep(tok, fmt.Sprintf("Brackets, braces, parentheses, quotes and templates nest more than %d levels deep here. "+
+					"Flatten the expression (a local value can hold an inner part), or check the file for an unclosed bracket.", max))
 			}
+			levels = append(levels, level{open: tok.Type})
 		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen,
 			hclsyntax.TokenCQuote, hclsyntax.TokenCHeredoc, hclsyntax.TokenTemplateSeqEnd:
 			if depth > 0 {
 				depth--
+				endExpr()
+				levels = levels[:len(levels)-1]
+			}
+		case hclsyntax.TokenComma:
+			endExpr()
+		case hclsyntax.TokenNewline:
+			// A newline ends an expression in a block body or an object,
+			// not inside brackets or parentheses.
+			if levels[len(levels)-1].open == hclsyntax.TokenOBrace {
+				endExpr()
+			}
+		default:
+			if !isOperator(tok.Type) {
+				continue
+			}
+			levels[len(levels)-1].ops++
+			ops++
+			if ops > maxOperators {
+				return tooDeep(tok, fmt.Sprintf("Operators chain more than %d deep here (each one nests the rest of the expression). "+
+					"Split the expression into local values.", maxOperators))
 			}
 		}
 	}
 	return nil
+}
+
+// isOperator reports whether a token is a unary, binary or conditional
+// operator, which HCL nests as it nests brackets.
+func isOperator(t hclsyntax.TokenType) bool {
+	switch t {
+	case hclsyntax.TokenPlus, hclsyntax.TokenMinus, hclsyntax.TokenStar, hclsyntax.TokenSlash, hclsyntax.TokenPercent,
+		hclsyntax.TokenAnd, hclsyntax.TokenOr, hclsyntax.TokenBang,
+		hclsyntax.TokenEqualOp, hclsyntax.TokenNotEqual, hclsyntax.TokenLessThan, hclsyntax.TokenLessThanEq,
+		hclsyntax.TokenGreaterThan, hclsyntax.TokenGreaterThanEq, hclsyntax.TokenQuestion:
+		return true
+	}
+	return false
 }

@@ -10,7 +10,9 @@ import (
 // TestLoadDeepNesting loads files that nest far deeper than maxNesting.
 // Before checkNesting, 100,000 nested brackets grew HCL's parser stack to
 // Go's 1 GB limit and killed the process; now each is one "Nesting Too
-// Deep" diagnostic at the first bracket past the limit.
+// Deep" diagnostic at the first bracket past the limit. So are long chains of
+// operators, which HCL nests as deeply (1,000,000 minus signs overflowed the
+// stack too).
 func TestLoadDeepNesting(t *testing.T) {
 	const n = 100_000
 	tests := []struct {
@@ -25,6 +27,12 @@ func TestLoadDeepNesting(t *testing.T) {
 		{"objects", "locals {\n  x = " + strings.Repeat("{a=", n) + "1" + strings.Repeat("}", n) + "\n}\n", 2, 7 + 3*(maxNesting-1), true},
 		{"unclosed", "locals {\n  x = " + strings.Repeat("[", n) + "\n", 2, 6 + maxNesting, true},
 		{"templates", "locals {\n  x = " + strings.Repeat(`"${`, n) + "1" + strings.Repeat(`}"`, n) + "\n}\n", 2, 0, true},
+		{"minus signs", "locals {\n  x = " + strings.Repeat("-", 10*n) + "1\n}\n", 2, 7 + maxOperators, true},
+		{"negations in parentheses", "locals {\n  x = " + strings.Repeat("!(", n) + "true" + strings.Repeat(")", n) + "\n}\n", 2, 0, true},
+		{"minus signs on lines", "locals {\n  x = (" + strings.Repeat("-\n", 10*n) + "1)\n}\n", 2 + maxOperators, 1, true},
+		{"sums", "locals {\n  x = 1" + strings.Repeat("+1", n) + "\n}\n", 2, 8 + 2*maxOperators, true},
+		{"conditionals", "locals {\n  x = true" + strings.Repeat(" ? 1 : true", n) + "\n}\n", 2, 0, true},
+		{"operators within limit", "locals {\n  x = 1" + strings.Repeat("+1", maxOperators) + "\n  y = [" + strings.Repeat("-1, ", n) + "]\n  z = 2" + strings.Repeat("*2", maxOperators) + "\n}\n", 0, 0, false},
 		{"within limit", "locals {\n  x = " + strings.Repeat("[", maxNesting-1) + strings.Repeat("]", maxNesting-1) + "\n}\n", 0, 0, false},
 	}
 	for _, tt := range tests {
