@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -171,4 +173,26 @@ func folderDigestOf(files []folderLine, dirs []string) ID {
 	var id ID
 	h.Sum(id[:0])
 	return id
+}
+
+// openHashed opens the file p and hashes its content (name in errors). It
+// returns the open file, for the caller to close, and its stat before the
+// hashing: what commitFile and hashFile both start with.
+func openHashed(p, name string) (*os.File, fs.FileInfo, ID, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, ID{}, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		if readHook != nil {
+			readHook(p)
+		}
+		var digest ID
+		if digest, err = digestReaderAt(f, fi.Size(), name); err == nil {
+			return f, fi, digest, nil
+		}
+	}
+	f.Close()
+	return nil, nil, ID{}, err
 }

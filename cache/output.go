@@ -191,22 +191,11 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 // commitFile hashes, fsyncs and write-protects one output file. It returns
 // the file's stat after that, for the output's stat record.
 func commitFile(p, name string) (File, statKey, error) {
-	f, err := os.Open(p)
+	f, fi, digest, err := openHashed(p, name)
 	if err != nil {
 		return File{}, statKey{}, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return File{}, statKey{}, err
-	}
-	if readHook != nil {
-		readHook(p)
-	}
-	digest, err := digestReaderAt(f, fi.Size(), name)
-	if err != nil {
-		return File{}, statKey{}, err
-	}
 	mode := fs.FileMode(0o444)
 	if fi.Mode()&0o111 != 0 {
 		mode = 0o555

@@ -197,22 +197,11 @@ func (c *Cache) fileDigest(abs string, fi fs.FileInfo, pending *statWrites) (ID,
 // hashFile reads and hashes a file; it returns the digest and the stat the
 // file had after hashing.
 func hashFile(abs string) (ID, statKey, error) {
-	f, err := os.Open(abs)
+	f, _, digest, err := openHashed(abs, abs)
 	if err != nil {
 		return ID{}, statKey{}, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return ID{}, statKey{}, err
-	}
-	if readHook != nil {
-		readHook(abs)
-	}
-	digest, err := digestReaderAt(f, fi.Size(), abs)
-	if err != nil {
-		return ID{}, statKey{}, err
-	}
 	after, err := f.Stat()
 	if err != nil {
 		return ID{}, statKey{}, err
