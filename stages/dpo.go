@@ -27,20 +27,9 @@ import (
 //	  loss            = "sigmoid"              # sigmoid | ipo | hinge
 //	  label_smoothing = 0
 //	  reference_free  = false
-//	  lr              = 5e-7
-//	  schedule        = "cosine"               # cosine | linear | constant
-//	  warmup_ratio    = 0.1                    # warmup steps = int(ratio × steps)
+//	  lr              = 5e-7                   # and every training attribute of trainAttrs (training.go)
 //	  batch           = 8                      # pairs per forward pass (2·batch sequences)
-//	  grad_accum      = 8                      # global batch = batch · grad_accum (paper: 64)
-//	  replicas        = 0                      # data-parallel replicas splitting the global batch; 0: one per granted device
-//	  epochs          = 1
-//	  weight_decay    = 0.01                   # torch AdamW's default, on every parameter
-//	  max_grad_norm   = 0                      # 0: no clipping
 //	  eval_fraction   = 0                      # held-out share of pairs instead of eval_pairs
-//	  eval_every      = 400                    # steps between held-out evaluations (and after the last)
-//	  max_len         = 2048                   # prompt + response truncated to this many tokens
-//	  limit           = 0                      # first N pairs only (0: all)
-//	  seed            = 0
 //	}
 //
 // Its output folder is a checkpoint plus metrics.jsonl, metrics.json

@@ -18,20 +18,9 @@ import (
 //	  model         = stage.init.tiny                # required: a local checkpoint
 //	  prompts       = "data/train.prompts.jsonl"     # required
 //	  references    = "data/train.references.jsonl"  # required: one answer per prompt
-//	  lr            = 2e-5
-//	  schedule      = "linear"                       # cosine | linear | constant
-//	  warmup_ratio  = 0.03                           # warmup steps = int(ratio × steps)
-//	  epochs        = 2
+//	  lr            = 2e-5                           # and every training attribute of trainAttrs (training.go)
 //	  batch         = 2                              # examples per forward pass
-//	  grad_accum    = 16                             # global batch = batch · grad_accum
-//	  replicas      = 0                              # replicas splitting the global batch; 0: one per granted device
-//	  weight_decay  = 0.01                           # torch AdamW's default, on every parameter
-//	  max_grad_norm = 0                              # 0: no clipping
-//	  eval_fraction = 0                              # held-out share; best checkpoint by its loss
-//	  eval_every    = 1000                           # steps between evaluations (and after the last)
-//	  max_len       = 2048                           # prompt + response truncated to this many tokens
-//	  limit         = 0                              # first N prompts only
-//	  seed          = 0
+//	  eval_fraction = 0.1                            # held-out share; best checkpoint by its loss
 //	}
 //
 // Its output folder is a checkpoint (config.json, model.safetensors, the

@@ -47,6 +47,21 @@ type trainSettings struct {
 // docs/stages-models.md gives file and line of each). trainAttrs builds
 // both kinds' schema (trainSchema), their decoding (decodeTrain) and their
 // defaults (trainDefaults).
+//
+//	lr             peak learning rate
+//	weight_decay   AdamW's decoupled decay, on every parameter (torch's default 0.01)
+//	schedule       cosine | linear | constant
+//	warmup_ratio   warmup steps = int(ratio × steps); 0: none
+//	batch          examples (dpo: pairs) per forward pass
+//	grad_accum     micro-batches per step; global batch = batch × grad_accum
+//	replicas       data-parallel replicas splitting the global batch; 0: one per granted device
+//	epochs         passes over the training set
+//	max_grad_norm  clip the global gradient norm; 0: no clipping
+//	eval_fraction  held-out share of the examples; the best checkpoint by its loss is kept
+//	eval_every     steps between held-out evaluations (and after the last)
+//	max_len        prompt + response truncated to this many tokens
+//	limit          first N examples only; 0: all
+//	seed           data order and held-out split
 type trainAttr struct {
 	name     string
 	field    func(t *trainSettings) any // *float64, *int, *uint64 or *string
