@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // ChatAll asks reqs[i] for items[i], with at most MaxConcurrency requests
@@ -21,38 +23,38 @@ func (c *Client) ChatAll(ctx context.Context, items []string, reqs []ChatRequest
 	}
 	out := make([]*ChatResponse, len(reqs))
 	var (
-		next     atomic.Int64
 		failed   atomic.Bool
 		mu       sync.Mutex
 		errs     []error
 		answered int
-		wg       sync.WaitGroup
+		g        errgroup.Group
 	)
-	workers := min(c.cfg.MaxConcurrency, len(reqs))
-	for range workers {
-		wg.Go(func() {
-			for !failed.Load() && ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(reqs) {
-					return
-				}
-				resp, err := c.Chat(ctx, items[i], reqs[i])
-				mu.Lock()
-				if err != nil {
-					failed.Store(true)
-					errs = append(errs, err)
-				} else {
-					out[i] = resp
-					answered++
-					if progress != nil {
-						progress(answered)
-					}
-				}
-				mu.Unlock()
+	g.SetLimit(max(1, c.cfg.MaxConcurrency))
+	for i := range reqs {
+		if failed.Load() || ctx.Err() != nil {
+			break // the requests in flight finish; no new one starts
+		}
+		g.Go(func() error {
+			if failed.Load() || ctx.Err() != nil {
+				return nil
 			}
+			resp, err := c.Chat(ctx, items[i], reqs[i])
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed.Store(true)
+				errs = append(errs, err)
+				return nil // every failure is reported, not the first
+			}
+			out[i] = resp
+			answered++
+			if progress != nil {
+				progress(answered)
+			}
+			return nil
 		})
 	}
-	wg.Wait()
+	g.Wait()
 	if len(errs) == 0 && ctx.Err() != nil {
 		errs = append(errs, ctx.Err())
 	}
