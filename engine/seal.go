@@ -91,9 +91,12 @@ func (s *seals) blocked(n *node) error {
 	return nil
 }
 
-// check checks every output n could reach after n ran. It marks those that
-// changed as damaged and returns an error naming n and their stages.
-func (s *seals) check(c *cache.Cache, n *node) error {
+// check checks every output n could reach, before n runs (before true) or
+// after. It marks those that changed as damaged and returns an error naming
+// n and their stages: before n ran, a change is the work of a stage that
+// does not read the output (it found the folder by path) or of something
+// outside refeval, and n is not run on it.
+func (s *seals) check(c *cache.Cache, n *node, before bool) error {
 	var msgs []string
 	for _, id := range reach(n) {
 		s.mu.Lock()
@@ -115,13 +118,20 @@ func (s *seals) check(c *cache.Cache, n *node) error {
 			s.damaged = map[cache.ID]string{}
 		}
 		if _, ok := s.damaged[id]; !ok {
-			s.damaged[id] = fmt.Sprintf("the output of %s, which it reads, was changed while %s ran (%s)", o.addr, n.res.name(), what)
+			when := "while " + n.res.name() + " ran"
+			if before {
+				when = "before " + n.res.name() + " started"
+			}
+			s.damaged[id] = fmt.Sprintf("the output of %s, which it reads, was changed %s (%s)", o.addr, when, what)
 		}
 		s.mu.Unlock()
 		msgs = append(msgs, fmt.Sprintf("the output of %s (%s)", o.addr, what))
 	}
 	if len(msgs) == 0 {
 		return nil
+	}
+	if before {
+		return fmt.Errorf("not run: %s changed before %s started, by a stage that does not read it or by something outside refeval; a stage must not write into the output folder of another stage (copy what it needs into its own). The next build reruns that stage if its content changed", strings.Join(msgs, " and "), n.res.name())
 	}
 	return fmt.Errorf("%s changed while %s ran; a stage must not write into the output folder of another stage (copy what it needs into its own). Nothing that read it is kept, and the next build reruns that stage if its content changed", strings.Join(msgs, " and "), n.res.name())
 }
@@ -134,18 +144,21 @@ func sealDamage(err error, dir string) string {
 }
 
 // runSealed runs a stage (b.run) unless an output it could read was
-// changed earlier in the build, then checks that it changed none: before
-// its output is committed when it succeeded, after it failed otherwise.
-// Such a change is the stage's error even if it succeeded, and its output
-// is not committed.
+// changed earlier in the build (found by an earlier check, or by checking
+// them all now), then checks that it changed none: before its output is
+// committed when it succeeded, after it failed otherwise. Such a change is
+// the stage's error even if it succeeded, and its output is not committed.
 func (b *builder) runSealed(ctx context.Context, n *node, a *action, devs []int) (cache.ID, []cache.File, time.Duration, error) {
 	if err := b.seals.blocked(n); err != nil {
+		return cache.ID{}, nil, 0, err
+	}
+	if err := b.seals.check(b.opt.Cache, n, true); err != nil {
 		return cache.ID{}, nil, 0, err
 	}
 	checked := false
 	check := func() error {
 		checked = true
-		return b.seals.check(b.opt.Cache, n)
+		return b.seals.check(b.opt.Cache, n, false)
 	}
 	oid, files, dur, err := b.run(ctx, n.res, a, devs, check)
 	if !checked {
