@@ -5,6 +5,8 @@
 #                as root), writes a munge key and slurm.conf, starts munged, slurmctld and
 #                slurmd, waits until sinfo shows the node idle, and exports
 #                REFEVAL_TEST_SLURM=1. Running it again with the cluster up does nothing.
+#                A slurm.conf it did not write (a machine with a Slurm of its own) is left
+#                alone, and the Slurm tests skip (fail under CI).
 #   stop_slurm   stops the daemons this shell's start_slurm started (none if the cluster
 #                was already up, so that two test runs on one machine do not stop each other's).
 #
@@ -34,6 +36,13 @@ start_slurm() {
 		return 0
 		;;
 	esac
+
+	# A machine with a Slurm of its own keeps it: only a slurm.conf this script
+	# wrote is replaced.
+	if [[ -e /etc/slurm/slurm.conf ]] && ! head -1 /etc/slurm/slurm.conf | grep -q '^# Written by refeval scripts/services/slurm.sh'; then
+		slurm_log "/etc/slurm/slurm.conf was not written by this script: leaving this machine's Slurm alone; the Slurm tests will skip (fail under CI)"
+		return 0
+	fi
 
 	local host cpus mem conf
 	host=$(hostname -s)
