@@ -48,9 +48,8 @@ func headRows(store *model.Store, cfg checkpoint.Config, ts map[string]*checkpoi
 		for _, d := range dims {
 			n *= d
 		}
-		data := make([]float32, n)
-		copy(data, w.Data[start*hidden:start*hidden+n])
-		v, err := store.CreateVariable(fmt.Sprintf("/refeval_lm_head/%06d", start), tensors.FromFlatDataAndDimensions(data, dims...))
+		// FromFlatDataAndDimensions copies the rows.
+		v, err := store.CreateVariable(fmt.Sprintf("/refeval_lm_head/%06d", start), tensors.FromFlatDataAndDimensions(w.Data[start*hidden:start*hidden+n], dims...))
 		if err != nil {
 			return fmt.Errorf("splitting the lm_head: %w", err)
 		}
