@@ -25,6 +25,10 @@ start_slurm() {
 		return 0
 	fi
 	if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null || ! command -v sbatch >/dev/null; then
+		if ! command -v apt-get >/dev/null; then
+			slurm_log "Slurm is not installed and there is no apt-get to install it (not Debian): the Slurm tests will skip (fail under CI)"
+			return 0
+		fi
 		slurm_log "installing slurmctld slurmd munge slurm-client"
 		apt-get update -qq >&2 || return 1
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurmctld slurmd munge slurm-client >&2 || return 1
