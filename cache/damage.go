@@ -37,6 +37,7 @@ func (c *Cache) view(fn func(txn *badger.Txn) error) (err error) {
 
 // update runs fn in a Badger read-write transaction, as view does.
 func (c *Cache) update(fn func(txn *badger.Txn) error) (err error) {
+	c.wrote.Store(true)
 	defer recoverIndex(&err)
 	defer faultsPanic()()
 	return c.db.Update(fn)

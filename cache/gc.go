@@ -305,6 +305,7 @@ func (c *Cache) GC(opt GCOptions) (GCReport, error) {
 	}
 	if !opt.DryRun {
 		// Reclaim value-log space of deleted memos; ErrNoRewrite ends the loop.
+		c.wrote.Store(true)
 		for guard(func() error { return c.db.RunValueLogGC(0.5) }) == nil {
 		}
 	}
@@ -416,6 +417,7 @@ func (c *Cache) deleteKeys(keys [][]byte) error {
 	if len(keys) == 0 {
 		return nil
 	}
+	c.wrote.Store(true)
 	err := guard(func() error {
 		wb := c.db.NewWriteBatch()
 		defer wb.Cancel()

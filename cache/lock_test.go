@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 		c.Close()
 		os.Exit(0)
 	}
+	if dir := os.Getenv(getExitEnv); dir != "" {
+		os.Exit(getAndExit(dir))
+	}
 	os.Exit(m.Run())
 }
 

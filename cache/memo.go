@@ -67,6 +67,7 @@ func (c *Cache) DropMemos(namespace string) (bool, error) {
 	if !found {
 		return false, nil
 	}
+	c.wrote.Store(true)
 	if err := guard(func() error { return c.db.DropPrefix(prefix) }); err != nil {
 		return true, fmt.Errorf("cache %s: dropping memos of %s: %w", c.dir, namespace, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -45,6 +46,10 @@ type Cache struct {
 	now func() time.Time
 
 	warnf func(msg string) // Options.Warn
+
+	// wrote is set by every write to the index since Open (and by an Open
+	// that repaired it): CloseForExit closes Badger only if it is set.
+	wrote atomic.Bool
 
 	mu     sync.Mutex
 	damage error            // the first damage met reading the index since it was opened (damage.go)
@@ -125,6 +130,7 @@ func (c *Cache) openIndex() (*badger.DB, error) {
 		return nil, err
 	}
 	if _, err := os.Stat(filepath.Join(c.dir, rebuildingMark)); err == nil {
+		c.wrote.Store(true)
 		db, _, err := c.rebuild(errors.New("an earlier rebuild of the index was interrupted"), true)
 		return db, err
 	}
@@ -148,6 +154,7 @@ func (c *Cache) openIndex() (*badger.DB, error) {
 	}
 	if err == nil && check {
 		if serr := c.checkRecordSum(db); serr != nil {
+			c.wrote.Store(true)
 			// The index is readable but lacks entries: put them back,
 			// keeping memos and the stat cache; rebuild if that fails.
 			if err = c.restoreMissing(db, serr); err != nil {
@@ -156,6 +163,7 @@ func (c *Cache) openIndex() (*badger.DB, error) {
 		}
 	}
 	if err != nil {
+		c.wrote.Store(true)
 		db, _, err = c.rebuild(err, true)
 	}
 	return db, err
@@ -209,6 +217,36 @@ func (c *Cache) Close() error {
 	return nil
 }
 
+// CloseForExit is Close for a process that exits as soon as it returns.
+// If nothing was written to the index since Open (a no-op build, a plan)
+// and no damage was met, it leaves the index's files, which hold nothing
+// new, and the lock for the exit to release, instead of closing Badger,
+// which syncs every file it has mapped and the folder twice: about a
+// third of a no-op build's wall time. Badger's next Open drops the empty
+// memtable and value-log files it created, as after a killed process.
+// Otherwise it is Close. Neither the Cache nor its folder may be used
+// again by the process.
+func (c *Cache) CloseForExit() error {
+	if c.db == nil || c.wrote.Load() || c.damaged() != nil || !c.quiet() {
+		return c.Close()
+	}
+	return nil
+}
+
+// quiet reports whether Badger has no compaction to run: level 0 holds
+// fewer tables than start one. An exit without Close would interrupt it
+// (Badger recovers, but the work is lost).
+func (c *Cache) quiet() bool {
+	var l0 int
+	if err := guard(func() error {
+		l0 = c.db.Levels()[0].NumTables
+		return nil
+	}); err != nil {
+		return false
+	}
+	return l0 < badgerOptions(c.indexPath()).NumLevelZeroTables
+}
+
 // Dir returns the absolute path of the cache directory.
 func (c *Cache) Dir() string { return c.dir }
 
@@ -236,6 +274,7 @@ func badgerOptions(dir string) badger.Options {
 
 // sync makes every committed write durable.
 func (c *Cache) sync() error {
+	c.wrote.Store(true)
 	if err := guard(c.db.Sync); err != nil {
 		return fmt.Errorf("cache %s: syncing index: %w", c.dir, err)
 	}

@@ -229,6 +229,7 @@ func (c *Cache) restoreMissing(db *badger.DB, cause error) error {
 // reopenRebuilt closes the open index, rebuilds it and reopens it. Call
 // it only when no other goroutine uses the index (List, GC, Verify).
 func (c *Cache) reopenRebuilt(cause error, report bool) (rebuildReport, error) {
+	c.wrote.Store(true)
 	guard(c.db.Close)
 	c.db = nil
 	db, rep, err := c.rebuild(cause, report)

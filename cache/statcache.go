@@ -246,6 +246,7 @@ func (w *statWrites) flush(c *Cache) {
 	if len(w.recs) == 0 {
 		return
 	}
+	c.wrote.Store(true)
 	guard(func() error {
 		wb := c.db.NewWriteBatch()
 		defer wb.Cancel()

@@ -279,6 +279,15 @@ func (e *earlyCache) drop() {
 	}
 }
 
+// closeCache closes c at the end of a command: with CloseForExit when the
+// process exits next, which skips Badger's syncs if nothing was written.
+func closeCache(c *cache.Cache) error {
+	if exiting {
+		return c.CloseForExit()
+	}
+	return c.Close()
+}
+
 // openCache opens the cache folder, waiting for another refeval unless
 // --no-wait; Ctrl-C ends the wait.
 func openCache(ctx context.Context, f *commonFlags, dir string) (*cache.Cache, error) {
@@ -338,7 +347,7 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer closeCache(c)
 	rep := build(ctx, c, f, gpus, []engine.Selection{{Pipeline: p, Stages: sel}})
 	return finishBuild(ctx, rep, f)
 }

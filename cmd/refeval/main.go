@@ -70,8 +70,13 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
+	exiting = true
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
+
+// exiting is true when run's return ends the process (main), not a test
+// that calls run again.
+var exiting bool
 
 // run runs refeval with args and returns the exit status.
 func run(args []string, stderr io.Writer) int {

@@ -63,7 +63,7 @@ func runPlan(ctx context.Context, cmd *Command, args []string) error {
 		if err != nil {
 			return err
 		}
-		defer c.Close()
+		defer closeCache(c)
 	} else {
 		early.drop()
 	}
