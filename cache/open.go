@@ -262,6 +262,7 @@ func badgerOptions(dir string) badger.Options {
 		WithMemTableSize(1 << 20).      // WAL file is 2× this; bigger ones cost every Open ~10 ms more
 		WithNumMemtables(2).            // at most one flushing while one fills
 		WithNumLevelZeroTables(2).      // flush to L1 early; keeps open files few
+		WithCompactL0OnClose(true).     // so a short-lived process leaves none in L0 (CloseForExit)
 		WithNumCompactors(2).           // the minimum Badger accepts
 		WithBaseTableSize(1 << 20).     // small SSTs for a small index
 		WithValueLogFileSize(64 << 20). // holds memo values > ValueThreshold; caps one value at 64 MB
