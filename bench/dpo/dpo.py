@@ -15,6 +15,7 @@ selected with update-alternatives) and one line per measurement: medians
 of wall and CPU seconds over the timed repetitions, after an untimed one.
 """
 import json
+import os
 import statistics
 import sys
 import time
@@ -22,7 +23,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-THREADS = 2
+THREADS = int(os.environ.get("TORCH_THREADS", "2"))
 
 
 class Block(torch.nn.Module):

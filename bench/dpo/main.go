@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"syscall"
 	"time"
@@ -48,11 +49,24 @@ var (
 	flagConfig = flag.Bool("config", false, "print the model and batch shapes as JSON and exit")
 	flagSteps  = flag.Int("steps", 3, "timed DPO steps and forwards, after one untimed of each (it compiles)")
 	flagSeed   = flag.Uint64("seed", 1, "seed of the weights and the token ids")
+	flagProf   = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof -top)")
 )
 
 func main() {
 	flag.Parse()
+	if *flagProf != "" {
+		f, err := os.Create(*flagProf)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench/dpo:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench/dpo:", err)
 		os.Exit(1)
 	}

@@ -14,7 +14,11 @@
 # prints the BLAS libraries the Python process mapped. Both sides use 2
 # threads (torch.set_num_threads(2), OPENBLAS_NUM_THREADS=2; Go uses
 # GOMAXPROCS = the 2 CPUs). Wall time is noisy on a shared machine, so the
-# table gives CPU time (user + system) too, and the load average.
+# table gives CPU time (user + system) too, and the load average. A second
+# anchor runs PyTorch on 1 thread (torch and OpenBLAS): on a loaded machine
+# two OpenMP and two OpenBLAS threads spin-wait, which inflates the 2-thread
+# anchor's CPU time, so the 1-thread anchor's CPU time is the honest measure
+# of the work PyTorch needs.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -38,6 +42,7 @@ echo "host: $(nproc) CPUs, load at start $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
 	"$tmp/dpo" -steps "$steps" | sed "s/^/go /" >>"$tmp/out"
 	OPENBLAS_NUM_THREADS=2 LD_PRELOAD="$blas" /usr/bin/python3 "$here/dpo.py" "$steps" <"$tmp/config.json" | sed "s/^/torch /" >>"$tmp/out"
+	TORCH_THREADS=1 OPENBLAS_NUM_THREADS=1 LD_PRELOAD="$blas" /usr/bin/python3 "$here/dpo.py" "$steps" <"$tmp/config.json" | sed "s/^/torch1 /" >>"$tmp/out"
 	echo "round $r of $rounds done, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 done
 grep '^torch blas' "$tmp/out" | head -1 | sed 's/^torch blas/PyTorch BLAS:/'
@@ -50,18 +55,22 @@ function med(key,   n, i, j, t, a) {
 $2 == "params" { params[$1] = $3 }
 $3 == "wall" { vals[$1 " " $2 " wall"] = vals[$1 " " $2 " wall"] " " $4; vals[$1 " " $2 " cpu"] = vals[$1 " " $2 " cpu"] " " $6 }
 END {
-	if (params["go"] != params["torch"]) { printf "parameter counts differ: refeval %s, PyTorch %s\n", params["go"], params["torch"]; exit 1 }
+	if (params["go"] != params["torch"] || params["go"] != params["torch1"]) { printf "parameter counts differ: refeval %s, PyTorch %s\n", params["go"], params["torch"]; exit 1 }
 	printf "model: Qwen2 shapes %s\n", cfg
-	printf "parameters: %d (both); medians of %d rounds × %d timed repetitions\n\n", params["go"], rounds, steps
-	print "| measurement | refeval wall (CPU) | PyTorch + OpenBLAS wall (CPU) | speed-up wall | speed-up CPU |"
-	print "|---|---|---|---|---|"
+	printf "parameters: %d (every side); medians of %d rounds × %d timed repetitions\n\n", params["go"], rounds, steps
+	print "| measurement | refeval wall (CPU) | anchor | anchor wall (CPU) | speed-up wall | speed-up CPU |"
+	print "|---|---|---|---|---|---|"
 	split("dpo_step forward", names, " ")
 	label["dpo_step"] = "DPO step, 4 pairs, micro-batch 2 × accumulation 2, AdamW"
 	label["forward"] = "forward, 8 sequences × 128 tokens"
 	for (k = 1; k <= 2; k++) {
 		m = names[k]
-		gw = med("go " m " wall"); gc = med("go " m " cpu"); tw = med("torch " m " wall"); tc = med("torch " m " cpu")
-		printf "| %s | %.3f s (%.3f s) | %.3f s (%.3f s) | %.2f× | %.2f× |\n", label[m], gw, gc, tw, tc, tw / gw, tc / gc
+		gw = med("go " m " wall"); gc = med("go " m " cpu")
+		for (a = 1; a <= 2; a++) {
+			an = a == 1 ? "torch" : "torch1"
+			tw = med(an " " m " wall"); tc = med(an " " m " cpu")
+			printf "| %s | %.3f s (%.3f s) | PyTorch + OpenBLAS, %d thread%s | %.3f s (%.3f s) | %.2f× | %.2f× |\n", label[m], gw, gc, 3 - a, a == 1 ? "s" : "", tw, tc, tw / gw, tc / gc
+		}
 	}
 }' "$tmp/out"
 echo
