@@ -49,6 +49,18 @@ func (a *adamWReference) step(params, grads [][]float64, decays []bool, lr, wd, 
 }
 
 func TestAdamWMatchesTorchFormula(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		maxNorm float64
+	}{
+		{"clipped", 1},   // The gradient norm is above 1 at every step.
+		{"unclipped", 0}, // The graph without the clipping multiply.
+	} {
+		t.Run(c.name, func(t *testing.T) { testAdamW(t, c.maxNorm) })
+	}
+}
+
+func testAdamW(t *testing.T, maxNorm float64) {
 	b := testBackend(t)
 	store := model.NewStore()
 	w0 := []float64{0.5, -1, 2, 0.25, -0.75, 1.5}
@@ -67,7 +79,7 @@ func TestAdamWMatchesTorchFormula(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := &Model{Backend: b, Store: store, Logits: func(*model.Scope, *Node, *Node) *Node { return nil }}
-	const lr, wd, maxNorm = 0.01, 0.1, 1.0
+	const lr, wd = 0.01, 0.1
 	opt, err := newOptimizer(m, 2, wd, maxNorm)
 	if err != nil {
 		t.Fatal(err)
