@@ -16,6 +16,7 @@
 #	stages    go run ./bench/stages: judge one-forward vs generate (README, docs/stages-models.md)
 #	llm       go test -bench . ./llm: tiny/small prefill, decode, score (README, docs/llm.md)
 #	dpo       go run ./bench/gpu -size small …: one CPU DPO step (docs/train.md)
+#	dpotorch  bench/dpo/run.sh: DPO step and forward vs PyTorch + OpenBLAS (docs/train.md)
 #	gpu       sh bench/gpu/check.sh --tiny, or with $GPU_PLUGIN the GPU check (docs/llm.md)
 #	model     bench/model/run.sh: decode/prefill vs llama.cpp, needs $NODE_DIR (README, docs/gguf.md)
 #	tokenizer bench/tokenizer/run.sh, needs $NODE_MODULES (README, docs/tokenizer.md)
@@ -24,7 +25,7 @@
 set -u
 cd "$(dirname "$0")/.."
 export GOEXPERIMENT=simd GOMLX_NO_AUTO_INSTALL=1
-all="noop plan cache endpoint stages llm dpo gpu model tokenizer remote demo"
+all="noop plan cache endpoint stages llm dpo dpotorch gpu model tokenizer remote demo"
 sections=${*:-$all}
 failed=""
 
@@ -51,6 +52,13 @@ for s in $sections; do
 	stages) run stages go run ./bench/stages ;;
 	llm) run llm go test -run '^$' -bench . -benchtime 3x -timeout 30m ./llm ;;
 	dpo) run dpo go run ./bench/gpu -size small -vocab 2048 -pairs 2 -accum 2 -seq 100 -steps 2 -batch 4 -tokens 16 ;;
+	dpotorch)
+		if /usr/bin/python3 -c 'import torch' 2>/dev/null && [ -f /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ]; then
+			run dpotorch sh bench/dpo/run.sh
+		else
+			echo "skipped: apt-get install -y python3-torch libopenblas0-pthread (see bench/dpo/run.sh)"
+		fi
+		;;
 	gpu)
 		if [ -n "${GPU_PLUGIN:-}" ]; then
 			run gpu sh bench/gpu/check.sh "$GPU_PLUGIN"
