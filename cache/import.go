@@ -60,53 +60,7 @@ func (c *Cache) CommitVerified(tmp string, id ID, files []File) error {
 			return fmt.Errorf("cache: committing output %s: %w", tmp, err)
 		}
 	}
-	dest := c.OutputDir(id)
-	c.commitMu.Lock()
-	defer c.commitMu.Unlock()
-	c.mu.Lock()
-	c.made[id] = true
-	c.mu.Unlock()
-	if _, err := os.Stat(dest); err == nil {
-		var rec []statKey
-		c.view(func(txn *badger.Txn) error {
-			rec = readOutStats(txn, id, len(files))
-			return nil
-		})
-		if c.checkOutput(id, files, rec) == nil {
-			if err := removeTree(tmp); err != nil {
-				return fmt.Errorf("cache: removing duplicate output %s: %w", tmp, err)
-			}
-			c.forgetTemp(tmp)
-			return nil
-		}
-		trash, err := os.MkdirTemp(filepath.Join(c.dir, tmpDir), "corrupt-")
-		if err == nil {
-			err = os.Rename(dest, filepath.Join(trash, "out"))
-		}
-		if err != nil {
-			return fmt.Errorf("cache: replacing damaged output %s: %w", dest, err)
-		}
-		removeTree(trash)
-	}
-	if err := os.Rename(tmp, dest); err != nil {
-		return fmt.Errorf("cache: committing output %s: %w", tmp, err)
-	}
-	c.forgetTemp(tmp)
-	if err := syncDir(filepath.Join(c.dir, outDir)); err != nil {
-		return fmt.Errorf("cache: committing output %s: %w", dest, err)
-	}
-	dirNames := make([]string, len(dirs))
-	for i, d := range dirs {
-		dirNames[i] = relName(tmp, d)
-	}
-	dirStats, err := statDirs(dest, dirNames)
-	if err != nil {
-		return fmt.Errorf("cache: committing output %s: %w", dest, err)
-	}
-	if err := c.writeOutStats(id, stats, dirStats); err != nil {
-		return fmt.Errorf("cache %s: recording the stats of output %s: %w", c.dir, id, err)
-	}
-	return nil
+	return c.install(tmp, id, files, stats, dirs)
 }
 
 // sealFile checks one downloaded file's size, sets its mode from the

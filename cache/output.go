@@ -134,6 +134,18 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 	}
 	files, stats = sortedFiles, sortedStats
 	id := OutputIDOf(files)
+	if err := c.install(tmp, id, files, stats, dirs); err != nil {
+		return ID{}, nil, err
+	}
+	return id, files, nil
+}
+
+// install renames the folder tmp, whose files (sorted by name, with their
+// stats) and subfolders dirs are sealed and synced, into out/<id>, and
+// records the stats of its files and folders. If out/<id> exists intact,
+// tmp is dropped; if it exists damaged, it is moved aside and replaced.
+// CommitOutput and CommitVerified both end here.
+func (c *Cache) install(tmp string, id ID, files []File, stats []statKey, dirs []string) error {
 	dest := c.OutputDir(id)
 	// Two stages of this process may commit the same output at once.
 	c.commitMu.Lock()
@@ -149,10 +161,10 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 		})
 		if c.checkOutput(id, files, rec) == nil {
 			if err := removeTree(tmp); err != nil {
-				return ID{}, nil, fmt.Errorf("cache: removing duplicate output %s: %w", tmp, err)
+				return fmt.Errorf("cache: removing duplicate output %s: %w", tmp, err)
 			}
 			c.forgetTemp(tmp)
-			return id, files, nil
+			return nil
 		}
 		// The existing folder is damaged: move it aside and replace it.
 		trash, err := os.MkdirTemp(filepath.Join(c.dir, tmpDir), "corrupt-")
@@ -160,16 +172,16 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 			err = os.Rename(dest, filepath.Join(trash, "out"))
 		}
 		if err != nil {
-			return ID{}, nil, fmt.Errorf("cache: replacing damaged output %s: %w", dest, err)
+			return fmt.Errorf("cache: replacing damaged output %s: %w", dest, err)
 		}
 		removeTree(trash)
 	}
 	if err := os.Rename(tmp, dest); err != nil {
-		return ID{}, nil, fmt.Errorf("cache: committing output %s: %w (the temp folder must be on the cache's file system; use NewOutputDir)", tmp, err)
+		return fmt.Errorf("cache: committing output %s: %w (the temp folder must be on the cache's file system; use NewOutputDir)", tmp, err)
 	}
 	c.forgetTemp(tmp)
 	if err := syncDir(filepath.Join(c.dir, outDir)); err != nil {
-		return ID{}, nil, fmt.Errorf("cache: committing output %s: %w", dest, err)
+		return fmt.Errorf("cache: committing output %s: %w", dest, err)
 	}
 	// Renaming the folder changes no file's stat, but it changes the
 	// folder's own: folders are recorded only now. Not synced here: Put's
@@ -180,12 +192,12 @@ func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
 	}
 	dirStats, err := statDirs(dest, dirNames)
 	if err != nil {
-		return ID{}, nil, fmt.Errorf("cache: committing output %s: %w", dest, err)
+		return fmt.Errorf("cache: committing output %s: %w", dest, err)
 	}
 	if err := c.writeOutStats(id, stats, dirStats); err != nil {
-		return ID{}, nil, fmt.Errorf("cache %s: recording the stats of output %s: %w", c.dir, id, err)
+		return fmt.Errorf("cache %s: recording the stats of output %s: %w", c.dir, id, err)
 	}
-	return id, files, nil
+	return nil
 }
 
 // commitFile hashes, fsyncs and write-protects one output file. It returns
