@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -196,12 +195,7 @@ func cacheLs(c *cache.Cache) error {
 		for _, it := range items {
 			rows = append(rows, row{it.Entry.Addr, it.Entry.Pipeline, it.Action.String(), it.Entry.OutputID.String(), it.Size, it.Entry.LastUsed, it.Entry.Duration.String()})
 		}
-		out, err := json.MarshalIndent(rows, "", "  ")
-		if err != nil {
-			return err
-		}
-		fmt.Printf("%s\n", out)
-		return nil
+		return printJSON(rows)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STAGE\tACTION\tSIZE\tLAST USED\tRAN FOR\tPIPELINE")

@@ -221,12 +221,7 @@ func cacheLsRemote(ctx context.Context, c *cache.Cache) error {
 			}
 			rows = append(rows, rw)
 		}
-		out, err := json.MarshalIndent(rows, "", "  ")
-		if err != nil {
-			return err
-		}
-		fmt.Printf("%s\n", out)
-		return nil
+		return printJSON(rows)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STAGE\tACTION\tSIZE\tUSED")

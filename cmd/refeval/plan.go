@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -90,12 +89,7 @@ func runPlan(ctx context.Context, cmd *Command, args []string) error {
 		}
 	}
 	if f.json {
-		out, err := json.MarshalIndent(items, "", "  ")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stdout, "%s\n", out)
-		return nil
+		return printJSON(items)
 	}
 	run := 0
 	for _, it := range items {
