@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(getExitEnv); dir != "" {
 		os.Exit(getAndExit(dir))
 	}
+	if dir := os.Getenv(fullExitEnv); dir != "" {
+		os.Exit(fillAndExit(dir))
+	}
 	os.Exit(m.Run())
 }
 

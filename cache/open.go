@@ -226,8 +226,21 @@ func (c *Cache) Close() error {
 // memtable and value-log files it created, as after a killed process.
 // Otherwise it is Close. Neither the Cache nor its folder may be used
 // again by the process.
+//
+// On a nearly full disk it never closes Badger: Close flushes the memtable
+// into a new table written through a memory map, and a page the file
+// system cannot back kills the process with SIGBUS. Every entry is already
+// in the synced write-ahead log (and in its entry record), so the flush is
+// left to the next Open, as after a killed process, and the user is told.
 func (c *Cache) CloseForExit() error {
-	if c.db == nil || c.wrote.Load() || c.damaged() != nil || !c.quiet() {
+	if c.db == nil {
+		return nil
+	}
+	if err := checkSpace(c.dir, "flush the index"); err != nil {
+		c.warn(err.Error() + "; the index is left for the next run to recover")
+		return nil
+	}
+	if c.wrote.Load() || c.damaged() != nil || !c.quiet() {
 		return c.Close()
 	}
 	return nil
