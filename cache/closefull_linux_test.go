@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -15,14 +14,7 @@ import (
 // must exit normally, saying the disk is full, and the entry must be there
 // once space is freed.
 func TestCloseForExitDiskFull(t *testing.T) {
-	mnt := t.TempDir()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v: %s", err, out)
-	}
-	t.Cleanup(func() { syscall.Unmount(mnt, syscall.MNT_DETACH) })
+	mnt := mountTmpfs(t)
 
 	dir := filepath.Join(mnt, "cache")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
