@@ -18,6 +18,8 @@
 //	log/<hex>.log the log of the stage run with that ActionID
 //	entry/<hex>   a copy of the index entry of that ActionID (record.go),
 //	              from which a damaged index is rebuilt (rebuild.go)
+//	jobs/*        a folder per stage running on another machine (JobsDir),
+//	              removed when it ends; leftovers are removed by GC
 //
 // Outputs are committed in order: every file is hashed, made read-only and
 // fsynced, folders are fsynced, the temp folder is renamed into out/ and

@@ -172,7 +172,7 @@ type GCReport struct {
 	Unreadable  int   // index entries removed because they could not be read
 	Kept        int   // index entries kept
 	Outputs     int   // output folders removed (no kept entry references them)
-	Temps       int   // stale temp folders removed
+	Temps       int   // stale temp folders and job folders removed
 	Logs        int   // logs removed
 	Builds      int   // build records removed
 	StatRecords int   // stat-cache records of files that no longer exist
@@ -274,6 +274,15 @@ func (c *Cache) GC(opt GCOptions) (GCReport, error) {
 				rep.Temps++
 				remove(filepath.Join(c.dir, tmpDir, d.Name()))
 			}
+		}
+	}
+	// Job folders live only while their stage runs, and GC runs under the
+	// lock with no stage running (after a build's walk, or as cache gc): what
+	// is there was left by a refeval killed while its jobs ran.
+	if des, err := os.ReadDir(c.JobsDir()); err == nil {
+		for _, d := range des {
+			rep.Temps++
+			remove(filepath.Join(c.JobsDir(), d.Name()))
 		}
 	}
 	if des, err := os.ReadDir(filepath.Join(c.dir, entryDir)); err == nil && !opt.DryRun {

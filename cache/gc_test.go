@@ -56,6 +56,10 @@ func TestGC(t *testing.T) {
 			must(t, os.WriteFile(filepath.Join(stale, "sub", "f"), []byte("partial"), 0o444))
 			must(t, os.Chmod(filepath.Join(stale, "sub"), 0o555))              // GC must cope with read-only folders
 			t.Cleanup(func() { os.Chmod(filepath.Join(stale, "sub"), 0o755) }) // dry run leaves it for TempDir's cleanup
+			// A job folder left by a refeval killed while its Slurm job ran.
+			orphan := filepath.Join(c.JobsDir(), "0123456789ab-1")
+			must(t, os.MkdirAll(orphan, 0o755))
+			must(t, os.WriteFile(filepath.Join(orphan, "spec.json"), []byte("{}"), 0o644))
 			// GC in a later session, while this one has a stage running
 			// and another between CommitOutput and Put.
 			must(t, c.Close())
@@ -96,8 +100,9 @@ func TestGC(t *testing.T) {
 				t.Errorf("GC removed a temp folder in use: %v", err)
 			}
 			_, err = os.Stat(stale)
-			if tt.opt.DryRun != (err == nil) || rep.Temps != 1 {
-				t.Errorf("wrong handling of a stale temp folder: stat %v, report %+v", err, rep)
+			_, jobErr := os.Stat(orphan)
+			if tt.opt.DryRun != (err == nil) || tt.opt.DryRun != (jobErr == nil) || rep.Temps != 2 {
+				t.Errorf("wrong handling of a stale temp folder and job folder: stat %v and %v, report %+v", err, jobErr, rep)
 			}
 			if _, _, err := c.LastFor("p.hcl", "stage.x.b1"); !tt.opt.DryRun && err != ErrNotFound {
 				t.Errorf("wrong LastFor of a removed entry\ngot:  %v\nwant: %v", err, ErrNotFound)

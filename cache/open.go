@@ -68,7 +68,13 @@ const (
 	logDir   = "log"
 	indexDir = "index"
 	entryDir = "entry" // entry/<ActionID>: a copy of each index entry, to rebuild the index from (record.go)
+	jobsDir  = "jobs"  // jobs/*: folders executors hand to stages run elsewhere (JobsDir)
 )
+
+// JobsDir returns the folder in which executors that run stages on other
+// machines (executor/slurm) make each job's folder. A job's folder lives
+// only while its stage runs; GC removes what a killed refeval left there.
+func (c *Cache) JobsDir() string { return filepath.Join(c.dir, jobsDir) }
 
 // Open opens the cache directory dir, creating it if needed, writes its
 // README and takes its lock. If another process holds the lock, Open waits

@@ -68,7 +68,7 @@ var retryable = map[string]bool{"PREEMPTED": true, "NODE_FAIL": true, "BOOT_FAIL
 // and its log is in the stage's log. Cancelling ctx cancels the job and
 // waits until Slurm has ended it.
 func (e *Executor) Run(ctx context.Context, t *engine.Task) (err error) {
-	jobs := filepath.Join(t.Cache.Dir(), "jobs")
+	jobs := t.Cache.JobsDir()
 	if err := os.MkdirAll(jobs, 0o777); err != nil {
 		return err
 	}
