@@ -16,16 +16,8 @@ func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b
 
 // bpeWord returns the ids of one pre-tokenized piece (raw bytes), appended to dst.
 func (t *Tokenizer) bpeWord(dst []int, piece string) []int {
-	if t.ignoreMerges {
-		if id, ok := t.raw[piece]; ok {
-			return append(dst, int(id))
-		}
-	}
-	if ids, ok := t.cache.get(piece); ok {
-		for _, id := range ids {
-			dst = append(dst, int(id))
-		}
-		return dst
+	if out, ok := t.knownWord(dst, piece, t.raw); ok {
+		return out
 	}
 	var buf [64]int32
 	syms := buf[:0]
@@ -34,6 +26,31 @@ func (t *Tokenizer) bpeWord(dst []int, piece string) []int {
 			syms = append(syms, id)
 		}
 	}
+	return t.mergeWord(dst, piece, syms)
+}
+
+// knownWord appends the ids of piece to dst without merging, when it can: the
+// piece's own id when merges are ignored and vocab holds it, or the cached
+// ids. It reports false when the caller must merge.
+func (t *Tokenizer) knownWord(dst []int, piece string, vocab map[string]int32) ([]int, bool) {
+	if t.ignoreMerges {
+		if id, ok := vocab[piece]; ok {
+			return append(dst, int(id)), true
+		}
+	}
+	ids, ok := t.cache.get(piece)
+	if !ok {
+		return dst, false
+	}
+	for _, id := range ids {
+		dst = append(dst, int(id))
+	}
+	return dst, true
+}
+
+// mergeWord applies the merges to the initial symbols of piece, caches the
+// result under piece and appends it to dst.
+func (t *Tokenizer) mergeWord(dst []int, piece string, syms []int32) []int {
 	if len(syms) <= 48 {
 		syms = t.mergeSmall(syms)
 	} else {

@@ -83,16 +83,8 @@ func (t *Tokenizer) preChars(st *encodeState, s string, k int, first bool) {
 // the Rust library's BPE::merge_word and merge_all compute them.
 func (t *Tokenizer) charWord(dst []int, piece string) []int {
 	c := t.chars
-	if t.ignoreMerges {
-		if id, ok := c.vocab[piece]; ok {
-			return append(dst, int(id))
-		}
-	}
-	if ids, ok := t.cache.get(piece); ok {
-		for _, id := range ids {
-			dst = append(dst, int(id))
-		}
-		return dst
+	if out, ok := t.knownWord(dst, piece, c.vocab); ok {
+		return out
 	}
 	var buf [64]int32
 	syms := buf[:0]
@@ -125,16 +117,7 @@ func (t *Tokenizer) charWord(dst []int, piece string) []int {
 	if unkPending {
 		syms = append(syms, unk)
 	}
-	if len(syms) <= 48 {
-		syms = t.mergeSmall(syms)
-	} else {
-		syms = t.mergeHeap(syms)
-	}
-	t.cache.put(piece, syms)
-	for _, id := range syms {
-		dst = append(dst, int(id))
-	}
-	return dst
+	return t.mergeWord(dst, piece, syms)
 }
 
 // hasBytes reports whether every byte of s has a <0xNN> token.
