@@ -2,10 +2,7 @@ package engine
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/refeval/refeval/cache"
@@ -14,23 +11,8 @@ import (
 // BenchmarkNoopBuild measures a build of 200 chained stages that are all
 // cached: loading excluded, opening the cache excluded.
 func BenchmarkNoopBuild(b *testing.B) {
-	dir := b.TempDir()
-	var src strings.Builder
-	for i := 1; i <= 200; i++ {
-		in := fmt.Sprintf("in%d.txt", i)
-		if err := os.WriteFile(filepath.Join(dir, in), []byte(in), 0o644); err != nil {
-			b.Fatal(err)
-		}
-		text := `"x"`
-		if i%10 != 1 {
-			text = fmt.Sprintf("stage.fake.s%d.out", i-1)
-		}
-		fmt.Fprintf(&src, "stage \"fake\" \"s%d\" {\n  text = %s\n  inputs = [%q]\n}\n", i, text, in)
-	}
-	file := filepath.Join(dir, "p.hcl")
-	if err := os.WriteFile(file, []byte(src.String()), 0o644); err != nil {
-		b.Fatal(err)
-	}
+	file := chainPipeline(b, 200)
+	dir := filepath.Dir(file)
 	p, diags := Load(file, LoadOptions{Lookup: fakeLookup})
 	if diags.HasErrors() {
 		b.Fatal(diags)
