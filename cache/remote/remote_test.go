@@ -398,28 +398,8 @@ func TestGC(t *testing.T) {
 // costs one bounded wait, then the remote is down and every lookup is a
 // miss at once.
 func TestSlowRemote(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // hold it open, say nothing
-		}
-	}()
-	t.Setenv("AWS_ACCESS_KEY_ID", "k")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "s")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	timeout := 300 * time.Millisecond
-	s, err := NewS3(context.Background(), "s3://b/p", S3Options{Endpoint: "http://" + ln.Addr().String(), Timeout: timeout})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := silentS3(t, S3Options{Timeout: timeout})
 	m := newMachine(t, s, ReadWrite)
 	m.r.opt.Timeout = timeout
 	start := time.Now()
@@ -440,28 +420,8 @@ func TestSlowRemote(t *testing.T) {
 // TestStalledUpload: a store that stops reading an upload fails it
 // within the timeout instead of blocking the build's exit.
 func TestStalledUpload(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // never read
-		}
-	}()
-	t.Setenv("AWS_ACCESS_KEY_ID", "k")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "s")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	timeout := 300 * time.Millisecond
-	s, err := NewS3(context.Background(), "s3://b/p", S3Options{Endpoint: "http://" + ln.Addr().String(), Timeout: timeout, PartSize: 64 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := silentS3(t, S3Options{Timeout: timeout, PartSize: 64 << 20})
 	data := make([]byte, 48<<20)
 	start := time.Now()
 	if err := s.Put(context.Background(), "blob/x", bytes.NewReader(data), int64(len(data))); err == nil {
@@ -470,6 +430,36 @@ func TestStalledUpload(t *testing.T) {
 	if d := time.Since(start); d > 10*timeout+2*time.Second {
 		t.Errorf("a stalled upload took %v to fail; want a few timeouts (%v)", d, timeout)
 	}
+}
+
+// silentS3 opens an S3 store, with opt and fake credentials, whose
+// endpoint accepts connections and holds them open without reading or
+// answering.
+func silentS3(t *testing.T, opt S3Options) *S3 {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // hold it open until the listener closes
+		}
+	}()
+	t.Setenv("AWS_ACCESS_KEY_ID", "k")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "s")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	opt.Endpoint = "http://" + ln.Addr().String()
+	s, err := NewS3(context.Background(), "s3://b/p", opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // TestDownloadResumes: a download cut off after some pieces resumes in the
