@@ -30,49 +30,9 @@ func TestFamiliesPathsAgree(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.arch, func(t *testing.T) {
-			cfg, err := checkpoint.SizedConfig(tc.arch, "tiny", 300)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tc.edit(&cfg)
-			cfg.EOSTokenIDs = []int{299}
-			w := checkpoint.Random(cfg, 5)
-			for _, x := range w {
-				for i := range x.Data {
-					x.Data[i] *= 10
-				}
-			}
-			checkpoint.Perturb(w, 5)
-			m, err := New(cfg, w, Options{MaxBatch: 4})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
-
+			m := newTestModel(t, tc.arch, tc.edit, 4)
 			reqs := []GenRequest{{Prompt: prompt(7, 9), Item: "a"}, {Prompt: prompt(8, 3), Item: "b"}}
-			gens, err := m.Generate(ctx, reqs, SampleParams{N: 2, MaxTokens: 12, Temperature: 1, Seed: 3})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var seqs []Sequence
-			var want [][]float32
-			for i, g := range gens {
-				for _, s := range g.Samples {
-					seqs = append(seqs, Sequence{Tokens: append(append([]int{}, reqs[i].Prompt...), s.Tokens...), PromptLen: len(reqs[i].Prompt)})
-					want = append(want, s.LogProbs)
-				}
-			}
-			got, err := m.SequenceLogProbs(ctx, seqs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range seqs {
-				for j, v := range want[i] {
-					if math.Abs(float64(v-got[i].Tokens[j])) > 1e-4 {
-						t.Errorf("wrong log-prob of sequence %d token %d (cached generation vs scoring)\ngot:  %#v\nwant: %#v", i, j, got[i].Tokens[j], v)
-					}
-				}
-			}
+			checkGenerationScores(t, ctx, m, reqs, SampleParams{N: 2, MaxTokens: 12, Temperature: 1, Seed: 3})
 
 			prefix := prompt(100, 17)
 			suffixes := [][]int{prompt(201, 3), prompt(202, 12)}

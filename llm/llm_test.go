@@ -15,10 +15,19 @@ import (
 // weights of std 0.2, so that next-token distributions are far from
 // uniform.
 func testModel(t testing.TB, maxBatch int) *Model {
+	return newTestModel(t, "qwen2", nil, maxBatch)
+}
+
+// newTestModel is a tiny model of arch, its config changed by edit when it
+// is not nil, with an EOS of 299 and the weights testModel describes.
+func newTestModel(t testing.TB, arch string, edit func(*checkpoint.Config), maxBatch int) *Model {
 	t.Helper()
-	cfg, err := checkpoint.SizedConfig("qwen2", "tiny", 300)
+	cfg, err := checkpoint.SizedConfig(arch, "tiny", 300)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(&cfg)
 	}
 	cfg.EOSTokenIDs = []int{299}
 	w := checkpoint.Random(cfg, 5)
@@ -34,6 +43,42 @@ func testModel(t testing.TB, maxBatch int) *Model {
 	}
 	t.Cleanup(func() { m.Close() })
 	return m
+}
+
+// checkGenerationScores generates for reqs and checks each sample's
+// per-token log-probs, and their sum, against a fresh full forward pass
+// (SequenceLogProbs). It returns the generations.
+func checkGenerationScores(t *testing.T, ctx context.Context, m *Model, reqs []GenRequest, p SampleParams) []Generation {
+	t.Helper()
+	gens, err := m.Generate(ctx, reqs, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []Sequence
+	var want [][]float32
+	for i, g := range gens {
+		for _, s := range g.Samples {
+			seqs = append(seqs, Sequence{Tokens: append(append([]int{}, reqs[i].Prompt...), s.Tokens...), PromptLen: len(reqs[i].Prompt)})
+			want = append(want, s.LogProbs)
+		}
+	}
+	got, err := m.SequenceLogProbs(ctx, seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range seqs {
+		sum := 0.0
+		for j, v := range want[i] {
+			sum += float64(v)
+			if math.Abs(float64(v-got[i].Tokens[j])) > 1e-4 {
+				t.Errorf("wrong log-prob of sequence %d token %d (generation vs scoring)\ngot:  %#v\nwant: %#v", i, j, got[i].Tokens[j], v)
+			}
+		}
+		if math.Abs(sum-got[i].Sum) > 1e-3 {
+			t.Errorf("wrong sum of sequence %d\ngot:  %#v\nwant: %#v", i, got[i].Sum, sum)
+		}
+	}
+	return gens
 }
 
 func prompt(seed uint64, n int) []int {
@@ -107,34 +152,7 @@ func TestGenerateLogProbsMatchScoring(t *testing.T) {
 	ctx := context.Background()
 	m := testModel(t, 4)
 	reqs := []GenRequest{{Prompt: prompt(7, 9), Item: "a"}, {Prompt: prompt(8, 3), Item: "b"}}
-	gens, err := m.Generate(ctx, reqs, SampleParams{N: 2, MaxTokens: 10, Temperature: 1, Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var seqs []Sequence
-	var want [][]float32
-	for i, g := range gens {
-		for _, s := range g.Samples {
-			seqs = append(seqs, Sequence{Tokens: append(append([]int{}, reqs[i].Prompt...), s.Tokens...), PromptLen: len(reqs[i].Prompt)})
-			want = append(want, s.LogProbs)
-		}
-	}
-	got, err := m.SequenceLogProbs(ctx, seqs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range seqs {
-		sum := 0.0
-		for j, v := range want[i] {
-			sum += float64(v)
-			if math.Abs(float64(v-got[i].Tokens[j])) > 1e-4 {
-				t.Errorf("wrong log-prob of sequence %d token %d\ngot:  %#v\nwant: %#v", i, j, got[i].Tokens[j], v)
-			}
-		}
-		if math.Abs(sum-got[i].Sum) > 1e-3 {
-			t.Errorf("wrong sum of sequence %d\ngot:  %#v\nwant: %#v", i, got[i].Sum, sum)
-		}
-	}
+	gens := checkGenerationScores(t, ctx, m, reqs, SampleParams{N: 2, MaxTokens: 10, Temperature: 1, Seed: 3})
 	// The first generated token's log-prob is the next-token distribution after the prompt.
 	next, err := m.NextTokenLogProbs(ctx, [][]int{reqs[0].Prompt, reqs[1].Prompt})
 	if err != nil {
