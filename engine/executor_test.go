@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -73,12 +72,7 @@ func (f *fakeCluster) Run(ctx context.Context, t *Task) error {
 func loadKinds(t *testing.T, src string) (*Pipeline, *cache.Cache) {
 	t.Helper()
 	pr := (&probe{held: map[int]string{}}).kind()
-	dir := t.TempDir()
-	file := filepath.Join(dir, "p.hcl")
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pl, diags := Load(file, LoadOptions{Lookup: func(name string) (*Kind, bool) {
+	return loadWith(t, src, func(name string) (*Kind, bool) {
 		switch name {
 		case "fake":
 			return fakeKind, true
@@ -86,16 +80,7 @@ func loadKinds(t *testing.T, src string) (*Pipeline, *cache.Cache) {
 			return pr, true
 		}
 		return nil, false
-	}})
-	if diags.HasErrors() {
-		t.Fatalf("load: %s", diags)
-	}
-	c, err := cache.Open(filepath.Join(dir, ".refeval"), cache.Options{NoWait: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return pl, c
+	})
 }
 
 func outputIDs(rep *Report) map[string]cache.ID {

@@ -10,8 +10,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
-
-	"github.com/refeval/refeval/cache"
 )
 
 // scribble is an in-process stage kind for seal tests (no read-only mount
@@ -31,6 +29,8 @@ var scribbleKind = &Kind{Name: "scribble", Version: "1",
 		diags := gohcl.DecodeBody(body, ctx, s)
 		return s, diags
 	}}
+
+func scribbleLookup(name string) (*Kind, bool) { return scribbleKind, name == "scribble" }
 
 func (s *scribble) Inputs() []string { return nil }
 
@@ -119,20 +119,7 @@ stage "scribble" "d" {
   depends_on = [stage.scribble.c]
 }
 `
-			dir := t.TempDir()
-			file := filepath.Join(dir, "p.hcl")
-			if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			pl, diags := Load(file, LoadOptions{Lookup: func(name string) (*Kind, bool) { return scribbleKind, name == "scribble" }})
-			if diags.HasErrors() {
-				t.Fatalf("load: %s", diags)
-			}
-			c, err := cache.Open(filepath.Join(dir, ".refeval"), cache.Options{NoWait: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			pl, c := loadWith(t, src, scribbleLookup)
 			build := func() (*Report, map[string]*Result) {
 				rep := Build(context.Background(), []Selection{{Pipeline: pl, Stages: pl.Stages}}, BuildOptions{Cache: c, Jobs: 1})
 				by := map[string]*Result{}
@@ -177,24 +164,7 @@ stage "scribble" "c" {
   how    = "append"
 }
 `
-	load := func() (*Pipeline, *cache.Cache) {
-		dir := t.TempDir()
-		file := filepath.Join(dir, "p.hcl")
-		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		pl, diags := Load(file, LoadOptions{Lookup: func(name string) (*Kind, bool) { return scribbleKind, name == "scribble" }})
-		if diags.HasErrors() {
-			t.Fatalf("load: %s", diags)
-		}
-		c, err := cache.Open(filepath.Join(dir, ".refeval"), cache.Options{NoWait: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return pl, c
-	}
-	plA, cA := load()
+	plA, cA := loadWith(t, src, scribbleLookup)
 	var only []*Instance
 	for _, in := range plA.Stages {
 		if in.Addr == "stage.scribble.a" {
@@ -204,7 +174,7 @@ stage "scribble" "c" {
 	if rep := Build(context.Background(), []Selection{{Pipeline: plA, Stages: only}}, BuildOptions{Cache: cA, Jobs: 1}); rep.Err() != nil {
 		t.Fatal(rep.Err())
 	}
-	plB, cB := load()
+	plB, cB := loadWith(t, src, scribbleLookup)
 	rep := Build(context.Background(), []Selection{{Pipeline: plB, Stages: plB.Stages}}, BuildOptions{Cache: cB, Jobs: 1, Remote: &fakeRemote{from: cA, to: cB}})
 	got := rep.Summary()
 	if len(got.Remote) != 1 || len(got.Failed) != 1 || got.Failed[0] != "stage.scribble.c" {

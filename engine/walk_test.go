@@ -74,13 +74,20 @@ func (s probeStage) Run(ctx context.Context, rc *RunContext) error {
 
 func loadProbe(t *testing.T, p *probe, src string) (*Pipeline, *cache.Cache) {
 	t.Helper()
+	k := p.kind()
+	return loadWith(t, src, func(name string) (*Kind, bool) { return k, name == "probe" })
+}
+
+// loadWith writes src into a fresh folder, loads it with lookup and opens
+// a cache there, closed when the test ends.
+func loadWith(t *testing.T, src string, lookup func(string) (*Kind, bool)) (*Pipeline, *cache.Cache) {
+	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "p.hcl")
 	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	k := p.kind()
-	pl, diags := Load(file, LoadOptions{Lookup: func(name string) (*Kind, bool) { return k, name == "probe" }})
+	pl, diags := Load(file, LoadOptions{Lookup: lookup})
 	if diags.HasErrors() {
 		t.Fatalf("load: %s", diags)
 	}
