@@ -78,12 +78,12 @@ func reach(n *node) []cache.ID {
 	return out
 }
 
-// blocked returns an error if an output n could read was changed earlier
-// in this build: n must not run on it.
-func (s *seals) blocked(n *node) error {
+// blocked returns an error if one of ids, the outputs a stage could read
+// (reach), was changed earlier in this build: the stage must not run on it.
+func (s *seals) blocked(ids []cache.ID) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, id := range reach(n) {
+	for _, id := range ids {
 		if why, ok := s.damaged[id]; ok {
 			return fmt.Errorf("not run: %s", why)
 		}
@@ -91,14 +91,14 @@ func (s *seals) blocked(n *node) error {
 	return nil
 }
 
-// check checks every output n could reach, before n runs (before true) or
-// after. It marks those that changed as damaged and returns an error naming
+// check checks ids, every output n could reach (reach), before n runs
+// (before true) or after. It marks those that changed as damaged and returns an error naming
 // n and their stages: before n ran, a change is the work of a stage that
 // does not read the output (it found the folder by path) or of something
 // outside refeval, and n is not run on it.
-func (s *seals) check(c *cache.Cache, n *node, before bool) error {
+func (s *seals) check(c *cache.Cache, n *node, ids []cache.ID, before bool) error {
 	var msgs []string
-	for _, id := range reach(n) {
+	for _, id := range ids {
 		s.mu.Lock()
 		o, ok := s.outs[id]
 		s.mu.Unlock()
@@ -149,16 +149,17 @@ func sealDamage(err error, dir string) string {
 // committed when it succeeded, after it failed otherwise. Such a change is
 // the stage's error even if it succeeded, and its output is not committed.
 func (b *builder) runSealed(ctx context.Context, n *node, a *action, devs []int) (cache.ID, []cache.File, time.Duration, error) {
-	if err := b.seals.blocked(n); err != nil {
+	ids := reach(n)
+	if err := b.seals.blocked(ids); err != nil {
 		return cache.ID{}, nil, 0, err
 	}
-	if err := b.seals.check(b.opt.Cache, n, true); err != nil {
+	if err := b.seals.check(b.opt.Cache, n, ids, true); err != nil {
 		return cache.ID{}, nil, 0, err
 	}
 	checked := false
 	check := func() error {
 		checked = true
-		return b.seals.check(b.opt.Cache, n, false)
+		return b.seals.check(b.opt.Cache, n, ids, false)
 	}
 	oid, files, dur, err := b.run(ctx, n.res, a, devs, check)
 	if !checked {
