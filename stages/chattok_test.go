@@ -14,6 +14,18 @@ import (
 // with its chat template.
 func loadHubChatText(t *testing.T, name string) *chatText {
 	t.Helper()
+	tok, tmpl := loadHubTokenizer(t, name)
+	ct, err := newChatText(tok, tmpl, filepath.Join("..", "models", "tokenizers", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ct
+}
+
+// loadHubTokenizer loads one of the real tokenizers under
+// models/tokenizers and its chat template.
+func loadHubTokenizer(t *testing.T, name string) (*tokenizer.Tokenizer, *chat.Template) {
+	t.Helper()
 	dir := filepath.Join("..", "models", "tokenizers", name)
 	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json.gz"))
 	if err != nil {
@@ -23,11 +35,7 @@ func loadHubChatText(t *testing.T, name string) *chatText {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ct, err := newChatText(tok, tmpl, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ct
+	return tok, tmpl
 }
 
 // TestConversationIDs checks the response ids against what RLRR's

@@ -49,15 +49,7 @@ func TestJudgePromptGoldens(t *testing.T) {
 	}
 	judges := map[string]judgeModel{}
 	for _, name := range []string{"qwen2_5", "llama3_2"} {
-		dir := filepath.Join("..", "models", "tokenizers", name)
-		tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json.gz"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl, err := chat.LoadTemplate(filepath.Join(dir, "tokenizer_config.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		tok, tmpl := loadHubTokenizer(t, name)
 		judges[name] = judgeModel{tok, tmpl}
 	}
 	seen := map[string]bool{}
