@@ -164,6 +164,28 @@ func TestPermuteRows(t *testing.T) {
 
 // TestExport exports model folders of both architectures and reads the
 // files back: metadata, tensor names, shapes, types and values.
+// exportAndRead exports the checkpoint in dir as dir/m.gguf, checks the
+// file has the size the builder promised, and reads it back.
+func exportAndRead(t *testing.T, dir string, opt Options) *File {
+	t.Helper()
+	b, err := Export(dir, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "m.gguf")
+	if err := WriteFile(path, b); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(path); err != nil || st.Size() != b.Size() {
+		t.Errorf("wrong file size: %v, want %d", st, b.Size())
+	}
+	f, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 func TestExport(t *testing.T) {
 	tests := []struct {
 		arch, tokenizer string
@@ -184,18 +206,7 @@ func TestExport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := Export(dir, Options{Type: tt.typ})
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(dir, "m.gguf")
-			if err := WriteFile(path, b); err != nil {
-				t.Fatal(err)
-			}
-			f, err := ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := exportAndRead(t, dir, Options{Type: tt.typ})
 			a := tt.arch
 			wantMeta := map[string]any{
 				"general.architecture":                  a,
@@ -283,9 +294,6 @@ func TestExport(t *testing.T) {
 					t.Errorf("wrong rope factors: %v", f)
 				}
 			}
-			if st, err := os.Stat(path); err != nil || st.Size() != b.Size() {
-				t.Errorf("wrong file size: %v, want %d", st, b.Size())
-			}
 		})
 	}
 }
@@ -318,18 +326,7 @@ func TestExportFamilies(t *testing.T) {
 	for _, arch := range []string{"mistral", "gemma3"} {
 		t.Run(arch, func(t *testing.T) {
 			dir := init(t, arch)
-			b, err := Export(dir, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(dir, "m.gguf")
-			if err := WriteFile(path, b); err != nil {
-				t.Fatal(err)
-			}
-			f, err := ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := exportAndRead(t, dir, Options{})
 			wantArch := map[string]string{"mistral": "llama", "gemma3": "gemma3"}[arch]
 			for k, want := range map[string]any{
 				"general.architecture":            wantArch,
