@@ -75,28 +75,7 @@ func OutputIDOf(files []File) ID {
 // Symbolic links and other non-regular files are errors: outputs must be
 // plain files so that they can be hashed and copied.
 func (c *Cache) CommitOutput(tmp string) (ID, []File, error) {
-	var paths, names, dirs []string
-	err := filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(tmp, p)
-		if err != nil {
-			return err
-		}
-		name := filepath.ToSlash(rel)
-		switch {
-		case d.IsDir():
-			dirs = append(dirs, p)
-			return nil
-		case d.Type()&fs.ModeSymlink != 0:
-			return fmt.Errorf("%s is a symbolic link; a stage must write regular files (copy the target instead)", name)
-		case !d.Type().IsRegular():
-			return fmt.Errorf("%s is not a regular file (%v); a stage must write regular files", name, d.Type())
-		}
-		paths, names = append(paths, p), append(names, name)
-		return nil
-	})
+	paths, names, dirs, err := outputFiles(tmp)
 	if err != nil {
 		return ID{}, nil, fmt.Errorf("cache: committing output %s: %w", tmp, err)
 	}
@@ -200,6 +179,43 @@ func (c *Cache) install(tmp string, id ID, files []File, stats []statKey, dirs [
 	return nil
 }
 
+// outputFiles lists the regular files of an output folder (their paths,
+// and their slash paths relative to dir) and its folders, dir first;
+// anything else in it is an error saying what a stage must write.
+func outputFiles(dir string) (paths, names, dirs []string, err error) {
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		name := filepath.ToSlash(rel)
+		switch {
+		case d.IsDir():
+			dirs = append(dirs, p)
+			return nil
+		case d.Type()&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s is a symbolic link; a stage must write regular files (copy the target instead)", name)
+		case !d.Type().IsRegular():
+			return fmt.Errorf("%s is not a regular file (%v); a stage must write regular files", name, d.Type())
+		}
+		paths, names = append(paths, p), append(names, name)
+		return nil
+	})
+	return paths, names, dirs, err
+}
+
+// committedMode is the mode a committed file gets: read-only, executable
+// if it was.
+func committedMode(fi fs.FileInfo) fs.FileMode {
+	if fi.Mode()&0o111 != 0 {
+		return 0o555
+	}
+	return 0o444
+}
+
 // commitFile hashes, fsyncs and write-protects one output file. It returns
 // the file's stat after that, for the output's stat record.
 func commitFile(p, name string) (File, statKey, error) {
@@ -208,10 +224,7 @@ func commitFile(p, name string) (File, statKey, error) {
 		return File{}, statKey{}, err
 	}
 	defer f.Close()
-	mode := fs.FileMode(0o444)
-	if fi.Mode()&0o111 != 0 {
-		mode = 0o555
-	}
+	mode := committedMode(fi)
 	if err := f.Chmod(mode); err != nil {
 		return File{}, statKey{}, fmt.Errorf("%s: %w", name, err)
 	}

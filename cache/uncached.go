@@ -45,32 +45,18 @@ func DigestPathUncached(path string) (ID, error) {
 // the folder dir, without committing it: a job on another machine reports
 // them, and the committing process checks it read the same files.
 func ManifestOf(dir string) (ID, []File, error) {
-	var files []File
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		name := filepath.ToSlash(rel)
-		if !d.Type().IsRegular() {
-			return fmt.Errorf("%s is not a regular file (%v); a stage must write regular files", name, d.Type())
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		digest, _, err := hashFile(p)
-		if err != nil {
-			return err
-		}
-		files = append(files, File{Name: name, Size: fi.Size(), Digest: digest, Mode: fi.Mode().Perm()})
-		return nil
-	})
+	paths, names, _, err := outputFiles(dir)
 	if err != nil {
 		return ID{}, nil, fmt.Errorf("cache: reading output %s: %w", dir, err)
+	}
+	files := make([]File, len(paths))
+	for i, p := range paths {
+		f, fi, digest, err := openHashed(p, names[i])
+		if err != nil {
+			return ID{}, nil, fmt.Errorf("cache: reading output %s: %w", dir, err)
+		}
+		f.Close()
+		files[i] = File{Name: names[i], Size: fi.Size(), Digest: digest, Mode: committedMode(fi)}
 	}
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
 	return OutputIDOf(files), files, nil
