@@ -198,7 +198,8 @@ func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		// All pairs at once: the client keeps max_concurrency requests in
 		// flight (and memoizes each answer, so an interrupted stage resumes).
 		batch = 1 << 62
-		j.onDone = func(n int) { progress(rc, int64(n), int64(totalPairs(samples))) }
+		total := int64(totalPairs(samples))
+		j.onDone = func(n int) { progress(rc, int64(n), total) }
 	}
 	for first := 0; first < len(samples); {
 		// Gather whole prompts until about a batch of pairs.
