@@ -86,9 +86,11 @@ func (j *judge) judgeAll(ctx context.Context, rc *engine.RunContext, tasks []jud
 		return out, 0, err
 	}
 	out := make([]labelVerdict, len(tasks))
+	keys := make([]string, len(tasks))
 	var todo []int
 	for i, t := range tasks {
-		ok, err := memoGet(rc, j.key(t), &out[i])
+		keys[i] = j.key(t)
+		ok, err := memoGet(rc, keys[i], &out[i])
 		if err != nil {
 			return nil, 0, err
 		}
@@ -115,7 +117,7 @@ func (j *judge) judgeAll(ctx context.Context, rc *engine.RunContext, tasks []jud
 	}
 	for k, i := range todo {
 		out[i] = vs[k]
-		if err := memoPut(rc, j.key(tasks[i]), vs[k]); err != nil {
+		if err := memoPut(rc, keys[i], vs[k]); err != nil {
 			return nil, 0, err
 		}
 	}
