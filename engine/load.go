@@ -259,14 +259,20 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 		if in.block.bad || p.reachesBadGlobal(in.block) {
 			continue // reported once, at the block or global
 		}
-		st, d := p.decode(in, pendingOut)
+		// One evaluation context for decoding and for the kind's input
+		// check: building it evaluates the globals the stage reaches.
+		ctx, d := p.evalContext(pendingOut, in.each, in.block)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		st, d := p.decodeIn(in, ctx)
 		diags = append(diags, d...)
 		in.stage = st
 		if st != nil {
 			d := p.checkInputs(in, st)
 			diags = append(diags, d...)
 			if !d.HasErrors() && in.Kind.CheckInputs != nil {
-				ctx, _ := p.evalContext(pendingOut, in.each, in.block)
 				diags = append(diags, in.Kind.CheckInputs(in.block.remain, ctx, p.Dir)...)
 			}
 		}
@@ -738,6 +744,13 @@ func (p *Pipeline) decode(in *Instance, outs outsFunc) (Stage, hcl.Diagnostics) 
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	st, d := p.decodeIn(in, ctx)
+	return st, append(diags, d...)
+}
+
+// decodeIn decodes in with the evaluation context ctx (evalContext).
+func (p *Pipeline) decodeIn(in *Instance, ctx *hcl.EvalContext) (Stage, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
 	st, d := safeDecode(in, ctx)
 	for _, diag := range d {
 		if diag.Subject == nil {
