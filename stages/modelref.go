@@ -269,14 +269,15 @@ func decodeEndpoint(get func(name string) (cty.Value, bool)) (openai.Config, []*
 			return cty.NilVal, false
 		}
 		c, err := convert.Convert(v, ty)
+		got := v.Type().FriendlyName()
 		if err == nil && ty == cty.Number {
 			if _, acc := c.AsBigFloat().Int64(); acc != big.Exact {
-				err = fmt.Errorf("a whole number is required")
+				err, got = fmt.Errorf("a whole number is required"), c.AsBigFloat().Text('g', -1)
 			}
 		}
 		if err != nil {
 			unset[name] = true
-			bad(name, "Unsuitable value type", fmt.Sprintf("%s must be %s; it is %s.", name, endpointKinds[name], v.Type().FriendlyName()))
+			bad(name, "Unsuitable value type", fmt.Sprintf("%s must be %s; it is %s.", name, endpointKinds[name], got))
 			return cty.NilVal, false
 		}
 		return c, true
