@@ -76,9 +76,6 @@ func init() {
 }
 
 func runCache(ctx context.Context, cmd *Command, args []string) error {
-	if len(args) < 1 {
-		return usageErrorf("want ls, gc, verify, push or pull")
-	}
 	args, err := takeRemoteURLs(args)
 	if err != nil {
 		return err
