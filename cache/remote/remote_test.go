@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -399,7 +400,7 @@ func TestGC(t *testing.T) {
 // miss at once.
 func TestSlowRemote(t *testing.T) {
 	timeout := 300 * time.Millisecond
-	s := silentS3(t, S3Options{Timeout: timeout})
+	s, conns := silentS3(t, S3Options{Timeout: timeout})
 	m := newMachine(t, s, ReadWrite)
 	m.r.opt.Timeout = timeout
 	start := time.Now()
@@ -409,6 +410,9 @@ func TestSlowRemote(t *testing.T) {
 		}
 	}
 	// Two attempts of one request at most, not one per lookup.
+	if n := conns.Load(); n > 2 {
+		t.Errorf("4 lookups of a silent store made %d connections; want the 2 attempts of the first lookup, then none", n)
+	}
 	if d := time.Since(start); d > 4*timeout+2*time.Second {
 		t.Errorf("4 lookups of a silent store took %v; want about one timeout (%v)", d, timeout)
 	}
@@ -421,7 +425,7 @@ func TestSlowRemote(t *testing.T) {
 // within the timeout instead of blocking the build's exit.
 func TestStalledUpload(t *testing.T) {
 	timeout := 300 * time.Millisecond
-	s := silentS3(t, S3Options{Timeout: timeout, PartSize: 64 << 20})
+	s, _ := silentS3(t, S3Options{Timeout: timeout, PartSize: 64 << 20})
 	data := make([]byte, 48<<20)
 	start := time.Now()
 	if err := s.Put(context.Background(), "blob/x", bytes.NewReader(data), int64(len(data))); err == nil {
@@ -434,20 +438,22 @@ func TestStalledUpload(t *testing.T) {
 
 // silentS3 opens an S3 store, with opt and fake credentials, whose
 // endpoint accepts connections and holds them open without reading or
-// answering.
-func silentS3(t *testing.T, opt S3Options) *S3 {
+// answering; conns counts the connections it accepted.
+func silentS3(t *testing.T, opt S3Options) (s *S3, conns *atomic.Int32) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
+	conns = new(atomic.Int32)
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
+			conns.Add(1)
 			defer c.Close() // hold it open until the listener closes
 		}
 	}()
@@ -455,11 +461,11 @@ func silentS3(t *testing.T, opt S3Options) *S3 {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "s")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	opt.Endpoint = "http://" + ln.Addr().String()
-	s, err := NewS3(context.Background(), "s3://b/p", opt)
+	s, err = NewS3(context.Background(), "s3://b/p", opt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s, conns
 }
 
 // TestDownloadResumes: a download cut off after some pieces resumes in the
