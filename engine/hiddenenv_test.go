@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -70,6 +72,18 @@ stage "fake" "each" {
 			}
 			if diff := cmp.Diff(tt.want, p.HiddenEnv(in)); diff != "" {
 				t.Errorf("wrong hidden variables (-want +got):\n%s", diff)
+			}
+			// A cluster job (RunStage) hides the same variables.
+			a, err := p.computeAction(nil, in, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc := &RunContext{Addr: tt.addr, Dir: p.Dir, Out: t.TempDir(), Log: io.Discard}
+			if err := RunStage(context.Background(), p, tt.addr, nil, a.config, rc); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, rc.HiddenEnv); diff != "" {
+				t.Errorf("wrong hidden variables in a job (-want +got):\n%s", diff)
 			}
 		})
 	}

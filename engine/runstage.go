@@ -11,6 +11,8 @@ import (
 // canonical configuration the build hashed into the ActionID; if the
 // instance evaluates to another one here (the pipeline file or a variable
 // changed after the job was sent), RunStage fails before running anything.
+// It adds the instance's hidden variables (Pipeline.HiddenEnv) to
+// rc.HiddenEnv.
 func RunStage(ctx context.Context, p *Pipeline, addr string, ups map[string]Upstream, config map[string]string, rc *RunContext) error {
 	in, ok := p.Lookup(addr)
 	if !ok {
@@ -52,5 +54,9 @@ func RunStage(ctx context.Context, p *Pipeline, addr string, ups map[string]Upst
 	if err != nil {
 		return err
 	}
+	// As in a local build (builder.run): the job's processes do not see
+	// the secrets of model blocks the stage does not refer to, though the
+	// cluster passed the build's whole environment to the job.
+	rc.HiddenEnv = append(rc.HiddenEnv, p.HiddenEnv(in)...)
 	return safeRun(ctx, st, rc)
 }
