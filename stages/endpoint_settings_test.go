@@ -329,20 +329,20 @@ n = 2`, srv.URL))
 	}
 }
 
-// TestEndpointTypeErrorSaysValue checks that a type error names what was
-// written: a fraction where a whole number belongs is shown as its value,
-// not as its type "number", which is what the message asks for.
+// TestEndpointTypeErrorSaysValue checks that a type error in an inline
+// endpoint names the setting and what was written: a fraction where a
+// whole number belongs is shown as its value, not as its type "number".
 func TestEndpointTypeErrorSaysValue(t *testing.T) {
 	for _, tt := range []struct{ setting, want string }{
-		{`max_retries = 1.5`, "max_retries must be a whole number; it is 1.5."},
-		{`max_concurrency = "lots"`, "max_concurrency must be a whole number; it is string."},
+		{`max_retries = 1.5`, "In the model argument's endpoint settings, max_retries must be a whole number; it is 1.5."},
+		{`max_concurrency = "lots"`, "In the model argument's endpoint settings, max_concurrency must be a whole number; it is string."},
 	} {
 		t.Run(tt.setting, func(t *testing.T) {
 			src := `model = { endpoint = "http://h/v1", name = "m", ` + tt.setting + ` }
 prompts = "p.jsonl"`
 			_, diags := decodeKind(t, "sample", src)
-			if !diags.HasErrors() || !strings.HasSuffix(diags[0].Detail, tt.want) {
-				t.Errorf("wrong diagnostics\ngot:  %v\nwant: …%s", diags, tt.want)
+			if !diags.HasErrors() || diags[0].Detail != tt.want {
+				t.Errorf("wrong diagnostics\ngot:  %v\nwant: %s", diags, tt.want)
 			}
 		})
 	}

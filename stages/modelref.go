@@ -207,7 +207,9 @@ func (a *attrs) model(name string, dst *ModelRef, judge bool) {
 	if _, ok := field(v, "endpoint"); ok {
 		cfg, err := endpointConfig(v)
 		if err != nil {
-			bad("%v", err)
+			// The value is a model block, so the list of what a model may
+			// be would not help: say which setting is wrong.
+			a.errorf(attr, "Invalid "+name, "In the %s argument's endpoint settings, %v.", name, err)
 			return
 		}
 		*dst = ModelRef{Endpoint: &cfg}
