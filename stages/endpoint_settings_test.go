@@ -275,7 +275,10 @@ limit = 1`, srv.URL))
 // a logprobs-mode request suggests the generate mode.
 func TestEndpointErrorsNamePair(t *testing.T) {
 	d := newDemo(t, 3)
-	srv := newRecordingServer(t, 0)
+	// Each answer takes 50ms, so the two bad requests are both in flight
+	// before either fails: ChatAll reports the failures in flight and starts
+	// no new request after the first.
+	srv := newRecordingServer(t, 50*time.Millisecond)
 	srv.reject = "Output (a): third-bad"
 	samples := []Sample{
 		{Prompt: "p1", Candidates: []TextLine{{Text: "x"}, {Text: "y"}}},
