@@ -2,8 +2,6 @@ package stages
 
 import (
 	"fmt"
-
-	"github.com/hashicorp/hcl/v2"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -11,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/refeval/refeval/engine"
 	"github.com/refeval/refeval/internal/atomicfile"
