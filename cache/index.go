@@ -202,9 +202,23 @@ func (c *Cache) Touch(action ID) error {
 	if err != nil {
 		return err
 	}
+	return c.touch(action, e, now)
+}
+
+// TouchEntry is Touch for the entry e that Get just returned for action:
+// it does not read and decode the entry again.
+func (c *Cache) TouchEntry(action ID, e *Entry) error {
+	return c.touch(action, e, c.now())
+}
+
+// touch writes e, action's entry, back with LastUsed now if the recorded
+// one is more than touchInterval old; e itself is not changed.
+func (c *Cache) touch(action ID, e *Entry, now time.Time) error {
 	if now.Sub(e.LastUsed) < touchInterval {
 		return nil
 	}
+	cp := *e
+	e = &cp
 	e.LastUsed = now
 	v, err := encodeEntry(e)
 	if err != nil {

@@ -79,29 +79,55 @@ func TestLastFor(t *testing.T) {
 	}
 }
 
+// TestTouch checks Touch, and TouchEntry with the entry Get returned:
+// both write LastUsed only when the recorded one is over an hour old, and
+// TouchEntry leaves the entry it is given as it was.
 func TestTouch(t *testing.T) {
-	c := openTest(t)
-	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	c.now = func() time.Time { return now }
-	id, files := commit(t, c, map[string]string{"a": "1"})
-	a := NewHash("a", nil).Sum()
-	must(t, c.Put(a, &Entry{OutputID: id, Files: files}))
-	tests := []struct {
-		advance time.Duration
-		want    time.Time
+	touches := []struct {
+		name  string
+		touch func(c *Cache, a ID) error
 	}{
-		{10 * time.Minute, now},                       // too soon: no write
-		{61 * time.Minute, now.Add(71 * time.Minute)}, // over an hour since the recorded use
+		{"Touch", (*Cache).Touch},
+		{"TouchEntry", func(c *Cache, a ID) error {
+			e, err := c.Get(a)
+			if err != nil {
+				return err
+			}
+			before := e.LastUsed
+			err = c.TouchEntry(a, e)
+			if !e.LastUsed.Equal(before) {
+				t.Errorf("TouchEntry changed the entry it was given: LastUsed %v, was %v", e.LastUsed, before)
+			}
+			return err
+		}},
 	}
-	for _, tt := range tests {
-		now = now.Add(tt.advance)
-		must(t, c.Touch(a))
-		e, err := c.Get(a)
-		must(t, err)
-		if !e.LastUsed.Equal(tt.want) {
-			t.Errorf("wrong LastUsed after %v\ngot:  %v\nwant: %v", tt.advance, e.LastUsed, tt.want)
-		}
+	for _, tc := range touches {
+		t.Run(tc.name, func(t *testing.T) {
+			c := openTest(t)
+			now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+			c.now = func() time.Time { return now }
+			id, files := commit(t, c, map[string]string{"a": "1"})
+			a := NewHash("a", nil).Sum()
+			must(t, c.Put(a, &Entry{OutputID: id, Files: files}))
+			tests := []struct {
+				advance time.Duration
+				want    time.Time
+			}{
+				{10 * time.Minute, now},                       // too soon: no write
+				{61 * time.Minute, now.Add(71 * time.Minute)}, // over an hour since the recorded use
+			}
+			for _, tt := range tests {
+				now = now.Add(tt.advance)
+				must(t, tc.touch(c, a))
+				e, err := c.Get(a)
+				must(t, err)
+				if !e.LastUsed.Equal(tt.want) {
+					t.Errorf("wrong LastUsed after %v\ngot:  %v\nwant: %v", tt.advance, e.LastUsed, tt.want)
+				}
+			}
+		})
 	}
+	c := openTest(t)
 	if err := c.Touch(NewHash("absent", nil).Sum()); err != ErrNotFound {
 		t.Errorf("wrong error touching an absent entry\ngot:  %v\nwant: %v", err, ErrNotFound)
 	}

@@ -484,7 +484,7 @@ func (b *builder) work(ctx context.Context, n *node, devs []int) outcome {
 		if b.opt.Debug.CacheVerify && !in.Kind.NonDeterministic {
 			return b.verify(ctx, n, a, e, devs)
 		}
-		if err := c.Touch(a.id); err != nil {
+		if err := c.TouchEntry(a.id, e); err != nil {
 			return fail(err)
 		}
 		b.seals.add(e.OutputID, e.Files, in.Addr)
