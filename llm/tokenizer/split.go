@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -93,9 +94,7 @@ func splitSpans(s string, spans []span, behavior splitBehavior, invert bool, emi
 			}
 			prev = sp.match
 		}
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
+		slices.Reverse(out)
 	}
 	for _, p := range out {
 		if !p.remove && p.end > p.start {
