@@ -30,6 +30,11 @@ const recordHeader = "refeval entry v1 "
 // encodeEntry returns the index value of an entry (its JSON).
 func encodeEntry(e *Entry) ([]byte, error) { return json.Marshal(e) }
 
+// DecodeEntry decodes an entry as the index stores it (and a remote cache
+// holds it) and checks it as decodeEntry does: an entry from elsewhere
+// never names another output, or a file outside the output folder.
+func DecodeEntry(b []byte) (*Entry, error) { return decodeEntry(b) }
+
 // decodeEntry decodes an index value and checks that it describes an
 // output: a non-zero OutputID that is the digest of its manifest, whose
 // names are clean, sorted and unique. Any damage to the value's JSON, IDs

@@ -2,12 +2,10 @@ package remote
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -38,23 +36,18 @@ func (r *Remote) readEntry(ctx context.Context, action cache.ID) (*cache.Entry, 
 	if err != nil {
 		return nil, nil, obj, err
 	}
-	var e cache.Entry
-	if err := json.Unmarshal(data, &e); err != nil {
-		return nil, nil, obj, damageError{fmt.Errorf("entry does not parse: %v", err)}
+	e, err := cache.DecodeEntry(data)
+	if err != nil {
+		return nil, nil, obj, damageError{err}
 	}
-	if e.OutputID.IsZero() || cache.OutputIDOf(e.Files) != e.OutputID {
-		return nil, nil, obj, damageError{errors.New("its manifest does not match its OutputID")}
-	}
-	for i, f := range e.Files {
-		// Checked before anything is written: a name must stay inside
-		// the output folder, whoever wrote the entry.
-		if f.Name == "" || f.Name == "." || path.Clean(f.Name) != f.Name || path.IsAbs(f.Name) ||
-			f.Name == ".." || strings.HasPrefix(f.Name, "../") || strings.Contains(f.Name, "\\") ||
-			(i > 0 && e.Files[i-1].Name >= f.Name) || f.Size < 0 {
-			return nil, nil, obj, damageError{fmt.Errorf("its manifest names %q, not a sorted path inside the output folder", f.Name)}
+	for _, f := range e.Files {
+		// Checked before anything is written, whoever wrote the entry:
+		// a backslash would be a separator on another system.
+		if strings.Contains(f.Name, "\\") {
+			return nil, nil, obj, damageError{fmt.Errorf("its manifest names %q, not a path inside the output folder", f.Name)}
 		}
 	}
-	return &e, data, obj, nil
+	return e, data, obj, nil
 }
 
 // Fetch looks action up in the remote. On a hit it downloads the output

@@ -227,6 +227,13 @@ func TestDamageIsAMissReportedOnce(t *testing.T) {
 			data, _ := json.Marshal(&bad)
 			s.Set(entryKey(action), data)
 		}},
+		{"entry name with a backslash", func(s *MemStore, action cache.ID, e *cache.Entry) {
+			bad := *e
+			bad.Files = []cache.File{{Name: `..\escaped.txt`, Size: 6, Digest: cache.DigestBytes([]byte("hello\n")), Mode: 0o444}}
+			bad.OutputID = cache.OutputIDOf(bad.Files)
+			data, _ := json.Marshal(&bad)
+			s.Set(entryKey(action), data)
+		}},
 		{"entry manifest", func(s *MemStore, action cache.ID, e *cache.Entry) {
 			s.Set(entryKey(action), []byte(`{"OutputID":"`+e.OutputID.String()+`","Files":[]}`))
 		}},
