@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/refeval/refeval/internal/tmpfs"
 )
 
 // TestCloseForExitDiskFull runs a session that writes an entry, fills its
@@ -14,7 +16,7 @@ import (
 // must exit normally, saying the disk is full, and the entry must be there
 // once space is freed.
 func TestCloseForExitDiskFull(t *testing.T) {
-	mnt := mountTmpfs(t)
+	mnt := tmpfs.Mount(t)
 
 	dir := filepath.Join(mnt, "cache")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")

@@ -2,11 +2,11 @@ package cache
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/refeval/refeval/internal/tmpfs"
 )
 
 // TestDiskFullTmpfs fills a real 40 MB tmpfs (as root; skipped elsewhere).
@@ -14,7 +14,7 @@ import (
 // full file system and the process died of SIGBUS; now the nearly full
 // file system is "disk full" with its mount point.
 func TestDiskFullTmpfs(t *testing.T) {
-	mnt := mountTmpfs(t)
+	mnt := tmpfs.Mount(t)
 
 	dir := filepath.Join(mnt, "cache")
 	c, err := Open(dir, Options{NoWait: true})
@@ -45,19 +45,4 @@ func TestDiskFullTmpfs(t *testing.T) {
 	c, err = Open(dir, Options{NoWait: true})
 	must(t, err)
 	must(t, c.Close())
-}
-
-// mountTmpfs mounts a 40 MB tmpfs on a test folder, unmounted when the
-// test ends. It skips the test where that needs privileges it lacks.
-func mountTmpfs(t *testing.T) string {
-	t.Helper()
-	mnt := t.TempDir()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v: %s", err, out)
-	}
-	t.Cleanup(func() { syscall.Unmount(mnt, syscall.MNT_DETACH) })
-	return mnt
 }

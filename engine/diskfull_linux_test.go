@@ -3,15 +3,14 @@ package engine
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/refeval/refeval/cache"
+	"github.com/refeval/refeval/internal/tmpfs"
 )
 
 // fillStage writes zeros into its output folder until the file system is
@@ -40,14 +39,7 @@ func (fillStage) Run(ctx context.Context, rc *RunContext) error {
 // the write's error (or "exit status 1" for a command); now it says the
 // disk is full, with the free bytes and the mount point.
 func TestStageKilledByFullDisk(t *testing.T) {
-	mnt := t.TempDir()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v: %s", err, out)
-	}
-	t.Cleanup(func() { syscall.Unmount(mnt, syscall.MNT_DETACH) })
+	mnt := tmpfs.Mount(t)
 
 	file := filepath.Join(t.TempDir(), "p.hcl")
 	if err := os.WriteFile(file, []byte(`stage "fill" "f" {}`+"\n"), 0o644); err != nil {
