@@ -87,7 +87,8 @@ func (c *chatText) promptIDs(prompt string) ([]int, error) {
 // content (Llama-3's `| trim`) gives the trimmed text's ids, and ChatML's
 // "\n" after <|im_end|> is not trained on (RLRR's Qwen path drops it with
 // input_ids[:-1]). maxLen > 0 truncates prompt + response to that many
-// tokens, as the tokenizer's max_length truncation does there.
+// tokens, as the tokenizer's max_length truncation does there; a prompt
+// that leaves no response token is an error, which says its length.
 func (c *chatText) conversationIDs(prompt, response string, maxLen int) (promptIDs, responseIDs []int, err error) {
 	promptIDs, err = c.promptIDs(prompt)
 	if err != nil {
@@ -107,7 +108,9 @@ func (c *chatText) conversationIDs(prompt, response string, maxLen int) (promptI
 	}
 	responseIDs = full[len(promptIDs):end]
 	if maxLen > 0 {
-		promptIDs = promptIDs[:min(len(promptIDs), maxLen)]
+		if len(promptIDs) >= maxLen {
+			return nil, nil, &promptTooLongError{len(promptIDs), maxLen}
+		}
 		responseIDs = responseIDs[:min(len(responseIDs), maxLen-len(promptIDs))]
 	}
 	return promptIDs, responseIDs, nil
@@ -123,6 +126,14 @@ func (c *chatText) conversationLength(prompt, response string) (int, error) {
 		return 0, fmt.Errorf("rendering the chat template: %w", err)
 	}
 	return len(c.tok.Encode(strings.TrimSpace(s))), nil
+}
+
+// A promptTooLongError is a prompt that leaves no response token within
+// max_len.
+type promptTooLongError struct{ promptLen, maxLen int }
+
+func (e *promptTooLongError) Error() string {
+	return fmt.Sprintf("the prompt alone has %d tokens, so max_len = %d leaves no response token; raise max_len above %d", e.promptLen, e.maxLen, e.promptLen)
 }
 
 // pairIDs tokenizes a preference pair: the prompt, and the chosen and

@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -95,9 +96,14 @@ func TestConversationIDs(t *testing.T) {
 			if !slices.Equal(p2, p) || !slices.Equal(r2, r[:2]) {
 				t.Errorf("wrong truncation\ngot:  %v + %v\nwant: %v + %v", p2, r2, p, r[:2])
 			}
-			p3, r3, _ := ct.conversationIDs(prompt, response, len(p)-1)
-			if len(p3) != len(p)-1 || len(r3) != 0 {
-				t.Errorf("wrong truncation of a long prompt: %d + %d tokens", len(p3), len(r3))
+			// A prompt that fills max_len leaves no response token: an
+			// error that says the prompt's whole length.
+			for _, maxLen := range []int{len(p) - 1, len(p)} {
+				_, _, err = ct.conversationIDs(prompt, response, maxLen)
+				want := fmt.Sprintf("the prompt alone has %d tokens, so max_len = %d leaves", len(p), maxLen)
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("wrong error for max_len %d\ngot:  %v\nwant: …%s…", maxLen, err, want)
+				}
 			}
 		})
 	}

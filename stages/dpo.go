@@ -152,11 +152,12 @@ func (s *dpoStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		out := make([]train.PairExample, len(lps))
 		for i, lp := range lps {
 			prompt, c, r, err := ct.pairIDs(lp.Pair, s.t.MaxLen)
+			if tooLong := (*promptTooLongError)(nil); errors.As(err, &tooLong) {
+				// The reference log-probs were cut to the logprobs stage's max_len.
+				return nil, fmt.Errorf("%s pair %d: %w, and the logprobs stage's to the same", what, i+1, err)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%s pair %d: %w", what, i+1, err)
-			}
-			if len(c) == 0 || len(r) == 0 {
-				return nil, fmt.Errorf("%s pair %d: the prompt alone has %d tokens, max_len %d leaves no response token; raise max_len (and the logprobs stage's)", what, i+1, len(prompt), s.t.MaxLen)
 			}
 			out[i] = train.PairExample{Prompt: prompt, Chosen: c, Rejected: r, RefChosen: lp.ChosenLogprob, RefRejected: lp.RejectedLogprob}
 		}

@@ -83,9 +83,6 @@ func pairLogprobs(ctx context.Context, m *llm.Model, ct *chatText, pairs []Pair,
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s line %d: %w", PairsFile, first+i+1, err)
 		}
-		if len(c) == 0 || len(r) == 0 {
-			return nil, nil, fmt.Errorf("%s line %d: the prompt alone has %d tokens, max_len %d leaves no response token; raise max_len", PairsFile, first+i+1, len(prompt), maxLen)
-		}
 		seqs = append(seqs,
 			llm.Sequence{Tokens: append(append([]int(nil), prompt...), c...), PromptLen: len(prompt)},
 			llm.Sequence{Tokens: append(append([]int(nil), prompt...), r...), PromptLen: len(prompt)})

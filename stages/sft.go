@@ -141,9 +141,6 @@ func (s *sftStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		if err != nil {
 			return fmt.Errorf("%s line %d: %w", s.prompts, i+1, err)
 		}
-		if len(resp) == 0 {
-			return fmt.Errorf("%s line %d: the prompt alone has %d tokens, max_len %d leaves no response token; raise max_len", s.prompts, i+1, len(ids), s.t.MaxLen)
-		}
 		all[i] = train.SFTExample{Prompt: ids, Response: resp}
 	}
 	trainSet, evalSet := split(all, s.t.EvalFraction, s.t.Seed)
