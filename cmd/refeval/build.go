@@ -338,8 +338,9 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 		early.drop()
 		return err
 	}
-	gpus := gpusFor(f, localStages(f, sel))
-	if err := printDiags(p, engine.CheckDevices(localStages(f, sel), gpus)); err != nil {
+	local := localStages(f, sel)
+	gpus := gpusFor(f, local)
+	if err := printDiags(p, engine.CheckDevices(local, gpus)); err != nil {
 		early.drop()
 		return err
 	}

@@ -61,8 +61,9 @@ func runWatch(ctx context.Context, cmd *Command, args []string) error {
 			}
 			return nil
 		}
-		gpus = gpusFor(f, localStages(f, sel))
-		if printDiags(p, engine.CheckDevices(localStages(f, sel), gpus)) != nil {
+		local := localStages(f, sel)
+		gpus = gpusFor(f, local)
+		if printDiags(p, engine.CheckDevices(local, gpus)) != nil {
 			return nil
 		}
 		if c == nil {
