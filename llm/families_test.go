@@ -2,7 +2,6 @@ package llm
 
 import (
 	"context"
-	"math"
 	"os"
 	"slices"
 	"testing"
@@ -34,29 +33,7 @@ func TestFamiliesPathsAgree(t *testing.T) {
 			reqs := []GenRequest{{Prompt: prompt(7, 9), Item: "a"}, {Prompt: prompt(8, 3), Item: "b"}}
 			checkGenerationScores(t, ctx, m, reqs, SampleParams{N: 2, MaxTokens: 12, Temperature: 1, Seed: 3})
 
-			prefix := prompt(100, 17)
-			suffixes := [][]int{prompt(201, 3), prompt(202, 12)}
-			var whole [][]int
-			for _, s := range suffixes {
-				whole = append(whole, append(append([]int{}, prefix...), s...))
-			}
-			shared, err := m.NextTokenLogProbsShared(ctx, prefix, suffixes)
-			if err != nil {
-				t.Fatal(err)
-			}
-			full, err := m.NextTokenLogProbs(ctx, whole)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range full {
-				worst := 0.0
-				for k := range full[i] {
-					worst = max(worst, math.Abs(float64(shared[i][k]-full[i][k])))
-				}
-				if worst > 1e-5 {
-					t.Errorf("wrong shared-prefix log-probs of suffix %d\ngot:  largest difference %g\nwant: <= 1e-5", i, worst)
-				}
-			}
+			checkSharedPrefix(t, ctx, m, prompt(100, 17), [][]int{prompt(201, 3), prompt(202, 12)})
 		})
 	}
 }

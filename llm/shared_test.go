@@ -27,33 +27,11 @@ func TestNextTokenLogProbsShared(t *testing.T) {
 	}
 	for n, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			prefix := prompt(uint64(100+n), tt.prefix)
-			var suffixes, whole [][]int
+			var suffixes [][]int
 			for i, l := range tt.suffixes {
-				s := prompt(uint64(200+10*n+i), l)
-				suffixes = append(suffixes, s)
-				whole = append(whole, append(append([]int{}, prefix...), s...))
+				suffixes = append(suffixes, prompt(uint64(200+10*n+i), l))
 			}
-			got, err := m.NextTokenLogProbsShared(ctx, prefix, suffixes)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := m.NextTokenLogProbs(ctx, whole)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(want) {
-				t.Fatalf("wrong number of rows\ngot:  %#v\nwant: %#v", len(got), len(want))
-			}
-			for i := range want {
-				worst := 0.0
-				for k := range want[i] {
-					worst = max(worst, math.Abs(float64(got[i][k]-want[i][k])))
-				}
-				if worst > 1e-5 {
-					t.Errorf("wrong log-probs of suffix %d: largest difference %g\ngot:  %#v\nwant: %#v", i, worst, got[i][:5], want[i][:5])
-				}
-			}
+			checkSharedPrefix(t, ctx, m, prompt(uint64(100+n), tt.prefix), suffixes)
 		})
 	}
 	// The same buckets again compile nothing new.
@@ -63,6 +41,36 @@ func TestNextTokenLogProbsShared(t *testing.T) {
 	}
 	if got := m.Compilations(); got != before {
 		t.Errorf("wrong number of compilations after repeating buckets\ngot:  %#v\nwant: %#v", got, before)
+	}
+}
+
+// checkSharedPrefix checks that NextTokenLogProbsShared gives, for each
+// suffix, NextTokenLogProbs's row of the whole prefix + suffix within 1e-5.
+func checkSharedPrefix(t *testing.T, ctx context.Context, m *Model, prefix []int, suffixes [][]int) {
+	t.Helper()
+	var whole [][]int
+	for _, s := range suffixes {
+		whole = append(whole, append(append([]int{}, prefix...), s...))
+	}
+	got, err := m.NextTokenLogProbsShared(ctx, prefix, suffixes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := m.NextTokenLogProbs(ctx, whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("wrong number of rows\ngot:  %#v\nwant: %#v", len(got), len(want))
+	}
+	for i := range want {
+		worst := 0.0
+		for k := range want[i] {
+			worst = max(worst, math.Abs(float64(got[i][k]-want[i][k])))
+		}
+		if worst > 1e-5 {
+			t.Errorf("wrong shared-prefix log-probs of suffix %d: largest difference %g\ngot:  %#v\nwant: %#v", i, worst, got[i][:5], want[i][:5])
+		}
 	}
 }
 
