@@ -54,8 +54,7 @@ func runRunStage(ctx context.Context, cmd *Command, args []string) (err error) {
 	}()
 	spec, err := remote.ReadSpec(specPath)
 	if errors.Is(err, os.ErrNotExist) {
-		host, _ := os.Hostname()
-		return fmt.Errorf("this machine (%s) cannot see the job spec %s: the cache folder must be on a file system that the build's machine and the cluster's nodes share, at the same path (see docs/executor.md)", host, specPath)
+		return remote.NotShared("job spec", specPath, err)
 	}
 	if err != nil {
 		return err

@@ -11,10 +11,7 @@ import (
 // and the output folder must be on a file system shared with the machine
 // that runs the build.
 func (s *Spec) Check() error {
-	host, _ := os.Hostname()
-	missing := func(what, path string, err error) error {
-		return fmt.Errorf("this machine (%s) cannot see the %s %s: %v. The pipeline folder and the cache folder must be on a file system that the build's machine and the cluster's nodes share, at the same path (see docs/executor.md)", host, what, path, err)
-	}
+	missing := NotShared
 	if _, err := os.Stat(s.Pipeline); err != nil {
 		return missing("pipeline file", s.Pipeline, err)
 	}
@@ -36,4 +33,12 @@ func (s *Spec) Check() error {
 		return missing("output folder", s.Out, err)
 	}
 	return nil
+}
+
+// NotShared is the error of a job that cannot see what (the job spec, the
+// pipeline file, ...) at path: it names this machine and says what must
+// be shared.
+func NotShared(what, path string, err error) error {
+	host, _ := os.Hostname()
+	return fmt.Errorf("this machine (%s) cannot see the %s %s: %v. The pipeline folder and the cache folder must be on a file system that the build's machine and the cluster's nodes share, at the same path (see docs/executor.md)", host, what, path, err)
 }
