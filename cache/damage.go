@@ -37,11 +37,22 @@ func (c *Cache) view(fn func(txn *badger.Txn) error) (err error) {
 
 // update runs fn in a Badger read-write transaction, as view does.
 func (c *Cache) update(fn func(txn *badger.Txn) error) (err error) {
+	if !c.writable() {
+		return nil // frozen
+	}
 	c.wrote.Store(true)
 	defer recoverIndex(&err)
 	defer faultsPanic()()
 	return c.db.Update(fn)
 }
+
+// writable reports whether the index may still be written. Once damage has
+// been met it is frozen: a write could fill a memtable whose flush, or a
+// compaction it starts, reads the damaged tables on a Badger goroutine
+// where a panic ends the process (no recover reaches it). Entries stay
+// safe in their records, from which Close rebuilds the index; what only the
+// index held (memos, stat records) is recomputed.
+func (c *Cache) writable() bool { return c.damaged() == nil }
 
 // guard runs fn, another call into Badger, turning a panic into an error.
 func guard(fn func() error) (err error) {

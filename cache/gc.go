@@ -423,7 +423,7 @@ func (c *Cache) staleStats() ([][]byte, error) {
 }
 
 func (c *Cache) deleteKeys(keys [][]byte) error {
-	if len(keys) == 0 {
+	if len(keys) == 0 || !c.writable() {
 		return nil
 	}
 	c.wrote.Store(true)

@@ -207,7 +207,16 @@ func (c *Cache) Close() error {
 	if c.db == nil {
 		return nil
 	}
-	err := guard(c.db.Close)
+	var err error
+	if c.damaged() == nil {
+		err = guard(c.db.Close)
+	}
+	// Else the damaged index is left unclosed, to be moved aside by the
+	// rebuild: Badger's Close flushes the memtable and compacts level 0
+	// into the damaged tables, on goroutines where a panic on their bytes
+	// ends the process (no recover reaches them). Every entry is in its
+	// record, which the rebuild reads; the process exits soon after, or
+	// (watch) keeps the abandoned index's files open until it does.
 	c.db = nil
 	if cause := c.damaged(); cause != nil {
 		// Damage met while reading: rebuild now, under the lock.

@@ -243,7 +243,7 @@ func (w *statWrites) add(abs string, r statRecord) {
 }
 
 func (w *statWrites) flush(c *Cache) {
-	if len(w.recs) == 0 {
+	if len(w.recs) == 0 || !c.writable() {
 		return
 	}
 	c.wrote.Store(true)
