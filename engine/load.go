@@ -790,20 +790,6 @@ func (p *Pipeline) checkInputs(in *Instance, st Stage) hcl.Diagnostics {
 			Detail:  fmt.Sprintf("%s reads %s, which does not exist. Create it or fix the path (relative paths start at %s).", in.Addr, path, p.Dir),
 			Subject: subject.Ptr()})
 	}
-	if c, ok := st.(InputChecker); ok && !diags.HasErrors() {
-		if err := c.CheckInputs(p.Dir); err != nil {
-			// Point at the attribute naming the file the error names.
-			subject := in.DeclRange
-			for _, path := range st.Inputs() {
-				if path != "" && strings.Contains(err.Error(), path) {
-					subject = p.inputSubject(in, path)
-					break
-				}
-			}
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid Input File",
-				Detail: fmt.Sprintf("%s: %v.", in.Addr, err), Subject: subject.Ptr()})
-		}
-	}
 	return diags
 }
 

@@ -31,9 +31,9 @@ type Kind struct {
 	NonDeterministic bool
 	// CheckInputs, when set, checks a decoded stage's input files at load
 	// time, after the engine has checked that they exist: cheap checks (an
-	// empty prompts file, fewer references than prompts, an unknown
-	// template slot) that would otherwise fail only after the upstream
-	// stages ran. body and ectx are as for Decode; paths inside upstream
+	// empty prompts file, fewer references than prompts, a judge template
+	// in the wrong layout) that would otherwise fail only after the upstream
+	// stages ran. It is the one load-time check of input contents. body and ectx are as for Decode; paths inside upstream
 	// outputs are placeholders (IsPending) and must be skipped; dir is the
 	// pipeline file's folder. Diagnostics should point at the attribute.
 	CheckInputs func(body hcl.Body, ectx *hcl.EvalContext, dir string) hcl.Diagnostics
@@ -54,15 +54,6 @@ type Stage interface {
 	// is cancelled. Whatever it leaves in rc.Out becomes the output only if
 	// it returns nil.
 	Run(ctx context.Context, rc *RunContext) error
-}
-
-// An InputChecker is a Stage that checks the content of its input files
-// when the pipeline is loaded (a judge template's layout, say), so that a
-// bad file is reported before anything runs. CheckInputs gets the pipeline
-// file's folder; it skips files that do not exist yet. Its error names the
-// file and what to do.
-type InputChecker interface {
-	CheckInputs(dir string) error
 }
 
 // RunContext is what a running stage receives from the engine.

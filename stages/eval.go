@@ -112,12 +112,6 @@ func decodeEval(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnos
 	return s, a.diags
 }
 
-// CheckInputs checks the judge template's layout at load time
-// (engine.InputChecker).
-func (s *evalStage) CheckInputs(dir string) error {
-	return checkTemplate(dir, s.template)
-}
-
 func (s *evalStage) Inputs() []string {
 	in := append(s.policy.Inputs(), s.baseline.Inputs()...)
 	in = append(in, s.judge.Inputs()...)

@@ -14,17 +14,16 @@ import (
 )
 
 // checkInputFiles is the engine.Kind.CheckInputs of every kind with a
-// prompts or references attribute (set by Register): at load time it checks
-// the files those attributes name, which mean the same in every kind, so
-// that a bad file fails the load instead of a stage after its upstream
-// stages ran:
+// prompts, references or template attribute (set by Register), and the one
+// load-time check of input contents: it checks the files those attributes
+// name, which mean the same in every kind, so that a bad file fails the
+// load instead of a stage after its upstream stages ran:
 //
 //	prompts     a prompts file with at least one prompt
 //	references  at least one reference per prompt (the first limit prompts)
+//	template    a judge template in the layout ParseJudgeTemplate reads
 //
-// Files inside upstream outputs do not exist yet and are skipped. Judge
-// templates are checked by the score and eval stages themselves, through
-// engine.InputChecker.
+// Files inside upstream outputs do not exist yet and are skipped.
 func checkInputFiles(body hcl.Body, ectx *hcl.EvalContext, dir string) hcl.Diagnostics {
 	content, _, _ := body.PartialContent(inputCheckSchema)
 	var diags hcl.Diagnostics
@@ -87,12 +86,22 @@ func checkInputFiles(body hcl.Body, ectx *hcl.EvalContext, dir string) hcl.Diagn
 			errorf(a, "Wrong Reference Count", "%s has %d references for %d prompts; it needs one line per prompt, in prompt order.", path, n, prompts)
 		}
 	}
+	if path, a := file("template"); a != nil {
+		if _, err := readTemplate(dir, path); err != nil {
+			errorf(a, "Invalid Input File", "%v.", err)
+		}
+	}
 	return diags
 }
 
-var inputCheckSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "prompts"}, {Name: "references"}, {Name: "limit"},
-}}
+// inputCheckSchema holds the attributes checkInputFiles reads;
+// checkedInputs those whose presence makes Register set it.
+var (
+	inputCheckSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "prompts"}, {Name: "references"}, {Name: "limit"}, {Name: "template"},
+	}}
+	checkedInputs = []string{"prompts", "references", "template"}
+)
 
 // lineCounts remembers countLines by path, size and modification time: the
 // instances of a for_each block often share one large prompts file.

@@ -32,7 +32,7 @@ func Register(k *engine.Kind) {
 	if k.GPUEnv == nil {
 		k.GPUEnv = backendEnv // a stage given GPUs may run any GoMLX code on them
 	}
-	if k.CheckInputs == nil && hasAttribute(k.Schema, "prompts", "references") {
+	if k.CheckInputs == nil && hasAttribute(k.Schema, checkedInputs...) {
 		k.CheckInputs = checkInputFiles
 	}
 	kinds[k.Name] = k

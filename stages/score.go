@@ -108,12 +108,6 @@ func judgeAttrs(a *attrs, judge *ModelRef, template, mode *string, top, maxJudge
 	}
 }
 
-// CheckInputs checks the judge template's layout at load time
-// (engine.InputChecker).
-func (s *scoreStage) CheckInputs(dir string) error {
-	return checkTemplate(dir, s.template)
-}
-
 func decodeScore(body hcl.Body, ectx *hcl.EvalContext) (engine.Stage, hcl.Diagnostics) {
 	a := newAttrs(body, scoreSchema, ectx)
 	s := &scoreStage{mode: JudgeLogprobs, top: JudgeTopLogprobs, batch: 20}
@@ -153,19 +147,6 @@ func readTemplate(dir, path string) (*JudgeTemplate, error) {
 		return nil, fmt.Errorf("judge template %s: %w", path, err)
 	}
 	return t, nil
-}
-
-// checkTemplate parses a judge template that exists (a missing one, or an
-// upstream output not built yet, is the engine's to report).
-func checkTemplate(dir, path string) error {
-	if path == "" {
-		return nil
-	}
-	if _, err := os.Stat(resolve(dir, path)); err != nil {
-		return nil
-	}
-	_, err := readTemplate(dir, path)
-	return err
 }
 
 func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
