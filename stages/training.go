@@ -63,27 +63,55 @@ type trainSettings struct {
 //	seed           data order and held-out split
 type trainAttr struct {
 	name     string
+	lo, hi   float64                    // range of a number
+	choices  []string                   // choices of a string
 	field    func(t *trainSettings) any // *float64, *int, *uint64 or *string
-	lo, hi   float64
-	choices  []string
-	dpo, sft any // defaults, of the field's type
+	defaults func(t *trainSettings, dpo bool)
 }
 
+// trainValue is what a training attribute holds.
+type trainValue interface {
+	float64 | int | uint64 | string
+}
+
+// attr is the row of a training attribute: field picks it in
+// trainSettings, and the dpo and sft defaults have the field's type, so a
+// default of another type does not compile.
+func attr[T trainValue](name string, field func(t *trainSettings) *T, dpo, sft T) trainAttr {
+	return trainAttr{
+		name:  name,
+		field: func(t *trainSettings) any { return field(t) },
+		defaults: func(t *trainSettings, isDPO bool) {
+			*field(t) = sft
+			if isDPO {
+				*field(t) = dpo
+			}
+		},
+	}
+}
+
+// in sets a number's range.
+func (r trainAttr) in(lo, hi float64) trainAttr { r.lo, r.hi = lo, hi; return r }
+
+// oneOf sets a string's choices.
+func (r trainAttr) oneOf(choices ...string) trainAttr { r.choices = choices; return r }
+
 var trainAttrs = []trainAttr{
-	{name: "lr", field: func(t *trainSettings) any { return &t.LR }, lo: 1e-12, hi: 10, dpo: 5e-7, sft: 2e-5},
-	{name: "weight_decay", field: func(t *trainSettings) any { return &t.WeightDecay }, hi: 10, dpo: 0.01, sft: 0.01},
-	{name: "schedule", field: func(t *trainSettings) any { return &t.Schedule }, choices: []string{train.ScheduleCosine, train.ScheduleLinear, train.ScheduleConstant}, dpo: train.ScheduleCosine, sft: train.ScheduleLinear},
-	{name: "warmup_ratio", field: func(t *trainSettings) any { return &t.WarmupRatio }, hi: 1, dpo: 0.1, sft: 0.03},
-	{name: "batch", field: func(t *trainSettings) any { return &t.MicroBatch }, lo: 1, hi: 1 << 16, dpo: 8, sft: 2},
-	{name: "grad_accum", field: func(t *trainSettings) any { return &t.GradAccum }, lo: 1, hi: 1 << 16, dpo: 8, sft: 16},
-	{name: "replicas", field: func(t *trainSettings) any { return &t.Replicas }, hi: 1024, dpo: 0, sft: 0},
-	{name: "epochs", field: func(t *trainSettings) any { return &t.Epochs }, lo: 1, hi: 1 << 16, dpo: 1, sft: 2},
-	{name: "max_grad_norm", field: func(t *trainSettings) any { return &t.MaxGradNorm }, hi: 1e9, dpo: 0.0, sft: 0.0},
-	{name: "eval_fraction", field: func(t *trainSettings) any { return &t.EvalFraction }, hi: 0.9, dpo: 0.0, sft: 0.0},
-	{name: "eval_every", field: func(t *trainSettings) any { return &t.EvalEvery }, hi: 1 << 30, dpo: 400, sft: 1000},
-	{name: "max_len", field: func(t *trainSettings) any { return &t.MaxLen }, hi: 1 << 30, dpo: DefaultSeqLen, sft: DefaultSeqLen},
-	{name: "limit", field: func(t *trainSettings) any { return &t.Limit }, hi: 1 << 30, dpo: 0, sft: 0},
-	{name: "seed", field: func(t *trainSettings) any { return &t.Seed }, hi: 1 << 53, dpo: uint64(0), sft: uint64(0)},
+	attr("lr", func(t *trainSettings) *float64 { return &t.LR }, 5e-7, 2e-5).in(1e-12, 10),
+	attr("weight_decay", func(t *trainSettings) *float64 { return &t.WeightDecay }, 0.01, 0.01).in(0, 10),
+	attr("schedule", func(t *trainSettings) *string { return &t.Schedule }, train.ScheduleCosine, train.ScheduleLinear).
+		oneOf(train.ScheduleCosine, train.ScheduleLinear, train.ScheduleConstant),
+	attr("warmup_ratio", func(t *trainSettings) *float64 { return &t.WarmupRatio }, 0.1, 0.03).in(0, 1),
+	attr("batch", func(t *trainSettings) *int { return &t.MicroBatch }, 8, 2).in(1, 1<<16),
+	attr("grad_accum", func(t *trainSettings) *int { return &t.GradAccum }, 8, 16).in(1, 1<<16),
+	attr("replicas", func(t *trainSettings) *int { return &t.Replicas }, 0, 0).in(0, 1024),
+	attr("epochs", func(t *trainSettings) *int { return &t.Epochs }, 1, 2).in(1, 1<<16),
+	attr("max_grad_norm", func(t *trainSettings) *float64 { return &t.MaxGradNorm }, 0, 0).in(0, 1e9),
+	attr("eval_fraction", func(t *trainSettings) *float64 { return &t.EvalFraction }, 0, 0).in(0, 0.9),
+	attr("eval_every", func(t *trainSettings) *int { return &t.EvalEvery }, 400, 1000).in(0, 1<<30),
+	attr("max_len", func(t *trainSettings) *int { return &t.MaxLen }, DefaultSeqLen, DefaultSeqLen).in(0, 1<<30),
+	attr("limit", func(t *trainSettings) *int { return &t.Limit }, 0, 0).in(0, 1<<30),
+	attr("seed", func(t *trainSettings) *uint64 { return &t.Seed }, 0, 0).in(0, 1<<53),
 }
 
 // trainSchema is a kind's own attributes followed by trainAttrs.
@@ -99,20 +127,7 @@ func trainSchema(own ...hcl.AttributeSchema) *hcl.BodySchema {
 func trainDefaults(dpo bool) trainSettings {
 	var t trainSettings
 	for _, r := range trainAttrs {
-		def := r.sft
-		if dpo {
-			def = r.dpo
-		}
-		switch p := r.field(&t).(type) {
-		case *float64:
-			*p = def.(float64)
-		case *int:
-			*p = def.(int)
-		case *uint64:
-			*p = def.(uint64)
-		case *string:
-			*p = def.(string)
-		}
+		r.defaults(&t, dpo)
 	}
 	return t
 }

@@ -11,9 +11,17 @@ import (
 )
 
 // TestTrainAttrs checks the one table of training attributes: every
-// default lies in its row's range, the defaults are RLRR's, and a body that
-// sets every attribute decodes into the fields the rows name.
+// number has a range and every string choices, every default lies in its
+// row's range, the defaults are RLRR's, and a body that sets every
+// attribute decodes into the fields the rows name. (A default of another
+// type than its field does not compile: attr is generic in the field.)
 func TestTrainAttrs(t *testing.T) {
+	var probe trainSettings
+	for _, r := range trainAttrs {
+		if _, isString := r.field(&probe).(*string); isString != (len(r.choices) > 0) || !isString && r.hi <= r.lo {
+			t.Errorf("row %s: range [%v, %v], choices %q; a number needs a range (in), a string choices (oneOf)", r.name, r.lo, r.hi, r.choices)
+		}
+	}
 	for _, dpo := range []bool{true, false} {
 		d := trainDefaults(dpo)
 		for _, r := range trainAttrs {
@@ -23,6 +31,10 @@ func TestTrainAttrs(t *testing.T) {
 					t.Errorf("dpo=%v: %s default %v outside [%v, %v]", dpo, r.name, *p, r.lo, r.hi)
 				}
 			case *int:
+				if float64(*p) < r.lo || float64(*p) > r.hi {
+					t.Errorf("dpo=%v: %s default %v outside [%v, %v]", dpo, r.name, *p, r.lo, r.hi)
+				}
+			case *uint64:
 				if float64(*p) < r.lo || float64(*p) > r.hi {
 					t.Errorf("dpo=%v: %s default %v outside [%v, %v]", dpo, r.name, *p, r.lo, r.hi)
 				}
