@@ -28,29 +28,21 @@ func (t *Transformer) Extend(w Weights, tokens, mask, prefixLen *Node, prefix Ca
 	x := t.embed(w, g, InsertAxes(tokens, -1)) // [b, s, hidden]
 	plen := ConvertDType(prefixLen, dtypes.Int32)
 	qpos := Add(Positions(mask), BroadcastToDims(plen, b, s))
-	r := t.ropesAt(qpos)
 	preOK := LessThan(Iota(g, shapes.Make(dtypes.Int32, p), 0), BroadcastToDims(plen, p)) // [P]
 	preAllowed := BroadcastToDims(Reshape(preOK, 1, 1, 1, 1, p), b, 1, 1, s, p)
-	qi := Iota(g, shapes.Make(dtypes.Int32, s, s), 0)
-	ki := Iota(g, shapes.Make(dtypes.Int32, s, s), 1)
-	causal := Reshape(LessOrEqual(ki, qi), 1, 1, 1, s, s)
-	keyOK := Reshape(mask, b, 1, 1, 1, s)
-	ownAllowed := LogicalAnd(BroadcastToDims(causal, b, 1, 1, s, s), BroadcastToDims(keyOK, b, 1, 1, s, s))
-	allowed := Concatenate([]*Node{preAllowed, ownAllowed}, 4) // [b, 1, 1, s, P+s]
-	allowedLocal := allowed
-	if t.anySliding() {
-		kpos := Concatenate([]*Node{BroadcastToDims(InsertAxes(Iota(g, shapes.Make(dtypes.Int32, p), 0), 0), b, p), qpos}, 1) // [b, P+s]
-		allowedLocal = LogicalAnd(allowed, t.window(qpos, kpos))
-	}
-	for l := 0; l < cfg.NumHiddenLayers; l++ {
-		x = t.layer(w, l, x, r, func(name string, q, k, v *Node, local bool) *Node {
-			kk := Concatenate([]*Node{BroadcastToDims(prefix.K[l], b, cfg.NumKeyValueHeads, p, cfg.HeadDim), k}, 2)
-			vv := Concatenate([]*Node{BroadcastToDims(prefix.V[l], b, cfg.NumKeyValueHeads, p, cfg.HeadDim), v}, 2)
-			if local {
-				return t.attention(w, name, q, kk, vv, allowedLocal)
-			}
-			return t.attention(w, name, q, kk, vv, allowed)
-		})
-	}
-	return LastHidden(t.rmsNorm(x, w(g, "model.norm.weight")), mask)
+	kpos := Concatenate([]*Node{BroadcastToDims(InsertAxes(Iota(g, shapes.Make(dtypes.Int32, p), 0), 0), b, p), qpos}, 1) // [b, P+s]
+	a := t.allowedAt(Concatenate([]*Node{preAllowed, causal(mask)}, 4), qpos, kpos)                                       // [b, 1, 1, s, P+s]
+	h := t.decoder(w, x, qpos, a, prefixCache{prefix})
+	return LastHidden(h, mask)
+}
+
+// prefixCache puts one shared prefix's keys and values [1, kv, P, d] before
+// every row's own.
+type prefixCache struct{ prefix Cache }
+
+func (c prefixCache) keysValues(l int, k, v *Node) (*Node, *Node) {
+	dims := k.Shape().Clone().Dimensions
+	dims[2] = c.prefix.K[l].Shape().Dimensions[2]
+	return Concatenate([]*Node{BroadcastToDims(c.prefix.K[l], dims...), k}, 2),
+		Concatenate([]*Node{BroadcastToDims(c.prefix.V[l], dims...), v}, 2)
 }

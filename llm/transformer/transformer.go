@@ -89,27 +89,74 @@ func (t *Transformer) anySliding() bool {
 	return false
 }
 
-// layer runs decoder layer l on x [b, s, hidden]. attend returns the
-// attention output (after o_proj) for the layer's q, k, v, given whether
-// the layer is a sliding-window one; it is where callers add a cache.
-func (t *Transformer) layer(w Weights, l int, x *Node, r ropes, attend func(p string, q, k, v *Node, local bool) *Node) *Node {
+// allowed is where each query may look, [batch, 1, 1, sq, sk] (Bool): in
+// the global layers and in the sliding-window ones.
+type allowed struct{ global, local *Node }
+
+// allowedAt returns global for the global layers and, for the sliding-window
+// ones, global within the window of query positions qpos [b, sq] and key
+// positions kpos [b, sk] (or [sk]).
+func (t *Transformer) allowedAt(global, qpos, kpos *Node) allowed {
+	a := allowed{global: global, local: global}
+	if t.anySliding() {
+		a.local = LogicalAnd(global, t.window(qpos, kpos))
+	}
+	return a
+}
+
+// causal returns where the tokens of a padding mask [b, s] (Bool) may look
+// among themselves: at real keys no later than the query, [b, 1, 1, s, s].
+func causal(mask *Node) *Node {
+	g := mask.Graph()
+	b, s := mask.Shape().Dimensions[0], mask.Shape().Dimensions[1]
+	qi := Iota(g, shapes.Make(dtypes.Int32, s, s), 0)
+	ki := Iota(g, shapes.Make(dtypes.Int32, s, s), 1)
+	order := BroadcastToDims(Reshape(LessOrEqual(ki, qi), 1, 1, 1, s, s), b, 1, 1, s, s)
+	return LogicalAnd(order, BroadcastToDims(Reshape(mask, b, 1, 1, 1, s), b, 1, 1, s, s))
+}
+
+// kvCache is what a forward pass attends over besides its own tokens:
+// given layer l's keys and values of the new tokens [b, kv_heads, s, d],
+// it returns the keys and values to attend to [b, kv_heads, sk, d],
+// keeping what it must (a prefill's cache, a decode step's written one).
+// A nil kvCache attends to the new tokens alone.
+type kvCache interface {
+	keysValues(l int, k, v *Node) (*Node, *Node)
+}
+
+// layer runs decoder layer l on x [b, s, hidden]: the one layer body of
+// the full forward, Prefill, DecodeStep, Extend and training, which differ
+// only in a and c.
+func (t *Transformer) layer(w Weights, l int, x *Node, r ropes, a allowed, c kvCache) *Node {
 	g := x.Graph()
 	p := fmt.Sprintf("model.layers.%d.", l)
-	local := t.cfg.Sliding(l)
-	cos, sin := r.cos, r.sin
-	if local {
-		cos, sin = r.cosLocal, r.sinLocal
+	cos, sin, mask := r.cos, r.sin, a.global
+	if t.cfg.Sliding(l) {
+		cos, sin, mask = r.cosLocal, r.sinLocal, a.local
 	}
 	hn := t.rmsNorm(x, w(g, p+"input_layernorm.weight"))
 	q, k, v := t.qkv(w, p, hn, cos, sin)
-	a := attend(p, q, k, v, local)
+	if c != nil {
+		k, v = c.keysValues(l, k, v)
+	}
+	att := t.attention(w, p, q, k, v, mask)
 	if !t.cfg.Gemma {
-		x = Add(x, a)
+		x = Add(x, att)
 		return Add(x, t.mlp(w, p, t.rmsNorm(x, w(g, p+"post_attention_layernorm.weight"))))
 	}
-	x = Add(x, t.rmsNorm(a, w(g, p+"post_attention_layernorm.weight")))
+	x = Add(x, t.rmsNorm(att, w(g, p+"post_attention_layernorm.weight")))
 	m := t.mlp(w, p, t.rmsNorm(x, w(g, p+"pre_feedforward_layernorm.weight")))
 	return Add(x, t.rmsNorm(m, w(g, p+"post_feedforward_layernorm.weight")))
+}
+
+// decoder runs every layer over the embedded tokens x [b, s, hidden] at
+// positions [b, s] (Int32) and returns the final normalized hidden states.
+func (t *Transformer) decoder(w Weights, x, positions *Node, a allowed, c kvCache) *Node {
+	r := t.ropesAt(positions)
+	for l := range t.cfg.NumHiddenLayers {
+		x = t.layer(w, l, x, r, a, c)
+	}
+	return t.rmsNorm(x, w(x.Graph(), "model.norm.weight"))
 }
 
 // Config returns the configuration the builder was made for.
@@ -189,77 +236,64 @@ func LastHidden(h, mask *Node) *Node {
 // DynamicUpdateSlice) and attending to cache positions <= pos. It returns
 // the final hidden states [batch, hidden] and the updated cache.
 func (t *Transformer) DecodeStep(w Weights, tokens, pos *Node, cache Cache) (*Node, Cache) {
-	cfg := t.cfg
 	g := tokens.Graph()
 	b := tokens.Shape().Dimensions[0]
 	cacheLen := cache.K[0].Shape().Dimensions[2]
-	x := t.embed(w, g, InsertAxes(tokens, -1, -1)) // [b, 1, hidden]
-	positions := InsertAxes(pos, -1)               // [b, 1]
-	r := t.ropesAt(positions)
-	iota := Iota(g, shapes.Make(dtypes.Int32, b, 1, cacheLen, 1), 2)
-	write := Equal(iota, Reshape(pos, b, 1, 1, 1))                                      // [b, 1, T, 1]
+	x := t.embed(w, g, InsertAxes(tokens, -1, -1))                                      // [b, 1, hidden]
+	positions := InsertAxes(pos, -1)                                                    // [b, 1]
 	keyOK := LessOrEqual(Iota(g, shapes.Make(dtypes.Int32, b, cacheLen), 1), positions) // [b, T]
-	allowed := Reshape(keyOK, b, 1, 1, 1, cacheLen)                                     // [b, kv, group, q, T]
-	allowedLocal := allowed
-	if t.anySliding() {
-		allowedLocal = LogicalAnd(allowed, t.window(positions, Iota(g, shapes.Make(dtypes.Int32, cacheLen), 0)))
-	}
-	out := Cache{K: make([]*Node, cfg.NumHiddenLayers), V: make([]*Node, cfg.NumHiddenLayers)}
-	for l := 0; l < cfg.NumHiddenLayers; l++ {
-		x = t.layer(w, l, x, r, func(p string, q, k, v *Node, local bool) *Node {
-			// q [b, heads, 1, d]; k, v [b, kv, 1, d]
-			kw := BroadcastToDims(k, b, cfg.NumKeyValueHeads, cacheLen, cfg.HeadDim)
-			vw := BroadcastToDims(v, b, cfg.NumKeyValueHeads, cacheLen, cfg.HeadDim)
-			wr := BroadcastToDims(write, b, cfg.NumKeyValueHeads, cacheLen, cfg.HeadDim)
-			out.K[l] = Where(wr, kw, cache.K[l])
-			out.V[l] = Where(wr, vw, cache.V[l])
-			if local {
-				return t.attention(w, p, q, out.K[l], out.V[l], allowedLocal)
-			}
-			return t.attention(w, p, q, out.K[l], out.V[l], allowed)
-		})
-	}
-	x = t.rmsNorm(x, w(g, "model.norm.weight"))
-	return Reshape(x, b, cfg.HiddenSize), out
+	a := t.allowedAt(Reshape(keyOK, b, 1, 1, 1, cacheLen), positions, Iota(g, shapes.Make(dtypes.Int32, cacheLen), 0))
+	c := &decodeCache{in: cache, write: Equal(Iota(g, shapes.Make(dtypes.Int32, b, 1, cacheLen, 1), 2), Reshape(pos, b, 1, 1, 1))}
+	h := t.decoder(w, x, positions, a, c)
+	return Reshape(h, b, t.cfg.HiddenSize), c.out
+}
+
+// decodeCache writes each layer's new key and value [b, kv, 1, d] into the
+// cache where write [b, 1, T, 1] holds, and attends over the whole cache.
+type decodeCache struct {
+	in, out Cache
+	write   *Node
+}
+
+func (c *decodeCache) keysValues(l int, k, v *Node) (*Node, *Node) {
+	dims := c.in.K[l].Shape().Dimensions
+	wr := BroadcastToDims(c.write, dims...)
+	c.out.K = append(c.out.K, Where(wr, BroadcastToDims(k, dims...), c.in.K[l]))
+	c.out.V = append(c.out.V, Where(wr, BroadcastToDims(v, dims...), c.in.V[l]))
+	return c.out.K[l], c.out.V[l]
 }
 
 // forward runs the full decoder; with cacheLen > 0 it also returns the keys
 // and values padded to cacheLen positions.
 func (t *Transformer) forward(w Weights, tokens, mask *Node, cacheLen int) (*Node, Cache) {
-	cfg := t.cfg
-	g := tokens.Graph()
-	b, s := tokens.Shape().Dimensions[0], tokens.Shape().Dimensions[1]
-	x := t.embed(w, g, InsertAxes(tokens, -1)) // [b, s, hidden]
+	x := t.embed(w, tokens.Graph(), InsertAxes(tokens, -1)) // [b, s, hidden]
 	positions := Positions(mask)
-	r := t.ropesAt(positions)
-	qi := Iota(g, shapes.Make(dtypes.Int32, s, s), 0)
-	ki := Iota(g, shapes.Make(dtypes.Int32, s, s), 1)
-	causal := Reshape(LessOrEqual(ki, qi), 1, 1, 1, s, s)
-	keyOK := Reshape(mask, b, 1, 1, 1, s)
-	allowed := LogicalAnd(BroadcastToDims(causal, b, 1, 1, s, s), BroadcastToDims(keyOK, b, 1, 1, s, s))
-	allowedLocal := allowed
-	if t.anySliding() {
-		allowedLocal = LogicalAnd(allowed, t.window(positions, positions))
+	a := t.allowedAt(causal(mask), positions, positions)
+	if cacheLen == 0 {
+		return t.decoder(w, x, positions, a, nil), Cache{}
 	}
-	var cache Cache
-	for l := 0; l < cfg.NumHiddenLayers; l++ {
-		x = t.layer(w, l, x, r, func(p string, q, k, v *Node, local bool) *Node {
-			if cacheLen > 0 {
-				pad := Zeros(g, shapes.Make(dtypes.Float32, b, cfg.NumKeyValueHeads, cacheLen-s, cfg.HeadDim))
-				if cacheLen == s {
-					cache.K, cache.V = append(cache.K, k), append(cache.V, v)
-				} else {
-					cache.K = append(cache.K, Concatenate([]*Node{k, pad}, 2))
-					cache.V = append(cache.V, Concatenate([]*Node{v, pad}, 2))
-				}
-			}
-			if local {
-				return t.attention(w, p, q, k, v, allowedLocal)
-			}
-			return t.attention(w, p, q, k, v, allowed)
-		})
+	c := &prefillCache{cacheLen: cacheLen}
+	return t.decoder(w, x, positions, a, c), c.out
+}
+
+// prefillCache keeps each layer's keys and values [b, kv, s, d], padded
+// with zeros to cacheLen positions, and attends over the new ones alone.
+type prefillCache struct {
+	cacheLen int
+	out      Cache
+}
+
+func (c *prefillCache) keysValues(l int, k, v *Node) (*Node, *Node) {
+	pad := func(x *Node) *Node {
+		dims := x.Shape().Clone().Dimensions
+		if dims[2] == c.cacheLen {
+			return x
+		}
+		dims[2] = c.cacheLen - dims[2]
+		return Concatenate([]*Node{x, Zeros(x.Graph(), shapes.Make(x.DType(), dims...))}, 2)
 	}
-	return t.rmsNorm(x, w(g, "model.norm.weight")), cache
+	c.out.K, c.out.V = append(c.out.K, pad(k)), append(c.out.V, pad(v))
+	return k, v
 }
 
 // linear applies x·weightᵀ (+ bias) with weight in [out, in] layout,
