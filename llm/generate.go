@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/refeval/refeval/llm/bucket"
 )
 
 // GenRequest is one prompt to sample from.
@@ -81,7 +82,7 @@ func (m *Model) Generate(ctx context.Context, reqs []GenRequest, p SampleParams)
 	groups := map[int][]*row{}
 	var order []int
 	for _, r := range rows {
-		c := seqBucket(len(r.prompt) + p.MaxTokens)
+		c := bucket.Seq(len(r.prompt) + p.MaxTokens)
 		if _, ok := groups[c]; !ok {
 			order = append(order, c)
 		}
@@ -115,9 +116,9 @@ func (m *Model) generateBatch(ctx context.Context, rows []*row, p SampleParams) 
 		prompts[i] = r.prompt
 		longest = max(longest, len(r.prompt))
 	}
-	seqLen := seqBucket(longest)
-	cacheLen := seqBucket(longest + p.MaxTokens)
-	batch := batchBucket(len(rows), m.maxBatch)
+	seqLen := bucket.Seq(longest)
+	cacheLen := bucket.Seq(longest + p.MaxTokens)
+	batch := bucket.Batch(len(rows), m.maxBatch)
 	prefill, err := m.prefillExec(cacheLen)
 	if err != nil {
 		return err

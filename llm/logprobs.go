@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/refeval/refeval/llm/bucket"
 )
 
 // Sequence is a prompt followed by a response, as token ids.
@@ -50,7 +51,7 @@ func (m *Model) SequenceLogProbs(ctx context.Context, seqs []Sequence) ([]SeqLog
 		for i, s := range chunk {
 			toks[i] = s.Tokens
 		}
-		rows := batchBucket(len(chunk), m.maxBatch)
+		rows := bucket.Batch(len(chunk), m.maxBatch)
 		tk, mask := padded(toks, rows, seqLen)
 		// Response token t (PromptLen <= t < len) is predicted at position t-1.
 		pos := make([][]int32, rows)
@@ -108,7 +109,7 @@ func (m *Model) chunk(left int, length, scored func(i int) int) (n, seqLen, scor
 		if scored != nil {
 			width = max(width, sc*m.cfg.VocabSize)
 		}
-		return batchBucket(rows, m.maxBatch) * width
+		return bucket.Batch(rows, m.maxBatch) * width
 	}
 	longest, most := 0, 0
 	for n < min(left, m.maxBatch) {
@@ -116,13 +117,13 @@ func (m *Model) chunk(left int, length, scored func(i int) int) (n, seqLen, scor
 		if scored != nil {
 			s = max(most, scored(n))
 		}
-		if n > 0 && cost(n+1, seqBucket(l), seqBucket(max(s, 1))) > activationBudget {
+		if n > 0 && cost(n+1, bucket.Seq(l), bucket.Seq(max(s, 1))) > activationBudget {
 			break
 		}
 		longest, most = l, s
 		n++
 	}
-	return n, seqBucket(max(longest, 1)), seqBucket(max(most, 1))
+	return n, bucket.Seq(max(longest, 1)), bucket.Seq(max(most, 1))
 }
 
 // NextTokenLogProbs returns, for each prefix, the log-softmax over the
@@ -149,7 +150,7 @@ func (m *Model) NextTokenLogProbs(ctx context.Context, prefixes [][]int) ([][]fl
 		}
 		n, seqLen, _ := m.chunk(len(prefixes)-start, func(i int) int { return len(prefixes[start+i]) }, nil)
 		chunk := prefixes[start : start+n]
-		tk, mask := padded(chunk, batchBucket(len(chunk), m.maxBatch), seqLen)
+		tk, mask := padded(chunk, bucket.Batch(len(chunk), m.maxBatch), seqLen)
 		res, err := e.Call(tk, mask)
 		if err != nil {
 			return nil, fmt.Errorf("next-token log-probs: %w", err)

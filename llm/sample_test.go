@@ -77,20 +77,6 @@ func TestPickDistribution(t *testing.T) {
 	}
 }
 
-func TestBuckets(t *testing.T) {
-	tests := []struct{ n, seq int }{{1, 16}, {16, 16}, {17, 32}, {200, 256}, {257, 384}, {384, 384}, {385, 512}, {513, 768}, {769, 1024}, {1025, 1536}}
-	for _, tc := range tests {
-		if got := seqBucket(tc.n); got != tc.seq {
-			t.Errorf("wrong bucket of %d\ngot:  %#v\nwant: %#v", tc.n, got, tc.seq)
-		}
-	}
-	for _, tc := range []struct{ n, max, want int }{{1, 8, 1}, {3, 8, 4}, {5, 8, 8}, {5, 6, 6}, {8, 8, 8}} {
-		if got := batchBucket(tc.n, tc.max); got != tc.want {
-			t.Errorf("wrong batch bucket of %d (max %d)\ngot:  %#v\nwant: %#v", tc.n, tc.max, got, tc.want)
-		}
-	}
-}
-
 func TestChunk(t *testing.T) {
 	tests := []struct {
 		name              string

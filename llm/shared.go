@@ -7,6 +7,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/refeval/refeval/llm/bucket"
 	"github.com/refeval/refeval/llm/transformer"
 )
 
@@ -36,7 +37,7 @@ func (m *Model) NextTokenLogProbsShared(ctx context.Context, prefix []int, suffi
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	preLen := seqBucket(len(prefix))
+	preLen := bucket.Seq(len(prefix))
 	prefill, err := m.prefillExec(preLen)
 	if err != nil {
 		return nil, err
@@ -58,7 +59,7 @@ func (m *Model) NextTokenLogProbsShared(ctx context.Context, prefix []int, suffi
 		}
 		n, sufLen := m.extendChunk(len(suffixes)-start, preLen, func(i int) int { return len(suffixes[start+i]) })
 		chunk := suffixes[start : start+n]
-		tk, mask := padded(chunk, batchBucket(len(chunk), m.maxBatch), sufLen)
+		tk, mask := padded(chunk, bucket.Batch(len(chunk), m.maxBatch), sufLen)
 		args := make([]any, 0, len(res)+2)
 		args = append(args, tk, mask, tensors.FromValue(int32(len(prefix))))
 		for _, c := range res[1:] {
@@ -90,14 +91,14 @@ func (m *Model) extendChunk(left, preLen int, length func(i int) int) (n, sufLen
 	longest := 0
 	for n < min(left, m.maxBatch) {
 		l := max(longest, length(n))
-		s := seqBucket(l)
-		if n > 0 && batchBucket(n+1, m.maxBatch)*m.cfg.NumAttentionHeads*s*(preLen+s) > activationBudget {
+		s := bucket.Seq(l)
+		if n > 0 && bucket.Batch(n+1, m.maxBatch)*m.cfg.NumAttentionHeads*s*(preLen+s) > activationBudget {
 			break
 		}
 		longest = l
 		n++
 	}
-	return n, seqBucket(max(longest, 1))
+	return n, bucket.Seq(max(longest, 1))
 }
 
 // extendExec: right-padded suffix tokens [B,S], mask [B,S], prefix length

@@ -59,15 +59,6 @@ func TestSequenceLogProbs(t *testing.T) {
 	}
 }
 
-func TestSeqBucket(t *testing.T) {
-	tests := []struct{ n, want int }{{1, 8}, {8, 8}, {9, 16}, {200, 256}, {256, 256}, {257, 384}, {1000, 1024}}
-	for _, tt := range tests {
-		if got := seqBucket(tt.n); got != tt.want {
-			t.Errorf("wrong bucket for %d\ngot:  %#v\nwant: %#v", tt.n, got, tt.want)
-		}
-	}
-}
-
 func TestSchedule(t *testing.T) {
 	tests := []struct {
 		kind  string

@@ -7,6 +7,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph code reads as math.
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/refeval/refeval/llm/bucket"
 )
 
 // ResponseLogProbs returns, for each example, log p(Response | Prompt)
@@ -43,7 +44,7 @@ func ResponseLogProbs(ctx context.Context, m *Model, examples []SFTExample, batc
 			idx = append(idx, i)
 			seq = max(seq, obj.seqLen(i))
 		}
-		in := obj.pack(idx, make([]float64, len(idx)), batch, seqBucket(seq))
+		in := obj.pack(idx, make([]float64, len(idx)), batch, bucket.Seq(seq))
 		res, err := exec.Exec(in[0], in[1], in[2])
 		if err != nil {
 			return nil, fmt.Errorf("train: scoring examples %d–%d: %w", start, end-1, err)

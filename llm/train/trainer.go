@@ -10,6 +10,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph code reads as math.
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/refeval/refeval/llm/bucket"
 )
 
 // objective is what DPO and SFT differ in: how examples become padded
@@ -75,19 +76,6 @@ type Result struct {
 	Evals        []StepMetrics // Every evaluation, in order; the first is before training.
 	BestStep     int           // Step whose weights the Store holds on return: the best by eval loss, or the last step without eval data.
 	BestEvalLoss float64       // Eval loss of BestStep; NaN without eval data.
-}
-
-// seqBucket rounds a sequence length up so that few distinct shapes are
-// compiled: powers of two up to 256, then multiples of 128.
-func seqBucket(n int) int {
-	b := 8
-	for b < n && b < 256 {
-		b *= 2
-	}
-	if b >= n {
-		return b
-	}
-	return (n + 127) / 128 * 128
 }
 
 // run is the training loop shared by DPO and SFT.
@@ -287,7 +275,7 @@ func runMicro(exec *model.Exec, obj objective, idx []int, w []float64, cfg Loop,
 		seq = max(seq, obj.seqLen(i))
 		st.tokens += obj.tokens(i)
 	}
-	outs, err := exec.Exec(obj.pack(idx, w, cfg.MicroBatch, seqBucket(seq))...)
+	outs, err := exec.Exec(obj.pack(idx, w, cfg.MicroBatch, bucket.Seq(seq))...)
 	if err != nil {
 		return err
 	}
