@@ -98,7 +98,7 @@ func (b *builder) executorOf(in *Instance) (Executor, string) {
 }
 
 // admit decides whether n can start now. Local stages take one of the -j
-// slots and their GPU ids from free; cluster stages take one of their
+// slots and their device slots from free; cluster stages take one of their
 // cluster's MaxJobs slots. It returns an error for a stage that can never
 // start.
 func (b *builder) admit(n *node, free []bool) (devs []int, ok bool, err error) {
@@ -117,8 +117,8 @@ func (b *builder) admit(n *node, free []bool) (devs []int, ok bool, err error) {
 		return nil, false, nil
 	}
 	want := n.res.Instance.GPUs
-	if want > b.opt.GPUs {
-		return nil, false, fmt.Errorf("%s asks for %d GPUs but only %d exist", n.res.Instance.Addr, want, b.opt.GPUs)
+	if want > len(b.devices) {
+		return nil, false, fmt.Errorf("%s asks for %d GPUs but only %d exist", n.res.Instance.Addr, want, len(b.devices))
 	}
 	devs = takeDevices(free, want)
 	if devs == nil && want > 0 {

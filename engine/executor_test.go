@@ -121,7 +121,7 @@ stage "fake" "local" { text = "here" }
 			pl, c := loadKinds(t, src)
 			fc := &fakeCluster{max: tt.max, delay: 50 * time.Millisecond}
 			rep := Build(context.Background(), []Selection{{Pipeline: pl, Stages: pl.Stages}},
-				BuildOptions{Cache: c, Jobs: tt.jobs, GPUs: 0, Executors: map[string]Executor{"fake.c": fc}})
+				BuildOptions{Cache: c, Jobs: tt.jobs, Executors: map[string]Executor{"fake.c": fc}})
 			if err := rep.Err(); err != nil {
 				t.Fatal(err)
 			}

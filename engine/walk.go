@@ -22,8 +22,9 @@ type BuildOptions struct {
 	Cache *cache.Cache
 	// Jobs is how many stages run at once; 0 means the number of CPUs.
 	Jobs int
-	// GPUs is how many devices exist; stages with gpus = N get N distinct ids.
-	GPUs int
+	// Devices supplies the local executor's devices; stages with gpus = N
+	// that run locally get N distinct ids from it. Nil: none.
+	Devices DeviceSource
 	// KeepGoing runs every stage that does not depend on a failed one,
 	// instead of stopping at the first failure (make -k).
 	KeepGoing bool
@@ -207,6 +208,7 @@ type builder struct {
 	leaders map[cache.ID]*node
 	corrupt map[cache.ID]bool
 	seals   seals // outputs in use, and those a stage changed (seal.go)
+	devices []int // the local executor's device ids (opt.Devices)
 
 	localRunning   int             // local stages running (at most opt.Jobs)
 	clusterRunning map[string]int  // cluster stages running, per cluster name
@@ -251,7 +253,10 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 	}
 	setPriorities(nodes)
 
-	w := &walker{b: b, ctx: ctx, free: make([]bool, opt.GPUs), results: make(chan outcome)}
+	if opt.Devices != nil {
+		b.devices = opt.Devices.Devices()
+	}
+	w := &walker{b: b, ctx: ctx, free: make([]bool, len(b.devices)), results: make(chan outcome)}
 	for i := range w.free {
 		w.free[i] = true
 	}
@@ -419,7 +424,20 @@ func setPriorities(nodes []*node) {
 	}
 }
 
-// takeDevices claims n free device ids, lowest first, or returns nil.
+// deviceIDs returns the device ids of the slots takeDevices claimed.
+func (b *builder) deviceIDs(slots []int) []int {
+	if slots == nil {
+		return nil
+	}
+	ids := make([]int, len(slots))
+	for i, s := range slots {
+		ids[i] = b.devices[s]
+	}
+	return ids
+}
+
+// takeDevices claims n free device slots (positions in the device list),
+// lowest first, or returns nil.
 func takeDevices(free []bool, n int) []int {
 	if n == 0 {
 		return nil
@@ -585,7 +603,7 @@ func (b *builder) run(ctx context.Context, res *Result, a *action, devs []int, b
 		Dir:     p.Dir,
 		Out:     tmp,
 		Log:     logf,
-		Devices: devs,
+		Devices: b.deviceIDs(devs),
 		Memo:    b.memo(in.Kind.Name),
 		Digest: func(path string) (string, error) {
 			if !filepath.IsAbs(path) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ type probe struct {
 	running int
 	peak    int
 	held    map[int]string // device → stage holding it
+	granted map[int]bool   // every device id a stage was given
 	clash   []string
 	ran     []string
 	block   bool // Run waits for ctx to be cancelled
@@ -50,6 +52,9 @@ func (s probeStage) Run(ctx context.Context, rc *RunContext) error {
 			p.clash = append(p.clash, fmt.Sprintf("%s and %s on device %d", other, rc.Addr, d))
 		}
 		p.held[d] = rc.Addr
+		if p.granted != nil {
+			p.granted[d] = true
+		}
 	}
 	p.mu.Unlock()
 	var err error
@@ -116,17 +121,20 @@ stage "probe" "gg" {
 }
 `
 	tests := []struct {
-		jobs, gpus int
-		wantPeak   int
+		jobs        int
+		devices     DeviceList // what the local executor's DeviceSource lists
+		wantPeak    int
+		wantGranted []int
 	}{
-		{jobs: 1, gpus: 2, wantPeak: 1},
-		{jobs: 3, gpus: 2, wantPeak: 3},
+		{jobs: 1, devices: FirstDevices(2), wantPeak: 1, wantGranted: []int{0, 1}},
+		{jobs: 3, devices: FirstDevices(2), wantPeak: 3, wantGranted: []int{0, 1}},
+		{jobs: 3, devices: DeviceList{4, 6}, wantPeak: 3, wantGranted: []int{4, 6}}, // the source's ids, not positions
 	}
 	for _, tt := range tests {
-		t.Run(fmt.Sprintf("j%d", tt.jobs), func(t *testing.T) {
-			p := &probe{held: map[int]string{}}
+		t.Run(fmt.Sprintf("j%d-%v", tt.jobs, tt.devices), func(t *testing.T) {
+			p := &probe{held: map[int]string{}, granted: map[int]bool{}}
 			pl, c := loadProbe(t, p, src)
-			rep := Build(context.Background(), []Selection{{Pipeline: pl, Stages: pl.Stages}}, BuildOptions{Cache: c, Jobs: tt.jobs, GPUs: tt.gpus})
+			rep := Build(context.Background(), []Selection{{Pipeline: pl, Stages: pl.Stages}}, BuildOptions{Cache: c, Jobs: tt.jobs, Devices: tt.devices})
 			if err := rep.Err(); err != nil {
 				t.Fatal(err)
 			}
@@ -138,6 +146,14 @@ stage "probe" "gg" {
 			}
 			if len(p.ran) != 11 {
 				t.Errorf("wrong number of runs\ngot:  %#v\nwant: %#v", len(p.ran), 11)
+			}
+			var granted []int
+			for d := range p.granted {
+				granted = append(granted, d)
+			}
+			slices.Sort(granted)
+			if !slices.Equal(granted, tt.wantGranted) {
+				t.Errorf("wrong device ids granted\ngot:  %v\nwant: %v", granted, tt.wantGranted)
 			}
 		})
 	}

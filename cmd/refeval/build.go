@@ -15,6 +15,7 @@ import (
 
 	"github.com/refeval/refeval/cache"
 	"github.com/refeval/refeval/engine"
+	"github.com/refeval/refeval/executor/local"
 	"github.com/refeval/refeval/stages"
 )
 
@@ -303,19 +304,20 @@ func openCache(ctx context.Context, f *commonFlags, dir string) (*cache.Cache, e
 	return c, err
 }
 
-// gpusFor returns how many GPUs a build of sel has: --gpus, else those
-// nvidia-smi lists, without running nvidia-smi (which can take a good part
-// of a second) when no stage asks for a GPU.
-func gpusFor(f *commonFlags, sel []*engine.Instance) int {
+// devicesFor returns the local executor's devices for a build of sel:
+// --gpus N gives 0..N-1, else the local executor's DeviceSource finds them
+// (executor/local), not asked (nvidia-smi can take a good part of a second)
+// when no stage asks for a GPU.
+func devicesFor(f *commonFlags, sel []*engine.Instance) engine.DeviceList {
 	if f.gpus >= 0 {
-		return f.gpus
+		return engine.FirstDevices(f.gpus)
 	}
 	for _, in := range sel {
 		if in.GPUs > 0 {
-			return detectGPUs()
+			return local.GPUs{}.Devices()
 		}
 	}
-	return 0
+	return nil
 }
 
 func runBuild(ctx context.Context, cmd *Command, args []string) error {
@@ -339,8 +341,8 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 		return err
 	}
 	local := localStages(f, sel)
-	gpus := gpusFor(f, local)
-	if err := printDiags(p, engine.CheckDevices(local, gpus)); err != nil {
+	devs := devicesFor(f, local)
+	if err := printDiags(p, engine.CheckDevices(local, len(devs))); err != nil {
 		early.drop()
 		return err
 	}
@@ -349,14 +351,14 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 		return err
 	}
 	defer closeCache(c)
-	rep := build(ctx, c, f, gpus, []engine.Selection{{Pipeline: p, Stages: sel}})
+	rep := build(ctx, c, f, devs, []engine.Selection{{Pipeline: p, Stages: sel}})
 	return finishBuild(ctx, rep, f)
 }
 
 // build runs a build with the flags' settings.
-func build(ctx context.Context, c *cache.Cache, f *commonFlags, gpus int, sels []engine.Selection) *engine.Report {
+func build(ctx context.Context, c *cache.Cache, f *commonFlags, devs engine.DeviceList, sels []engine.Selection) *engine.Report {
 	opt := engine.BuildOptions{
-		Cache: c, Jobs: f.jobs, GPUs: gpus, KeepGoing: f.keep, Console: os.Stderr,
+		Cache: c, Jobs: f.jobs, Devices: devs, KeepGoing: f.keep, Console: os.Stderr,
 		Debug:     engine.ParseDebug(os.Getenv("REFEVAL_DEBUG")),
 		Executors: f.execs, DefaultExecutor: f.executor,
 	}

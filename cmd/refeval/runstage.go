@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/refeval/refeval/cache"
 	"github.com/refeval/refeval/engine"
 	"github.com/refeval/refeval/executor/remote"
+	"github.com/refeval/refeval/executor/slurm"
 	"github.com/refeval/refeval/internal/atomicfile"
 )
 
@@ -79,7 +78,7 @@ func runRunStage(ctx context.Context, cmd *Command, args []string) (err error) {
 		Dir:     p.Dir,
 		Out:     spec.Out,
 		Log:     os.Stdout,
-		Devices: jobDevices(spec.GPUs, os.Getenv("CUDA_VISIBLE_DEVICES")),
+		Devices: slurm.Job(spec.GPUs).Devices(),
 		Memo:    memo,
 		Digest: func(path string) (string, error) {
 			if !filepath.IsAbs(path) {
@@ -107,33 +106,6 @@ func runRunStage(ctx context.Context, cmd *Command, args []string) (err error) {
 	}
 	fmt.Fprintf(os.Stderr, "refeval: %s done: %d files, output %s\n", spec.Addr, len(files), id)
 	return nil
-}
-
-// jobDevices returns the device ids a stage with gpus = n gets in a job:
-// those in CUDA_VISIBLE_DEVICES as Slurm set it, so that an exec stage
-// passes Slurm's choice on unchanged; 0..n-1 when Slurm set none or not
-// numbers (GPU UUIDs).
-func jobDevices(n int, visible string) []int {
-	if n == 0 {
-		return nil
-	}
-	var ids []int
-	for _, s := range strings.Split(visible, ",") {
-		id, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || id < 0 {
-			ids = nil
-			break
-		}
-		ids = append(ids, id)
-	}
-	if len(ids) >= n {
-		return ids[:n]
-	}
-	ids = ids[:0]
-	for i := range n {
-		ids = append(ids, i)
-	}
-	return ids
 }
 
 // progressFile returns a progress function that writes the last report

@@ -115,9 +115,9 @@ func runSweep(ctx context.Context, cmd *Command, args []string) error {
 	if err := setupExecutors(f, sels[0].Pipeline, selStages); err != nil {
 		return err
 	}
-	gpus := gpusFor(f, localStages(f, all))
+	devs := devicesFor(f, localStages(f, all))
 	for _, s := range sels {
-		if err := printDiags(s.Pipeline, engine.CheckDevices(localStages(f, s.Stages), gpus)); err != nil {
+		if err := printDiags(s.Pipeline, engine.CheckDevices(localStages(f, s.Stages), len(devs))); err != nil {
 			return err
 		}
 	}
@@ -126,7 +126,7 @@ func runSweep(ctx context.Context, cmd *Command, args []string) error {
 		return err
 	}
 	defer c.Close()
-	rep := build(ctx, c, f, gpus, sels)
+	rep := build(ctx, c, f, devs, sels)
 
 	// One row per grid point: its variables, then its stages' metrics.
 	byPipeline := map[*engine.Pipeline][]*engine.Result{}

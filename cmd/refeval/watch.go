@@ -40,7 +40,7 @@ func runWatch(ctx context.Context, cmd *Command, args []string) error {
 			c.Close()
 		}
 	}()
-	var gpus int // set by each load
+	var devs engine.DeviceList // set by each load
 	var ignore []string
 	load := func() *engine.Pipeline {
 		p, err := loadPipeline(ctx, file, f.vars.values())
@@ -62,8 +62,8 @@ func runWatch(ctx context.Context, cmd *Command, args []string) error {
 			return nil
 		}
 		local := localStages(f, sel)
-		gpus = gpusFor(f, local)
-		if printDiags(p, engine.CheckDevices(local, gpus)) != nil {
+		devs = devicesFor(f, local)
+		if printDiags(p, engine.CheckDevices(local, len(devs))) != nil {
 			return nil
 		}
 		if c == nil {
@@ -81,7 +81,7 @@ func runWatch(ctx context.Context, cmd *Command, args []string) error {
 		Load: load,
 		Build: func(ctx context.Context, p *engine.Pipeline) {
 			sel, _ := p.Select(targets)
-			rep := build(ctx, c, f, gpus, []engine.Selection{{Pipeline: p, Stages: sel}})
+			rep := build(ctx, c, f, devs, []engine.Selection{{Pipeline: p, Stages: sel}})
 			if err := finishBuild(ctx, rep, f); err != nil && ctx.Err() == nil {
 				fmt.Fprintf(os.Stderr, "refeval: %v\n", err)
 			}

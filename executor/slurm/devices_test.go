@@ -1,10 +1,14 @@
-package main
+package slurm
 
 import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/refeval/refeval/engine"
 )
+
+var _ engine.DeviceSource = JobDevices{}
 
 func TestJobDevices(t *testing.T) {
 	tests := []struct {
@@ -21,8 +25,8 @@ func TestJobDevices(t *testing.T) {
 		{3, "0,1", []int{0, 1, 2}},            // fewer visible than asked
 	}
 	for _, tt := range tests {
-		if got := jobDevices(tt.n, tt.visible); !cmp.Equal(got, tt.want) {
-			t.Errorf("jobDevices(%d, %q)\ngot:  %#v\nwant: %#v", tt.n, tt.visible, got, tt.want)
+		if got := (JobDevices{N: tt.n, Visible: tt.visible}).Devices(); !cmp.Equal(got, tt.want) {
+			t.Errorf("JobDevices{%d, %q}\ngot:  %#v\nwant: %#v", tt.n, tt.visible, got, tt.want)
 		}
 	}
 }
