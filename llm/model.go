@@ -135,10 +135,6 @@ func (m *Model) Template() *chat.Template { return m.tmpl }
 // Backend returns the backend's numerics class ("go" or "xla:…"), for cache keys.
 func (m *Model) Backend() string { return backend.Class(m.backend) }
 
-// Compilations returns how many graphs the model has compiled so far: one
-// per graph kind and bucketed shape.
-func (m *Model) Compilations() int { return int(m.compiles.Load()) }
-
 // Close releases the weights and the backend.
 func (m *Model) Close() error {
 	m.mu.Lock()

@@ -46,7 +46,7 @@ func withReference(t *testing.T, m *Model, pairs []PairExample) []PairExample {
 	for _, p := range pairs {
 		ex = append(ex, SFTExample{p.Prompt, p.Chosen}, SFTExample{p.Prompt, p.Rejected})
 	}
-	lp, err := ResponseLogProbs(context.Background(), m, ex, 8)
+	lp, err := responseLogProbs(context.Background(), m, ex, 8)
 	if err != nil {
 		t.Fatal(err)
 	}

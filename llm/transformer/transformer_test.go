@@ -22,70 +22,60 @@ var writeCheckpoints = flag.String("write-checkpoints", "", "write the golden te
 // and multi-head attention, biases, tied and untied embeddings and llama3
 // RoPE scaling. Weights are Random with std scaled to 0.2 (so logits are
 // O(1) and a 1e-4 comparison means something) and perturbed norms/biases.
-var goldenCases = []struct {
-	name   string
-	config func() checkpoint.Config
-}{
-	{"qwen2_gqa_bias_tied", func() checkpoint.Config {
-		c := base("qwen2")
-		return c
-	}},
-	{"qwen2_mha_untied", func() checkpoint.Config {
-		c := base("qwen2")
+var goldenCases = []goldenCase{
+	{"qwen2_gqa_bias_tied", "qwen2", func(c *checkpoint.Config) {}},
+	{"qwen2_mha_untied", "qwen2", func(c *checkpoint.Config) {
 		c.NumKeyValueHeads = c.NumAttentionHeads
 		c.TieWordEmbeddings = false
-		return c
 	}},
-	{"llama_gqa_rope3_untied", func() checkpoint.Config {
-		c := base("llama")
+	{"llama_gqa_rope3_untied", "llama", func(c *checkpoint.Config) {
 		c.NumKeyValueHeads = 1
 		c.TieWordEmbeddings = false
-		return c
 	}},
-	{"llama_bias_norope3_tied", func() checkpoint.Config {
-		c := base("llama")
+	{"llama_bias_norope3_tied", "llama", func(c *checkpoint.Config) {
 		c.RopeScaling = nil
 		c.AttentionBias = true
 		c.RopeTheta = 10000
-		return c
 	}},
-	{"qwen3_gqa_qknorm_tied", func() checkpoint.Config {
-		c := base("qwen3")
+	{"qwen3_gqa_qknorm_tied", "qwen3", func(c *checkpoint.Config) {
 		c.HeadDim = 24 // wider than hidden/heads, as Qwen3's 128 heads over 1024
-		return c
 	}},
-	{"qwen3_bias_untied", func() checkpoint.Config {
-		c := base("qwen3")
+	{"qwen3_bias_untied", "qwen3", func(c *checkpoint.Config) {
 		c.AttentionBias = true
 		c.TieWordEmbeddings = false
-		return c
 	}},
 	// A window of 4 positions: the 12-token sequence leaves it 8 times.
-	{"mistral_swa4_untied", func() checkpoint.Config {
-		c := base("mistral")
+	{"mistral_swa4_untied", "mistral", func(c *checkpoint.Config) {
 		c.SlidingWindow = 4
 		c.TieWordEmbeddings = false
-		return c
 	}},
 	// Local, global, local layers; window 3; local base 1e4, global 1e6;
 	// query_pre_attn_scalar unlike head_dim.
-	{"gemma3_swa3_mixed", func() checkpoint.Config {
-		c := base("gemma3")
+	{"gemma3_swa3_mixed", "gemma3", func(c *checkpoint.Config) {
 		c.NumHiddenLayers = 3
 		c.SlidingLayers = []bool{true, false, true}
 		c.SlidingWindow = 3
 		c.QueryPreAttnScalar = 24
 		c.NumKeyValueHeads = 1
-		return c
 	}},
-	{"gemma3_linear_rope_untied", func() checkpoint.Config {
-		c := base("gemma3")
+	{"gemma3_linear_rope_untied", "gemma3", func(c *checkpoint.Config) {
 		c.SlidingLayers = []bool{false, true}
 		c.SlidingWindow = 5
 		c.RopeScaling = &checkpoint.RopeScaling{Type: "linear", Factor: 8}
 		c.TieWordEmbeddings = false
-		return c
 	}},
+}
+
+// goldenCase is a tiny model: the "tiny" size of arch, edited.
+type goldenCase struct {
+	name, arch string
+	edit       func(c *checkpoint.Config)
+}
+
+func (tc goldenCase) config() checkpoint.Config {
+	c := base(tc.arch)
+	tc.edit(&c)
+	return c
 }
 
 // goldenSequences are scored by the reference; lengths differ so batches pad.
@@ -152,6 +142,30 @@ func newStore(t testing.TB, w map[string]*checkpoint.Tensor) *model.Store {
 	return store
 }
 
+// golden is the torch reference's output for one golden case: float64
+// logits [sequence][position][vocab].
+type golden struct {
+	Sequences [][]int
+	Logits    [][][]float64
+}
+
+func readGolden(t *testing.T, name string) golden {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "golden", name+".json"))
+	if err != nil {
+		t.Fatalf("%v; regenerate with scripts/make_goldens.sh", err)
+	}
+	var g golden
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// TestGolden compares, for every golden case and right- and left-padded
+// batches, the logits with the torch reference's and the token log-probs
+// (TargetLogProbs, the gather llm scoring and llm/train share) with
+// log-softmax of its float64 logits.
 func TestGolden(t *testing.T) {
 	b := testBackend(t)
 	for _, tc := range goldenCases {
@@ -169,44 +183,46 @@ func TestGolden(t *testing.T) {
 				}
 				t.Skip("wrote checkpoint; run scripts/make_goldens.sh")
 			}
-			data, err := os.ReadFile(filepath.Join("testdata", "golden", tc.name+".json"))
-			if err != nil {
-				t.Fatalf("%v; regenerate with scripts/make_goldens.sh", err)
-			}
-			var golden struct {
-				Sequences [][]int
-				Logits    [][][]float64
-			}
-			if err := json.Unmarshal(data, &golden); err != nil {
-				t.Fatal(err)
-			}
+			ref := readGolden(t, tc.name)
 			tr := New(cfg)
-			store := newStore(t, w)
-			exec := model.MustNewExec(b, store, func(scope *model.Scope, tokens, mask *Node) *Node {
-				return tr.Logits(VariableWeights(scope), tokens, mask)
+			exec := model.MustNewExec(b, newStore(t, w), func(scope *model.Scope, tokens, mask *Node) []*Node {
+				w := VariableWeights(scope)
+				return []*Node{tr.Logits(w, tokens, mask), tokenLogProbs(tr, w, tokens, mask)}
 			})
+			const length = 14
 			for _, left := range []bool{false, true} {
-				toks, mask := batch(golden.Sequences, 14, left)
-				out := exec.MustCall(toks, mask)[0]
-				logits := tensors.MustCopyFlatData[float32](out)
+				toks, mask := batch(ref.Sequences, length, left)
+				out := exec.MustCall(toks, mask)
+				logits := tensors.MustCopyFlatData[float32](out[0])
+				logProbs := tensors.MustCopyFlatData[float32](out[1])
 				v := cfg.VocabSize
-				worst := 0.0
-				for i, s := range golden.Sequences {
+				worst, worstLP, scored := 0.0, 0.0, 0
+				for i, s := range ref.Sequences {
 					off := 0
 					if left {
-						off = 14 - len(s)
+						off = length - len(s)
 					}
 					for j := range s {
+						sum := 0.0 // Reference logits are O(1): no shift needed in float64.
 						for k := 0; k < v; k++ {
-							got := float64(logits[(i*14+off+j)*v+k])
-							worst = math.Max(worst, math.Abs(got-golden.Logits[i][j][k]))
+							got := float64(logits[(i*length+off+j)*v+k])
+							worst = math.Max(worst, math.Abs(got-ref.Logits[i][j][k]))
+							sum += math.Exp(ref.Logits[i][j][k])
+						}
+						if j+1 < len(s) {
+							want := ref.Logits[i][j][s[j+1]] - math.Log(sum)
+							worstLP = math.Max(worstLP, math.Abs(float64(logProbs[i*length+off+j])-want))
+							scored++
 						}
 					}
 				}
 				if worst > 1e-4 {
 					t.Errorf("wrong logits (left padding %v)\ngot:  max abs difference %g\nwant: <= 1e-4", left, worst)
 				}
-				t.Logf("left=%v: max |Δlogit| vs torch = %.2g", left, worst)
+				if worstLP > 1e-4 || scored != 11+3+6 {
+					t.Errorf("wrong token log-probs (left padding %v)\ngot:  max abs difference %g over %d positions\nwant: <= 1e-4 over 20", left, worstLP, scored)
+				}
+				t.Logf("left=%v: max |Δlogit| vs torch = %.2g, max |Δlog-prob| = %.2g", left, worst, worstLP)
 			}
 		})
 	}

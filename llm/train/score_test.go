@@ -10,11 +10,11 @@ import (
 	"github.com/refeval/refeval/llm/bucket"
 )
 
-// ResponseLogProbs returns, for each example, log p(Response | Prompt)
+// responseLogProbs returns, for each example, log p(Response | Prompt)
 // under m summed over the response tokens, computed batch examples at a
-// time. It is how tests and callers without a logprobs stage get the
-// reference log-probs of PairExample.
-func ResponseLogProbs(ctx context.Context, m *Model, examples []SFTExample, batch int) ([]float64, error) {
+// time: the tests' reference log-probs of PairExample (pipelines get them
+// from the logprobs stage, llm.Model.SequenceLogProbs).
+func responseLogProbs(ctx context.Context, m *Model, examples []SFTExample, batch int) ([]float64, error) {
 	if err := m.check(); err != nil {
 		return nil, err
 	}
