@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -47,12 +45,8 @@ func (m *Model) scoreExec() (*model.Exec, error) {
 		return model.NewExec(m.backend, m.store, func(scope *model.Scope, tokens, mask, pos, targets *Node) *Node {
 			m.compiles.Add(1)
 			w := transformer.VariableWeights(scope)
-			g := tokens.Graph()
-			b, r := pos.Shape().Dimensions[0], pos.Shape().Dimensions[1]
-			h := m.tr.Hidden(w, tokens, mask) // [B,S,H]
-			bi := Iota(g, shapes.Make(dtypes.Int32, b, r, 1), 0)
-			hr := Gather(h, Concatenate([]*Node{bi, InsertAxes(pos, -1)}, -1)) // [B,R,H]
-			return transformer.TargetLogProbs(m.tr.LMHead(w, hr), targets)     // [B,R]
+			h := transformer.HiddenAt(m.tr.Hidden(w, tokens, mask), pos)  // [B,R,H]
+			return transformer.TargetLogProbs(m.tr.LMHead(w, h), targets) // [B,R]
 		})
 	})
 }
@@ -100,11 +94,8 @@ func (m *Model) decodeExec() (*model.Exec, error) {
 // padded builds right-padded [rows][length] token and mask arrays; rows
 // beyond len(seqs) hold one token 0 so that every row has a real token.
 func padded(seqs [][]int, rows, length int) ([][]int32, [][]bool) {
-	toks := make([][]int32, rows)
-	mask := make([][]bool, rows)
-	for i := range toks {
-		toks[i] = make([]int32, length)
-		mask[i] = make([]bool, length)
+	toks, mask := grid[int32](rows, length), grid[bool](rows, length)
+	for i := range mask {
 		if i >= len(seqs) {
 			mask[i][0] = true
 			continue
@@ -115,6 +106,15 @@ func padded(seqs [][]int, rows, length int) ([][]int32, [][]bool) {
 		}
 	}
 	return toks, mask
+}
+
+// grid returns rows × n zero values, a graph input of that shape.
+func grid[T any](rows, n int) [][]T {
+	out := make([][]T, rows)
+	for i := range out {
+		out[i] = make([]T, n)
+	}
+	return out
 }
 
 // finalize releases the outputs of a graph call once they are copied out.

@@ -54,15 +54,8 @@ func (m *Model) SequenceLogProbs(ctx context.Context, seqs []Sequence) ([]SeqLog
 		rows := bucket.Batch(len(chunk), m.maxBatch)
 		tk, mask := padded(toks, rows, seqLen)
 		// Response token t (PromptLen <= t < len) is predicted at position t-1.
-		pos := make([][]int32, rows)
-		targets := make([][]int32, rows)
-		for i := range pos {
-			pos[i] = make([]int32, respLen)
-			targets[i] = make([]int32, respLen)
-			if i >= len(chunk) {
-				continue
-			}
-			s := chunk[i]
+		pos, targets := grid[int32](rows, respLen), grid[int32](rows, respLen)
+		for i, s := range chunk {
 			for t := s.PromptLen; t < len(s.Tokens); t++ {
 				pos[i][t-s.PromptLen] = int32(t - 1)
 				targets[i][t-s.PromptLen] = int32(s.Tokens[t])

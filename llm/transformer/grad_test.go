@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -15,52 +16,48 @@ import (
 // TestGradients checks that a loss built on VariableWeights has gradients
 // for the weights (as the trainer needs) that match finite differences.
 func TestGradients(t *testing.T) {
-	b := testBackend(t)
-	for _, tc := range goldenCases[:3] {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := tc.config()
-			tr := New(cfg)
-			w := goldenWeights(cfg)
-			toks, mask := batch(goldenSequences, 12, true)
-			names := []string{"model.layers.1.self_attn.q_proj.weight", "model.layers.0.mlp.up_proj.weight", "model.norm.weight", "model.embed_tokens.weight"}
-			grad := model.MustNewExec(b, newStore(t, w), func(scope *model.Scope, tokens, m *Node) []*Node {
-				loss := ReduceAllSum(tokenLogProbs(tr, VariableWeights(scope), tokens, m))
-				var wrt []*Node
-				for _, n := range names {
-					wrt = append(wrt, scope.GetVariable(n).NodeValue(tokens.Graph()))
-				}
-				return append([]*Node{loss}, Gradient(loss, wrt...)...)
-			})
-			out := grad.MustCall(toks, mask)
-			lossAt := func(w map[string]*checkpoint.Tensor) float64 {
-				e := model.MustNewExec(b, newStore(t, w), func(scope *model.Scope, tokens, m *Node) *Node {
-					return ReduceAllSum(tokenLogProbs(tr, VariableWeights(scope), tokens, m))
-				})
-				return float64(tensors.MustCopyFlatData[float32](e.MustCall(toks, mask)[0])[0])
+	eachCase(t, goldenCases[:3], func(t *testing.T, b compute.Backend, tc goldenCase, cfg checkpoint.Config) {
+		tr := New(cfg)
+		w := goldenWeights(cfg)
+		toks, mask := batch(goldenSequences, 12, true)
+		names := []string{"model.layers.1.self_attn.q_proj.weight", "model.layers.0.mlp.up_proj.weight", "model.norm.weight", "model.embed_tokens.weight"}
+		grad := model.MustNewExec(b, newStore(t, w), func(scope *model.Scope, tokens, m *Node) []*Node {
+			loss := ReduceAllSum(tokenLogProbs(tr, VariableWeights(scope), tokens, m))
+			var wrt []*Node
+			for _, n := range names {
+				wrt = append(wrt, scope.GetVariable(n).NodeValue(tokens.Graph()))
 			}
-			for i, n := range names {
-				g := tensors.MustCopyFlatData[float32](out[1+i])
-				// Probe the element with the largest gradient.
-				k := 0
-				for j := range g {
-					if math.Abs(float64(g[j])) > math.Abs(float64(g[k])) {
-						k = j
-					}
-				}
-				const eps = 1e-2
-				orig := w[n].Data[k]
-				w[n].Data[k] = orig + eps
-				up := lossAt(w)
-				w[n].Data[k] = orig - eps
-				down := lossAt(w)
-				w[n].Data[k] = orig
-				fd := (up - down) / (2 * eps)
-				if math.Abs(fd-float64(g[k])) > 2e-2*math.Max(1, math.Abs(fd)) {
-					t.Errorf("wrong gradient of %s[%d]\ngot:  %#v\nwant: %#v (finite difference)", n, k, g[k], fd)
-				}
-			}
+			return append([]*Node{loss}, Gradient(loss, wrt...)...)
 		})
-	}
+		out := grad.MustCall(toks, mask)
+		lossAt := func(w map[string]*checkpoint.Tensor) float64 {
+			e := model.MustNewExec(b, newStore(t, w), func(scope *model.Scope, tokens, m *Node) *Node {
+				return ReduceAllSum(tokenLogProbs(tr, VariableWeights(scope), tokens, m))
+			})
+			return float64(tensors.MustCopyFlatData[float32](e.MustCall(toks, mask)[0])[0])
+		}
+		for i, n := range names {
+			g := tensors.MustCopyFlatData[float32](out[1+i])
+			// Probe the element with the largest gradient.
+			k := 0
+			for j := range g {
+				if math.Abs(float64(g[j])) > math.Abs(float64(g[k])) {
+					k = j
+				}
+			}
+			const eps = 1e-2
+			orig := w[n].Data[k]
+			w[n].Data[k] = orig + eps
+			up := lossAt(w)
+			w[n].Data[k] = orig - eps
+			down := lossAt(w)
+			w[n].Data[k] = orig
+			fd := (up - down) / (2 * eps)
+			if math.Abs(fd-float64(g[k])) > 2e-2*math.Max(1, math.Abs(fd)) {
+				t.Errorf("wrong gradient of %s[%d]\ngot:  %#v\nwant: %#v (finite difference)", n, k, g[k], fd)
+			}
+		}
+	})
 }
 
 // tokenLogProbs returns [batch, seq] log-probabilities: entry s is

@@ -230,6 +230,14 @@ func LastHidden(h, mask *Node) *Node {
 	return ReduceSum(Where(last, h, ZerosLike(h)), 1)
 }
 
+// HiddenAt picks from h [batch, seq, hidden] each row's states at
+// positions pos [batch, r] (Int32): [batch, r, hidden].
+func HiddenAt(h, pos *Node) *Node {
+	b, r := pos.Shape().Dimensions[0], pos.Shape().Dimensions[1]
+	bi := Iota(h.Graph(), shapes.Make(dtypes.Int32, b, r, 1), 0)
+	return Gather(h, Concatenate([]*Node{bi, InsertAxes(pos, -1)}, -1))
+}
+
 // DecodeStep runs one token per row, tokens [batch] (Int32) at positions
 // pos [batch] (Int32, each < cache length), writing its key and value into
 // the cache at pos (with Where over an Iota, since the pure-Go backend lacks

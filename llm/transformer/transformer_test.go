@@ -12,7 +12,6 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/refeval/refeval/llm/backend"
 	"github.com/refeval/refeval/llm/checkpoint"
 )
 
@@ -105,15 +104,6 @@ func goldenWeights(cfg checkpoint.Config) map[string]*checkpoint.Tensor {
 	return w
 }
 
-func testBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := backend.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // batch pads seqs to one length; left puts the padding first.
 func batch(seqs [][]int, length int, left bool) ([][]int32, [][]bool) {
 	toks := make([][]int32, len(seqs))
@@ -167,146 +157,138 @@ func readGolden(t *testing.T, name string) golden {
 // (TargetLogProbs, the gather llm scoring and llm/train share) with
 // log-softmax of its float64 logits.
 func TestGolden(t *testing.T) {
-	b := testBackend(t)
-	for _, tc := range goldenCases {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := tc.config()
-			w := goldenWeights(cfg)
-			if *writeCheckpoints != "" {
-				dir := filepath.Join(*writeCheckpoints, tc.name)
-				if err := checkpoint.Save(dir, cfg, w, checkpoint.SaveOptions{}); err != nil {
-					t.Fatal(err)
-				}
-				data, _ := json.Marshal(goldenSequences)
-				if err := os.WriteFile(filepath.Join(dir, "sequences.json"), data, 0o666); err != nil {
-					t.Fatal(err)
-				}
-				t.Skip("wrote checkpoint; run scripts/make_goldens.sh")
+	eachCase(t, goldenCases, func(t *testing.T, b compute.Backend, tc goldenCase, cfg checkpoint.Config) {
+		w := goldenWeights(cfg)
+		if *writeCheckpoints != "" {
+			dir := filepath.Join(*writeCheckpoints, tc.name)
+			if err := checkpoint.Save(dir, cfg, w, checkpoint.SaveOptions{}); err != nil {
+				t.Fatal(err)
 			}
-			ref := readGolden(t, tc.name)
-			tr := New(cfg)
-			exec := model.MustNewExec(b, newStore(t, w), func(scope *model.Scope, tokens, mask *Node) []*Node {
-				w := VariableWeights(scope)
-				return []*Node{tr.Logits(w, tokens, mask), tokenLogProbs(tr, w, tokens, mask)}
-			})
-			const length = 14
-			for _, left := range []bool{false, true} {
-				toks, mask := batch(ref.Sequences, length, left)
-				out := exec.MustCall(toks, mask)
-				logits := tensors.MustCopyFlatData[float32](out[0])
-				logProbs := tensors.MustCopyFlatData[float32](out[1])
-				v := cfg.VocabSize
-				worst, worstLP, scored := 0.0, 0.0, 0
-				for i, s := range ref.Sequences {
-					off := 0
-					if left {
-						off = length - len(s)
-					}
-					for j := range s {
-						sum := 0.0 // Reference logits are O(1): no shift needed in float64.
-						for k := 0; k < v; k++ {
-							got := float64(logits[(i*length+off+j)*v+k])
-							worst = math.Max(worst, math.Abs(got-ref.Logits[i][j][k]))
-							sum += math.Exp(ref.Logits[i][j][k])
-						}
-						if j+1 < len(s) {
-							want := ref.Logits[i][j][s[j+1]] - math.Log(sum)
-							worstLP = math.Max(worstLP, math.Abs(float64(logProbs[i*length+off+j])-want))
-							scored++
-						}
-					}
-				}
-				if worst > 1e-4 {
-					t.Errorf("wrong logits (left padding %v)\ngot:  max abs difference %g\nwant: <= 1e-4", left, worst)
-				}
-				if worstLP > 1e-4 || scored != 11+3+6 {
-					t.Errorf("wrong token log-probs (left padding %v)\ngot:  max abs difference %g over %d positions\nwant: <= 1e-4 over 20", left, worstLP, scored)
-				}
-				t.Logf("left=%v: max |Δlogit| vs torch = %.2g, max |Δlog-prob| = %.2g", left, worst, worstLP)
+			data, _ := json.Marshal(goldenSequences)
+			if err := os.WriteFile(filepath.Join(dir, "sequences.json"), data, 0o666); err != nil {
+				t.Fatal(err)
 			}
+			t.Skip("wrote checkpoint; run scripts/make_goldens.sh")
+		}
+		ref := readGolden(t, tc.name)
+		tr := New(cfg)
+		exec := model.MustNewExec(b, newStore(t, w), func(scope *model.Scope, tokens, mask *Node) []*Node {
+			w := VariableWeights(scope)
+			return []*Node{tr.Logits(w, tokens, mask), tokenLogProbs(tr, w, tokens, mask)}
 		})
-	}
+		const length = 14
+		for _, left := range []bool{false, true} {
+			toks, mask := batch(ref.Sequences, length, left)
+			out := exec.MustCall(toks, mask)
+			logits := tensors.MustCopyFlatData[float32](out[0])
+			logProbs := tensors.MustCopyFlatData[float32](out[1])
+			v := cfg.VocabSize
+			worst, worstLP, scored := 0.0, 0.0, 0
+			for i, s := range ref.Sequences {
+				off := 0
+				if left {
+					off = length - len(s)
+				}
+				for j := range s {
+					sum := 0.0 // Reference logits are O(1): no shift needed in float64.
+					for k := 0; k < v; k++ {
+						got := float64(logits[(i*length+off+j)*v+k])
+						worst = math.Max(worst, math.Abs(got-ref.Logits[i][j][k]))
+						sum += math.Exp(ref.Logits[i][j][k])
+					}
+					if j+1 < len(s) {
+						want := ref.Logits[i][j][s[j+1]] - math.Log(sum)
+						worstLP = math.Max(worstLP, math.Abs(float64(logProbs[i*length+off+j])-want))
+						scored++
+					}
+				}
+			}
+			if worst > 1e-4 {
+				t.Errorf("wrong logits (left padding %v)\ngot:  max abs difference %g\nwant: <= 1e-4", left, worst)
+			}
+			if worstLP > 1e-4 || scored != 11+3+6 {
+				t.Errorf("wrong token log-probs (left padding %v)\ngot:  max abs difference %g over %d positions\nwant: <= 1e-4 over 20", left, worstLP, scored)
+			}
+			t.Logf("left=%v: max |Δlogit| vs torch = %.2g, max |Δlog-prob| = %.2g", left, worst, worstLP)
+		}
+	})
 }
 
 // TestCachedDecodeMatchesFullForward prefills part of each sequence, then
 // decodes the rest one token at a time through the KV cache, and compares
 // the hidden-state logits with the full forward pass.
 func TestCachedDecodeMatchesFullForward(t *testing.T) {
-	b := testBackend(t)
-	for _, tc := range goldenCases {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := tc.config()
-			tr := New(cfg)
-			store := newStore(t, goldenWeights(cfg))
-			const seqLen, cacheLen = 12, 16
-			full := model.MustNewExec(b, store, func(scope *model.Scope, tokens, mask *Node) *Node {
-				return tr.Logits(VariableWeights(scope), tokens, mask)
-			})
-			prefill := model.MustNewExec(b, store, func(scope *model.Scope, in []*Node) []*Node {
-				w := VariableWeights(scope)
-				h, cache := tr.Prefill(w, in[0], in[1], cacheLen)
-				return append([]*Node{tr.LMHead(w, h)}, cache.Nodes()...)
-			})
-			step := model.MustNewExec(b, store, func(scope *model.Scope, in []*Node) []*Node {
-				w := VariableWeights(scope)
-				h, cache := tr.DecodeStep(w, in[0], in[1], CacheFromNodes(in[2:]))
-				return append([]*Node{tr.LMHead(w, h)}, cache.Nodes()...)
-			})
-			// Prompts of different lengths, right-padded to 8.
-			prompts := [][]int{goldenSequences[0][:5], goldenSequences[1][:2], goldenSequences[2][:7]}
-			seqs := [][]int{goldenSequences[0][:seqLen], append(append([]int{}, goldenSequences[1]...), 7, 8, 9, 10, 11, 12, 13, 14), append(append([]int{}, goldenSequences[2]...), 1, 2, 3, 4, 5)}
-			toks, mask := batch(seqs, seqLen, false)
-			want := tensors.MustCopyFlatData[float32](full.MustCall(toks, mask)[0])
-			ptoks, pmask := batch(prompts, 8, false)
-			out := prefill.MustCall(ptoks, pmask)
-			v := cfg.VocabSize
-			worst, compared := 0.0, 0
-			compare := func(logits []float32, posOf func(i int) int) {
-				for i := range seqs {
-					p := posOf(i)
-					if p >= seqLen {
-						continue
-					}
-					compared++
-					for k := 0; k < v; k++ {
-						worst = math.Max(worst, math.Abs(float64(logits[i*v+k]-want[(i*seqLen+p)*v+k])))
-					}
-				}
-			}
-			compare(tensors.MustCopyFlatData[float32](out[0]), func(i int) int { return len(prompts[i]) - 1 })
-			cache := out[1:]
-			for s := 0; s < seqLen; s++ {
-				tok := make([]int32, len(seqs))
-				pos := make([]int32, len(seqs))
-				for i := range seqs {
-					p := min(len(prompts[i])+s, seqLen-1)
-					pos[i] = int32(p)
-					tok[i] = int32(seqs[i][p])
-				}
-				args := []any{tok, pos}
-				for _, c := range cache {
-					args = append(args, c)
-				}
-				out := step.MustCall(args...)
-				compare(tensors.MustCopyFlatData[float32](out[0]), func(i int) int {
-					if len(prompts[i])+s >= seqLen {
-						return seqLen
-					}
-					return len(prompts[i]) + s
-				})
-				cache = out[1:]
-			}
-			wantCompared := 0
-			for _, p := range prompts {
-				wantCompared += seqLen - len(p) + 1
-			}
-			if compared != wantCompared {
-				t.Errorf("wrong number of positions compared\ngot:  %#v\nwant: %#v", compared, wantCompared)
-			}
-			if worst > 1e-4 {
-				t.Errorf("wrong cached logits\ngot:  max abs difference %g\nwant: <= 1e-4", worst)
-			}
-			t.Logf("max |Δlogit| cached vs full = %.2g", worst)
+	eachCase(t, goldenCases, func(t *testing.T, b compute.Backend, tc goldenCase, cfg checkpoint.Config) {
+		tr := New(cfg)
+		store := newStore(t, goldenWeights(cfg))
+		const seqLen, cacheLen = 12, 16
+		full := model.MustNewExec(b, store, func(scope *model.Scope, tokens, mask *Node) *Node {
+			return tr.Logits(VariableWeights(scope), tokens, mask)
 		})
-	}
+		prefill := model.MustNewExec(b, store, func(scope *model.Scope, in []*Node) []*Node {
+			w := VariableWeights(scope)
+			h, cache := tr.Prefill(w, in[0], in[1], cacheLen)
+			return append([]*Node{tr.LMHead(w, h)}, cache.Nodes()...)
+		})
+		step := model.MustNewExec(b, store, func(scope *model.Scope, in []*Node) []*Node {
+			w := VariableWeights(scope)
+			h, cache := tr.DecodeStep(w, in[0], in[1], CacheFromNodes(in[2:]))
+			return append([]*Node{tr.LMHead(w, h)}, cache.Nodes()...)
+		})
+		// Prompts of different lengths, right-padded to 8.
+		prompts := [][]int{goldenSequences[0][:5], goldenSequences[1][:2], goldenSequences[2][:7]}
+		seqs := [][]int{goldenSequences[0][:seqLen], append(append([]int{}, goldenSequences[1]...), 7, 8, 9, 10, 11, 12, 13, 14), append(append([]int{}, goldenSequences[2]...), 1, 2, 3, 4, 5)}
+		toks, mask := batch(seqs, seqLen, false)
+		want := tensors.MustCopyFlatData[float32](full.MustCall(toks, mask)[0])
+		ptoks, pmask := batch(prompts, 8, false)
+		out := prefill.MustCall(ptoks, pmask)
+		v := cfg.VocabSize
+		worst, compared := 0.0, 0
+		compare := func(logits []float32, posOf func(i int) int) {
+			for i := range seqs {
+				p := posOf(i)
+				if p >= seqLen {
+					continue
+				}
+				compared++
+				for k := 0; k < v; k++ {
+					worst = math.Max(worst, math.Abs(float64(logits[i*v+k]-want[(i*seqLen+p)*v+k])))
+				}
+			}
+		}
+		compare(tensors.MustCopyFlatData[float32](out[0]), func(i int) int { return len(prompts[i]) - 1 })
+		cache := out[1:]
+		for s := 0; s < seqLen; s++ {
+			tok := make([]int32, len(seqs))
+			pos := make([]int32, len(seqs))
+			for i := range seqs {
+				p := min(len(prompts[i])+s, seqLen-1)
+				pos[i] = int32(p)
+				tok[i] = int32(seqs[i][p])
+			}
+			args := []any{tok, pos}
+			for _, c := range cache {
+				args = append(args, c)
+			}
+			out := step.MustCall(args...)
+			compare(tensors.MustCopyFlatData[float32](out[0]), func(i int) int {
+				if len(prompts[i])+s >= seqLen {
+					return seqLen
+				}
+				return len(prompts[i]) + s
+			})
+			cache = out[1:]
+		}
+		wantCompared := 0
+		for _, p := range prompts {
+			wantCompared += seqLen - len(p) + 1
+		}
+		if compared != wantCompared {
+			t.Errorf("wrong number of positions compared\ngot:  %#v\nwant: %#v", compared, wantCompared)
+		}
+		if worst > 1e-4 {
+			t.Errorf("wrong cached logits\ngot:  max abs difference %g\nwant: <= 1e-4", worst)
+		}
+		t.Logf("max |Δlogit| cached vs full = %.2g", worst)
+	})
 }

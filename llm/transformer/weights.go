@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -39,7 +38,7 @@ func LoadIntoStore(store *model.Store, ts map[string]*checkpoint.Tensor) error {
 		}
 		value := tensors.FromFlatDataAndDimensions(t.Data, t.Shape...)
 		if v := scope.GetVariable(name); v != nil {
-			if !v.Shape().Equal(shapes.Make(dtypes.Float32, t.Shape...)) {
+			if !v.Shape().Equal(value.Shape()) {
 				return fmt.Errorf("tensor %q: shape %v does not match the existing variable's %s", name, t.Shape, v.Shape())
 			}
 			if err := v.SetValue(value); err != nil {
