@@ -148,16 +148,26 @@ func (m *Model) NextTokenLogProbs(ctx context.Context, prefixes [][]int) ([][]fl
 		if err != nil {
 			return nil, fmt.Errorf("next-token log-probs: %w", err)
 		}
-		rows, err := rowsOf(res[0])
-		finalize(res)
+		rows, err := nextTokenRows(res, len(chunk))
 		if err != nil {
 			return nil, err
 		}
-		for _, row := range rows[:len(chunk)] {
-			normalizeLogProbs(row)
-			out = append(out, row)
-		}
+		out = append(out, rows...)
 		start += n
 	}
 	return out, nil
+}
+
+// nextTokenRows copies the first n rows of a next-token graph's logits
+// [B,V] out of res, releases res and turns each row into log-probs.
+func nextTokenRows(res []*tensors.Tensor, n int) ([][]float32, error) {
+	rows, err := rowsOf(res[0])
+	finalize(res)
+	if err != nil {
+		return nil, err
+	}
+	for _, row := range rows[:n] {
+		normalizeLogProbs(row)
+	}
+	return rows[:n], nil
 }

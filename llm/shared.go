@@ -69,15 +69,11 @@ func (m *Model) NextTokenLogProbsShared(ctx context.Context, prefix []int, suffi
 		if err != nil {
 			return nil, fmt.Errorf("next-token log-probs (shared prefix): %w", err)
 		}
-		rows, err := rowsOf(logits[0])
-		finalize(logits)
+		rows, err := nextTokenRows(logits, len(chunk))
 		if err != nil {
 			return nil, err
 		}
-		for _, row := range rows[:len(chunk)] {
-			normalizeLogProbs(row)
-			out = append(out, row)
-		}
+		out = append(out, rows...)
 		start += n
 	}
 	return out, nil

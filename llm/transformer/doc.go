@@ -10,9 +10,11 @@
 // [Weights] function, so the same graph serves inference (weights from a
 // model.Store) and training (gradients flow into the store's variables).
 //
-// It also holds the pieces of incremental decoding (Prefill and
-// DecodeStep over a key/value cache) and of scoring (TargetLogProbs, the
-// one token log-prob gather that llm and llm/train share).
+// The decoder layer is written once: the full forward (inference and
+// training), Prefill, DecodeStep and Extend run the same layer function
+// with an optional key/value cache and differ only in positions and
+// attention mask. The package also holds the one token log-prob gather
+// (TargetLogProbs) that llm scoring and llm/train share.
 // Loading checkpoints is left to package checkpoint; sampling, batching and
 // compiled-graph reuse are left to package llm.
 package transformer
