@@ -8,8 +8,8 @@
 //
 //	README        what the directory is, for a person who finds it
 //	lock          flock-ed by the process that has the cache open; holds its pid
-//	index/        a Badger database: ActionID → Entry, (pipeline, address) →
-//	              last ActionID, the stat cache (path → stat + digest),
+//	index/        a Badger database: ActionID → Entry, (Entry.Scope, Entry.Name)
+//	              → last ActionID, the stat cache (path → stat + digest),
 //	              per-item memos, build records for GC, and the stat of
 //	              each output file at commit (outstat.go)
 //	out/<hex>/    an output folder, named by its OutputID; read-only files
@@ -45,9 +45,10 @@
 // space of the cache's file system and stop with a DiskFullError (space.go).
 //
 // The package knows nothing about pipelines, HCL or models: the engine
-// decides what goes into an ActionID and what the Config, Inputs and
-// Upstream maps of an Entry hold; cmd/refeval formats List, GC and Verify
-// results. Outputs downloaded from a team cache (package cache/remote) are
+// decides what goes into an ActionID, what an Entry's Name and Scope are
+// and what its opaque Meta holds; cmd/refeval formats List, GC and Verify
+// results. Entries written before Meta existed are read into the new
+// layout (record_v1.go). Outputs downloaded from a team cache (package cache/remote) are
 // committed with CommitVerified, which trusts digests the caller checked
 // while streaming (leaves.go). docs/cache.md records the design decisions
 // and measurements.

@@ -13,13 +13,16 @@ import (
 // equal entry. scripts/test.sh runs it for a fixed time in CI.
 func FuzzDecodeEntry(f *testing.F) {
 	files := []File{{Name: "a/b.txt", Size: 3, Digest: ID{1}, Mode: 0o444}, {Name: "c", Size: 0, Digest: ID{2}, Mode: 0o555}}
-	e := &Entry{OutputID: OutputIDOf(files), Files: files, Config: map[string]string{"k": "v"},
-		Inputs: map[string]string{"in.txt": ID{3}.String()}, Upstream: map[string]string{"stage.x.y": ID{4}.String()},
-		Kind: "exec", KindVersion: "1", Addr: "stage.exec.a", Pipeline: "/p.hcl"}
+	e := &Entry{OutputID: OutputIDOf(files), Files: files, Name: "stage.exec.a", Scope: "/p.hcl",
+		Meta: []byte(`{"Config":{"k":"v"},"Inputs":{"in.txt":"03"},"Kind":"exec","KindVersion":"1"}`)}
 	v, _ := encodeEntry(e)
 	r, _ := encodeRecord(e)
 	f.Add(v)
 	f.Add(r)
+	v1 := v1Value(OutputIDOf(files), files)
+	f.Add(v1)
+	f.Add(v1Record(v1))
+	f.Add([]byte(`{"Meta":null,"Addr":"x","Foo":1}`))
 	f.Add([]byte(`{"OutputID":"zz"}`))
 	f.Add([]byte(recordHeader + "00\n{}"))
 	f.Fuzz(func(t *testing.T, b []byte) {

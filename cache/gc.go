@@ -23,8 +23,8 @@ type ListItem struct {
 	Size   int64 // bytes of its output files plus its log; outputs shared by several entries count for each
 }
 
-// List returns every index entry, sorted by pipeline, address and then
-// most recent use first.
+// List returns every index entry, sorted by Scope, Name and then most
+// recent use first.
 func (c *Cache) List() ([]ListItem, error) {
 	items, _, err := c.ListAll()
 	return items, err
@@ -50,10 +50,10 @@ func (c *Cache) ListAll() ([]ListItem, []ID, error) {
 	}
 	sortIDs(bad)
 	slices.SortFunc(items, func(a, b ListItem) int {
-		if c := strings.Compare(a.Entry.Pipeline, b.Entry.Pipeline); c != 0 {
+		if c := strings.Compare(a.Entry.Scope, b.Entry.Scope); c != 0 {
 			return c
 		}
-		if c := strings.Compare(a.Entry.Addr, b.Entry.Addr); c != 0 {
+		if c := strings.Compare(a.Entry.Name, b.Entry.Name); c != 0 {
 			return c
 		}
 		if c := b.Entry.LastUsed.Compare(a.Entry.LastUsed); c != 0 {

@@ -33,7 +33,7 @@ func TestGC(t *testing.T) {
 			put := func(name string, lastUsed time.Time) {
 				id, files := commit(t, c, map[string]string{"out.txt": name})
 				a := NewHash(name, nil).Sum()
-				must(t, c.Put(a, &Entry{OutputID: id, Files: files, Pipeline: "p.hcl", Addr: "stage.x." + name, LastUsed: lastUsed}))
+				must(t, c.Put(a, &Entry{OutputID: id, Files: files, Scope: "p.hcl", Name: "stage.x." + name, LastUsed: lastUsed}))
 				must(t, os.WriteFile(c.LogPath(a), []byte("log of "+name), 0o644))
 				actions[name], outputs[name] = a, id
 			}
@@ -139,7 +139,7 @@ func TestList(t *testing.T) {
 	put := func(name, addr, content string, lastUsed time.Time) {
 		id, files := commit(t, c, map[string]string{"out": content})
 		a := NewHash(name, nil).Sum()
-		must(t, c.Put(a, &Entry{OutputID: id, Files: files, Pipeline: "p.hcl", Addr: addr, LastUsed: lastUsed}))
+		must(t, c.Put(a, &Entry{OutputID: id, Files: files, Scope: "p.hcl", Name: addr, LastUsed: lastUsed}))
 		if name == "b-old" {
 			must(t, os.WriteFile(c.LogPath(a), []byte("12345"), 0o644))
 		}
@@ -151,7 +151,7 @@ func TestList(t *testing.T) {
 	must(t, err)
 	var got []row
 	for _, it := range items {
-		got = append(got, row{it.Entry.Addr, it.Size})
+		got = append(got, row{it.Entry.Name, it.Size})
 	}
 	want := []row{{"stage.x.a", 1}, {"stage.x.b", 3}, {"stage.x.b", 6 + 5}}
 	if len(got) != len(want) {
@@ -172,7 +172,7 @@ func TestRecordBuildSkipsRepeats(t *testing.T) {
 	put := func(name string) ID {
 		id, files := commit(t, c, map[string]string{"out.txt": name})
 		a := NewHash(name, nil).Sum()
-		must(t, c.Put(a, &Entry{OutputID: id, Files: files, Pipeline: "p.hcl", Addr: "stage.x." + name, LastUsed: time.Unix(0, 0)}))
+		must(t, c.Put(a, &Entry{OutputID: id, Files: files, Scope: "p.hcl", Name: "stage.x." + name, LastUsed: time.Unix(0, 0)}))
 		return a
 	}
 	a, b, shared := put("a"), put("b"), put("shared")

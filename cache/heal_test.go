@@ -30,7 +30,7 @@ func populate(t *testing.T) populated {
 		name := fmt.Sprintf("s%d", i)
 		id, files := commit(t, c, map[string]string{"out.txt": strings.Repeat(name, 100)})
 		a := NewHash(name, nil).Sum()
-		e := &Entry{OutputID: id, Files: files, Pipeline: "p.hcl", Addr: "stage.x." + name}
+		e := &Entry{OutputID: id, Files: files, Scope: "p.hcl", Name: "stage.x." + name}
 		must(t, c.Put(a, e))
 		p.outputs[a], p.entries[a] = id, e
 	}
@@ -231,7 +231,7 @@ func TestUnreadableEntry(t *testing.T) {
 	id, files := commit(t, c, map[string]string{"a": "1"})
 	a, b := NewHash("a", nil).Sum(), NewHash("b", nil).Sum()
 	for _, x := range []ID{a, b} {
-		must(t, c.Put(x, &Entry{OutputID: id, Files: files, Addr: "stage.x." + x.String()[:4]}))
+		must(t, c.Put(x, &Entry{OutputID: id, Files: files, Name: "stage.x." + x.String()[:4]}))
 	}
 	spoil := func(x ID) {
 		must(t, c.update(func(txn *badger.Txn) error { return txn.Set(actionKey(x), []byte(`{"OutputID":"zz`)) }))
@@ -347,7 +347,7 @@ func TestDamageUnderOpenIndex(t *testing.T) {
 	outputs := map[ID]bool{}
 	for i := range 300 {
 		a := NewHash(fmt.Sprint(i), nil).Sum()
-		must(t, c.Put(a, &Entry{OutputID: id, Files: files, Addr: fmt.Sprintf("stage.x.s%d", i), Config: map[string]string{"pad": strings.Repeat("x", 200)}}))
+		must(t, c.Put(a, &Entry{OutputID: id, Files: files, Name: fmt.Sprintf("stage.x.s%d", i), Meta: []byte(`{"pad":"` + strings.Repeat("x", 200) + `"}`)}))
 		outputs[a] = true
 	}
 	must(t, c.Close())
@@ -398,7 +398,7 @@ func TestRecordWithoutEntry(t *testing.T) {
 	must(t, err)
 	id, files := commit(t, c, map[string]string{"late": "1"})
 	a := NewHash("late", nil).Sum()
-	must(t, c.writeRecord(a, &Entry{OutputID: id, Files: files, Addr: "stage.x.late"}))
+	must(t, c.writeRecord(a, &Entry{OutputID: id, Files: files, Name: "stage.x.late"}))
 	must(t, c.Close())
 
 	var warns []string

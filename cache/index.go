@@ -31,18 +31,26 @@ type File struct {
 	Mode   fs.FileMode // only the executable bits matter; CommitOutput stores 0o444 or 0o555
 }
 
-// An Entry is what the index records for one ActionID.
+// An Entry is what the index records for one ActionID. The cache knows
+// what its caller's actions are only by the two names it is given and an
+// opaque description it keeps as is.
 type Entry struct {
 	OutputID ID
-	Files    []File            // the manifest, sorted by Name
-	Config   map[string]string // the stage's canonical config attributes, to explain reruns
-	Inputs   map[string]string // input path → content digest hex
-	Upstream map[string]string // upstream stage address → OutputID hex
+	Files    []File // the manifest, sorted by Name
 
-	Kind, KindVersion, Addr, Pipeline string
+	// Name and Scope are the caller's names for what made the entry (the
+	// engine: the stage address and the pipeline file). The cache keeps a
+	// pointer from (Scope, Name) to the newest entry (LastFor), lists
+	// entries in their order and names an entry by Name in messages; it
+	// reads nothing into them.
+	Name, Scope string `json:",omitempty"`
+	// Meta is the caller's own description of the action, as JSON, kept
+	// as is (the engine: kind, configuration, input digests and upstream
+	// outputs, which plan compares to say what changed; engine/entrymeta.go).
+	Meta json.RawMessage `json:",omitempty"`
 
 	Created, LastUsed time.Time
-	Duration          time.Duration // how long the stage ran
+	Duration          time.Duration // how long the action ran
 }
 
 // touchInterval is how stale LastUsed may get before Touch rewrites it: it
@@ -131,7 +139,7 @@ func (c *Cache) readEntry(action ID, stats bool) (*Entry, []statKey, error) {
 }
 
 // Put records e as the entry for action and as the last entry of
-// (e.Pipeline, e.Addr) for LastFor. Call it after CommitOutput: the index
+// (e.Scope, e.Name) for LastFor. Call it after CommitOutput: the index
 // entry is written last, so that it never names an output that is not on
 // disk. Put fills e.Created and e.LastUsed if they are zero. The entry is
 // durable when Put returns.
@@ -176,8 +184,8 @@ func (c *Cache) Put(action ID, e *Entry) error {
 				return err
 			}
 		}
-		if e.Addr != "" {
-			return txn.Set(lastKey(e.Pipeline, e.Addr), action[:])
+		if e.Name != "" {
+			return txn.Set(lastKey(e.Scope, e.Name), action[:])
 		}
 		return nil
 	})
@@ -234,20 +242,21 @@ func (c *Cache) touch(action ID, e *Entry, now time.Time) error {
 	return nil
 }
 
-// LastFor returns the most recently Put entry for a stage address of a
-// pipeline, so that `plan` can say why an action is new (which config,
-// input or upstream changed). It returns ErrNotFound if there is none, or
-// if the record or its entry cannot be read.
-func (c *Cache) LastFor(pipeline, addr string) (ID, *Entry, error) {
+// LastFor returns the most recently Put entry named name in scope (the
+// engine: a stage address of a pipeline file), so that `plan` can say why
+// an action is new (which config, input or upstream changed). It returns
+// ErrNotFound if there is none, or if the record or its entry cannot be
+// read.
+func (c *Cache) LastFor(scope, name string) (ID, *Entry, error) {
 	var action ID
 	err := c.view(func(txn *badger.Txn) error {
-		item, err := txn.Get(lastKey(pipeline, addr))
+		item, err := txn.Get(lastKey(scope, name))
 		if err != nil {
 			return err
 		}
 		return item.Value(func(v []byte) error {
 			if len(v) != len(action) {
-				return fmt.Errorf("malformed last-entry record for %s", addr)
+				return fmt.Errorf("malformed last-entry record for %s", name)
 			}
 			copy(action[:], v)
 			return nil
@@ -257,7 +266,7 @@ func (c *Cache) LastFor(pipeline, addr string) (ID, *Entry, error) {
 		return ID{}, nil, ErrNotFound
 	}
 	if errors.Is(err, errIndexDamaged) {
-		c.noteDamage("reading the last entry of "+addr, err)
+		c.noteDamage("reading the last entry of "+name, err)
 		return ID{}, nil, ErrNotFound
 	}
 	if err != nil {

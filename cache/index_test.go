@@ -48,7 +48,7 @@ func TestLastFor(t *testing.T) {
 	id, files := commit(t, c, map[string]string{"a": "1"})
 	put := func(name, pipeline, addr string) ID {
 		a := NewHash(name, nil).Sum()
-		must(t, c.Put(a, &Entry{OutputID: id, Files: files, Pipeline: pipeline, Addr: addr, Config: map[string]string{"name": name}}))
+		must(t, c.Put(a, &Entry{OutputID: id, Files: files, Scope: pipeline, Name: addr, Meta: []byte(`"` + name + `"`)}))
 		return a
 	}
 	put("first", "p.hcl", "stage.dpo.beta")
@@ -72,7 +72,7 @@ func TestLastFor(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || got != tt.want || e.Config["name"] != tt.wantName {
+			if err != nil || got != tt.want || string(e.Meta) != `"`+tt.wantName+`"` {
 				t.Errorf("wrong last entry\ngot:  %s %v %v\nwant: %s %s", got, e, err, tt.want, tt.wantName)
 			}
 		})

@@ -8,7 +8,7 @@ import (
 // slash, so that a prefix scan visits one kind of record.
 const (
 	prefixAction  = "a/" // a/<ActionID 32 bytes> → Entry (JSON)
-	prefixLast    = "l/" // l/<pipeline>\x00<addr> → ActionID (32 bytes)
+	prefixLast    = "l/" // l/<Entry.Scope>\x00<Entry.Name> → ActionID (32 bytes)
 	prefixStat    = "s/" // s/<absolute path> → statRecord
 	prefixMemo    = "m/" // m/<uvarint len(namespace)><namespace><key> → value
 	prefixBuild   = "b/" // b/<pipeline>\x00<unix ns, 8 bytes big-endian> → buildRecord (JSON)
@@ -18,8 +18,8 @@ const (
 
 func actionKey(id ID) []byte { return append([]byte(prefixAction), id[:]...) }
 
-func lastKey(pipeline, addr string) []byte {
-	return []byte(prefixLast + pipeline + "\x00" + addr)
+func lastKey(scope, name string) []byte {
+	return []byte(prefixLast + scope + "\x00" + name)
 }
 
 func statDBKey(path string) []byte { return []byte(prefixStat + path) }

@@ -27,7 +27,7 @@ func BenchmarkOpen(b *testing.B) {
 		must(b, err)
 		for i := range 2000 {
 			name := fmt.Sprintf("s%d", i)
-			must(b, c.Put(NewHash(name, nil).Sum(), &Entry{OutputID: id, Files: files, Pipeline: "p.hcl", Addr: "stage.x." + name}))
+			must(b, c.Put(NewHash(name, nil).Sum(), &Entry{OutputID: id, Files: files, Scope: "p.hcl", Name: "stage.x." + name}))
 		}
 		wb := c.db.NewWriteBatch()
 		val := make([]byte, 8<<10)

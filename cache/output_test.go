@@ -70,10 +70,8 @@ func TestCommitOutputThenGet(t *testing.T) {
 	}
 	want := &Entry{
 		OutputID: id, Files: files,
-		Config:   map[string]string{"n": "5"},
-		Inputs:   map[string]string{"data/x.jsonl": DigestBytes([]byte("x")).String()},
-		Upstream: map[string]string{"stage.sample.train": id.String()},
-		Kind:     "exec", KindVersion: "1", Addr: "stage.exec.x", Pipeline: "p.hcl",
+		Name: "stage.exec.x", Scope: "p.hcl",
+		Meta:    []byte(`{"Config":{"n":"5"},"Kind":"exec","Upstream":{"stage.sample.train":"` + id.String() + `"}}`),
 		Created: time.Unix(100, 0).UTC(), LastUsed: time.Unix(200, 0).UTC(),
 		Duration: 3 * time.Second,
 	}
@@ -163,7 +161,7 @@ func TestCorruptOutput(t *testing.T) {
 			c := openTest(t)
 			id, manifest := commit(t, c, files)
 			action := NewHash(tt.name, nil).Sum()
-			must(t, c.Put(action, &Entry{OutputID: id, Files: manifest, Addr: "stage.exec.x"}))
+			must(t, c.Put(action, &Entry{OutputID: id, Files: manifest, Name: "stage.exec.x"}))
 			if err := c.VerifyOutput(id, manifest); err != nil {
 				t.Fatalf("intact output fails verification: %v", err)
 			}
@@ -182,7 +180,7 @@ func TestCorruptOutput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(rep.Corrupt) != 1 || rep.Corrupt[0].OutputID != id || rep.Corrupt[0].Addrs[0] != "stage.exec.x" {
+			if len(rep.Corrupt) != 1 || rep.Corrupt[0].OutputID != id || rep.Corrupt[0].Names[0] != "stage.exec.x" {
 				t.Fatalf("wrong Verify report\ngot:  %#v\nwant: one corrupt output %s", rep, id)
 			}
 			must(t, c.Repair(rep))
@@ -341,7 +339,7 @@ func TestCheckSealed(t *testing.T) {
 			c := openTest(t)
 			id, manifest := commit(t, c, files)
 			action := NewHash(tt.name, nil).Sum()
-			must(t, c.Put(action, &Entry{OutputID: id, Files: manifest, Addr: "stage.exec.x"}))
+			must(t, c.Put(action, &Entry{OutputID: id, Files: manifest, Name: "stage.exec.x"}))
 			tt.change(t, c.OutputDir(id))
 			err := c.CheckSealed(id, manifest)
 			switch {
@@ -373,7 +371,7 @@ func TestOutStatsWithoutFolders(t *testing.T) {
 		c := openTest(t)
 		id, manifest := commit(t, c, files)
 		action := NewHash("old", nil).Sum()
-		must(t, c.Put(action, &Entry{OutputID: id, Files: manifest, Addr: "stage.exec.x"}))
+		must(t, c.Put(action, &Entry{OutputID: id, Files: manifest, Name: "stage.exec.x"}))
 		var keys []statKey
 		c.db.View(func(txn *badger.Txn) error { keys = readOutStats(txn, id, len(manifest)); return nil })
 		must(t, c.writeOutStats(id, keys, nil)) // the old layout

@@ -147,8 +147,8 @@ func (c *Cache) importRecords(db *badger.DB) (rebuildReport, error) {
 			return rep, err
 		}
 		rep.Restored++
-		if e.Addr != "" {
-			k := string(lastKey(e.Pipeline, e.Addr))
+		if e.Name != "" {
+			k := string(lastKey(e.Scope, e.Name))
 			if l, ok := lasts[k]; !ok || e.Created.After(l.created) {
 				lasts[k] = last{action, e.Created}
 			}

@@ -44,6 +44,14 @@ func decodeEntry(b []byte) (*Entry, error) {
 	if err := json.Unmarshal(b, &e); err != nil {
 		return nil, fmt.Errorf("malformed entry: %v", err)
 	}
+	if e.Meta == nil {
+		if err := upgradeV1(&e, b); err != nil {
+			return nil, fmt.Errorf("malformed entry: %v", err)
+		}
+	}
+	if err := canonicalMeta(&e); err != nil {
+		return nil, fmt.Errorf("malformed entry: %v", err)
+	}
 	if e.OutputID.IsZero() {
 		return nil, errors.New("malformed entry: no OutputID")
 	}
@@ -62,6 +70,25 @@ func decodeEntry(b []byte) (*Entry, error) {
 		return nil, fmt.Errorf("malformed entry: its manifest does not hash to its OutputID %s", e.OutputID)
 	}
 	return &e, nil
+}
+
+// canonicalMeta sets e.Meta to the bytes encoding/json writes for it
+// (compact; nil for JSON null), so that an entry decodes to what it
+// encodes to.
+func canonicalMeta(e *Entry) error {
+	if e.Meta == nil {
+		return nil
+	}
+	if string(e.Meta) == "null" {
+		e.Meta = nil
+		return nil
+	}
+	m, err := json.Marshal(e.Meta)
+	if err != nil {
+		return err
+	}
+	e.Meta = m
+	return nil
 }
 
 // encodeRecord returns the entry record of e.

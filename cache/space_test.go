@@ -31,7 +31,7 @@ func TestDiskFull(t *testing.T) {
 		name string
 		err  func() error
 	}{
-		{"Put", func() error { return c.Put(a, &Entry{OutputID: id, Files: files, Addr: "stage.x.a"}) }},
+		{"Put", func() error { return c.Put(a, &Entry{OutputID: id, Files: files, Name: "stage.x.a"}) }},
 		{"DiskFull", c.DiskFull},
 		{"Open", func() error {
 			c2, err := Open(filepath.Join(t.TempDir(), "other"), Options{NoWait: true})

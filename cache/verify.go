@@ -22,7 +22,7 @@ type VerifyReport struct {
 type CorruptOutput struct {
 	OutputID ID
 	Actions  []ID
-	Addrs    []string // stage addresses of those entries
+	Names    []string // the Names of those entries (the engine: stage addresses)
 	Err      error    // wraps ErrCorrupt and names the damaged files
 }
 
@@ -58,7 +58,7 @@ func (c *Cache) Verify() (VerifyReport, error) {
 		if err := c.VerifyOutput(id, files); err != nil {
 			co := CorruptOutput{OutputID: id, Actions: actions, Err: err}
 			for _, a := range actions {
-				co.Addrs = append(co.Addrs, entries[a].Addr)
+				co.Names = append(co.Names, entries[a].Name)
 			}
 			rep.Corrupt = append(rep.Corrupt, co)
 		}

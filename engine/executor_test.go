@@ -279,15 +279,19 @@ stage "fake" "b" { text = "${stage.fake.a.out} b" }
 	if err != nil {
 		t.Fatal(err)
 	}
+	m, ok := metaOf(e)
+	if !ok {
+		t.Fatalf("entry of %s has no engine meta: %s", b.Instance.Addr, e.Meta)
+	}
 	ups := map[string]Upstream{a.Instance.Addr: {OutputID: a.OutputID, Dir: a.Out}}
 	tests := []struct {
 		name    string
 		config  map[string]string
 		wantErr string
 	}{
-		{"same", e.Config, ""},
+		{"same", m.Config, ""},
 		{"changed", map[string]string{"text": `"other"`}, "attribute text is"},
-		{"gone", map[string]string{"text": e.Config["text"], "n": "1"}, "attribute n is gone"},
+		{"gone", map[string]string{"text": m.Config["text"], "n": "1"}, "attribute n is gone"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -102,19 +102,23 @@ func whyNew(c *cache.Cache, p *Pipeline, in *Instance, a *action) ([]string, err
 	if err != nil && !errors.Is(err, cache.ErrCorrupt) {
 		return nil, err
 	}
-	var reasons []string
-	if last.Kind != in.Kind.Name || last.KindVersion != in.Kind.Version {
-		reasons = append(reasons, fmt.Sprintf("kind version changed: %s %s → %s %s", last.Kind, last.KindVersion, in.Kind.Name, in.Kind.Version))
+	prev, ok := metaOf(last)
+	if !ok {
+		return []string{"not in cache (the last entry of this stage does not say how it was built)"}, nil
 	}
-	reasons = append(reasons, diffMaps(last.Config, a.config,
+	var reasons []string
+	if prev.Kind != in.Kind.Name || prev.KindVersion != in.Kind.Version {
+		reasons = append(reasons, fmt.Sprintf("kind version changed: %s %s → %s %s", prev.Kind, prev.KindVersion, in.Kind.Name, in.Kind.Version))
+	}
+	reasons = append(reasons, diffMaps(prev.Config, a.config,
 		func(k, old, new string) string { return fmt.Sprintf("attribute %s changed: %s → %s", k, old, new) },
 		func(k, new string) string { return fmt.Sprintf("attribute %s added: %s", k, new) },
 		func(k, old string) string { return fmt.Sprintf("attribute %s removed (was %s)", k, old) })...)
-	reasons = append(reasons, diffMaps(last.Inputs, a.inputs,
+	reasons = append(reasons, diffMaps(prev.Inputs, a.inputs,
 		func(k, _, _ string) string { return fmt.Sprintf("input %s changed", k) },
 		func(k, _ string) string { return fmt.Sprintf("input %s added", k) },
 		func(k, _ string) string { return fmt.Sprintf("input %s removed", k) })...)
-	reasons = append(reasons, diffMaps(last.Upstream, a.upstream,
+	reasons = append(reasons, diffMaps(prev.Upstream, a.upstream,
 		func(k, _, _ string) string { return fmt.Sprintf("upstream %s output changed", k) },
 		func(k, _ string) string { return fmt.Sprintf("upstream %s added", k) },
 		func(k, _ string) string { return fmt.Sprintf("upstream %s removed", k) })...)

@@ -43,13 +43,13 @@ func (r *fakeRemote) Fetch(ctx context.Context, action cache.ID, pipeline, addr 
 		return nil, err
 	}
 	local := *e
-	local.Pipeline, local.Addr = pipeline, addr
+	local.Scope, local.Name = pipeline, addr
 	return &local, r.to.Put(action, &local)
 }
 
 func (r *fakeRemote) Upload(action cache.ID, e *cache.Entry) {
 	r.mu.Lock()
-	r.uploaded = append(r.uploaded, e.Addr)
+	r.uploaded = append(r.uploaded, e.Name)
 	r.mu.Unlock()
 }
 

@@ -548,11 +548,11 @@ func (b *builder) work(ctx context.Context, n *node, devs []int) outcome {
 	if err != nil {
 		return fail(err)
 	}
-	entry := &cache.Entry{
-		OutputID: oid, Files: files, Config: a.config, Inputs: a.inputs, Upstream: a.upstream,
-		Kind: in.Kind.Name, KindVersion: in.Kind.Version, Addr: in.Addr, Pipeline: p.File,
-		Duration: dur,
+	entry, err := newEntry(a, oid, files)
+	if err != nil {
+		return fail(err)
 	}
+	entry.Duration = dur
 	if err := c.Put(a.id, entry); err != nil {
 		return fail(err)
 	}

@@ -85,7 +85,7 @@ func (r *Remote) Fetch(ctx context.Context, action cache.ID, pipeline, addr stri
 		return nil, cache.ErrNotFound
 	}
 	local := *e
-	local.Pipeline, local.Addr = pipeline, addr
+	local.Scope, local.Name = pipeline, addr
 	local.Created, local.LastUsed = time.Time{}, time.Time{}
 	if err := r.c.Put(action, &local); err != nil {
 		return nil, err

@@ -69,7 +69,7 @@ func (m *machine) build(t *testing.T, action cache.ID, files map[string][]byte) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &cache.Entry{OutputID: oid, Files: manifest, Addr: "stage.exec.x", Pipeline: "/a/p.hcl", Kind: "exec"}
+	e := &cache.Entry{OutputID: oid, Files: manifest, Name: "stage.exec.x", Scope: "/a/p.hcl", Meta: []byte(`{"Kind":"exec"}`)}
 	if err := m.c.Put(action, e); err != nil {
 		t.Fatal(err)
 	}
@@ -127,8 +127,8 @@ func TestFetchAfterUpload(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Fetch: %v", err)
 			}
-			if got.OutputID != e.OutputID || got.Pipeline != "/b/p.hcl" || got.Addr != "stage.exec.y" {
-				t.Errorf("wrong entry\ngot:  %s %s %s\nwant: %s /b/p.hcl stage.exec.y", got.OutputID, got.Pipeline, got.Addr, e.OutputID)
+			if got.OutputID != e.OutputID || got.Scope != "/b/p.hcl" || got.Name != "stage.exec.y" {
+				t.Errorf("wrong entry\ngot:  %s %s %s\nwant: %s /b/p.hcl stage.exec.y", got.OutputID, got.Scope, got.Name, e.OutputID)
 			}
 			local, err := b.c.Get(action)
 			if err != nil {

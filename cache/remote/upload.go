@@ -73,12 +73,12 @@ func (r *Remote) push(ctx context.Context, action cache.ID, e *cache.Entry) (boo
 		}
 		file, err := os.Open(filepath.Join(dir, filepath.FromSlash(f.Name)))
 		if err != nil {
-			return false, fmt.Errorf("uploading %s: %w", e.Addr, err)
+			return false, fmt.Errorf("uploading %s: %w", e.Name, err)
 		}
 		err = r.store.Put(ctx, key, file, f.Size)
 		file.Close()
 		if err != nil {
-			return false, fmt.Errorf("uploading %s: %w", e.Addr, err)
+			return false, fmt.Errorf("uploading %s: %w", e.Name, err)
 		}
 		r.mu.Lock()
 		r.stats.Blobs++
@@ -90,7 +90,7 @@ func (r *Remote) push(ctx context.Context, action cache.ID, e *cache.Entry) (boo
 		return false, err
 	}
 	if err := r.putBytes(ctx, entryKey(action), data); err != nil {
-		return false, fmt.Errorf("uploading %s: %w", e.Addr, err)
+		return false, fmt.Errorf("uploading %s: %w", e.Name, err)
 	}
 	r.mu.Lock()
 	r.stats.Entries++

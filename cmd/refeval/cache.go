@@ -145,7 +145,7 @@ func runCache(ctx context.Context, cmd *Command, args []string) error {
 			return err
 		}
 		for _, co := range rep.Corrupt {
-			fmt.Printf("corrupt output %s (made by %v): %v\n", co.OutputID, co.Addrs, co.Err)
+			fmt.Printf("corrupt output %s (made by %v): %v\n", co.OutputID, co.Names, co.Err)
 		}
 		for _, a := range rep.Unreadable {
 			fmt.Printf("unreadable index entry %s\n", a)
@@ -190,7 +190,7 @@ func cacheLs(c *cache.Cache) error {
 		}
 		rows := []row{}
 		for _, it := range items {
-			rows = append(rows, row{it.Entry.Addr, it.Entry.Pipeline, it.Action.String(), it.Entry.OutputID.String(), it.Size, it.Entry.LastUsed, it.Entry.Duration.String()})
+			rows = append(rows, row{it.Entry.Name, it.Entry.Scope, it.Action.String(), it.Entry.OutputID.String(), it.Size, it.Entry.LastUsed, it.Entry.Duration.String()})
 		}
 		return printJSON(rows)
 	}
@@ -198,8 +198,8 @@ func cacheLs(c *cache.Cache) error {
 	fmt.Fprintln(tw, "STAGE\tACTION\tSIZE\tLAST USED\tRAN FOR\tPIPELINE")
 	for _, it := range items {
 		e := it.Entry
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Addr, it.Action.String()[:12], size(it.Size),
-			e.LastUsed.Local().Format("2006-01-02 15:04"), e.Duration.Round(time.Millisecond), e.Pipeline)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, it.Action.String()[:12], size(it.Size),
+			e.LastUsed.Local().Format("2006-01-02 15:04"), e.Duration.Round(time.Millisecond), e.Scope)
 	}
 	return tw.Flush()
 }

@@ -114,7 +114,7 @@ func cachePush(ctx context.Context, c *cache.Cache, args []string) error {
 				mu.Lock()
 				if errors.Is(err, cache.ErrCorrupt) {
 					damagedOutputs++
-					fmt.Fprintf(os.Stderr, "refeval: %s: local output is damaged (%v); not pushing it\n", j.e.Addr, err)
+					fmt.Fprintf(os.Stderr, "refeval: %s: local output is damaged (%v); not pushing it\n", j.e.Name, err)
 				} else {
 					errs = append(errs, err)
 				}
@@ -126,10 +126,10 @@ func cachePush(ctx context.Context, c *cache.Cache, args []string) error {
 			defer mu.Unlock()
 			switch {
 			case err != nil:
-				errs = append(errs, fmt.Errorf("%s: %w", j.e.Addr, err))
+				errs = append(errs, fmt.Errorf("%s: %w", j.e.Name, err))
 			case up:
 				pushed++
-				fmt.Fprintf(os.Stderr, "pushed %s\n", j.e.Addr)
+				fmt.Fprintf(os.Stderr, "pushed %s\n", j.e.Name)
 			default:
 				had++
 			}
@@ -217,7 +217,7 @@ func cacheLsRemote(ctx context.Context, c *cache.Cache) error {
 		for _, it := range items {
 			rw := row{Action: it.Action.String(), Size: it.Size, Modified: it.Modified, Damaged: it.Entry == nil}
 			if it.Entry != nil {
-				rw.Stage, rw.Output = it.Entry.Addr, it.Entry.OutputID.String()
+				rw.Stage, rw.Output = it.Entry.Name, it.Entry.OutputID.String()
 			}
 			rows = append(rows, rw)
 		}
@@ -228,7 +228,7 @@ func cacheLsRemote(ctx context.Context, c *cache.Cache) error {
 	for _, it := range items {
 		stage := "(damaged entry)"
 		if it.Entry != nil {
-			stage = it.Entry.Addr
+			stage = it.Entry.Name
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", stage, it.Action.String()[:12], size(it.Size), it.Modified.Local().Format("2006-01-02 15:04"))
 	}
