@@ -47,7 +47,7 @@ func TestStageKilledByFullDisk(t *testing.T) {
 	}
 	k := &Kind{Name: "fill", Version: "1", Schema: &hcl.BodySchema{},
 		Decode: func(hcl.Body, *hcl.EvalContext) (Stage, hcl.Diagnostics) { return fillStage{}, nil }}
-	pl, diags := Load(file, LoadOptions{Lookup: func(name string) (*Kind, bool) { return k, name == "fill" }})
+	pl, diags := Load(file, LoadOptions{Blocks: fakeBlocks, Lookup: func(name string) (*Kind, bool) { return k, name == "fill" }})
 	if diags.HasErrors() {
 		t.Fatalf("load: %s", diags)
 	}

@@ -9,7 +9,7 @@ import (
 // TestLoadEdges checks that references make edges, also through locals,
 // models and datasets, to one instance by literal key, and from depends_on.
 func TestLoadEdges(t *testing.T) {
-	p, diags := Load("testdata/ok/edges.hcl", LoadOptions{Lookup: fakeLookup})
+	p, diags := Load("testdata/ok/edges.hcl", LoadOptions{Blocks: fakeBlocks, Lookup: fakeLookup})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

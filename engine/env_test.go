@@ -34,7 +34,7 @@ func TestKindEnv(t *testing.T) {
 			if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			pl, diags := Load(file, LoadOptions{Lookup: func(name string) (*Kind, bool) { return k, name == "probe" }})
+			pl, diags := Load(file, LoadOptions{Blocks: fakeBlocks, Lookup: func(name string) (*Kind, bool) { return k, name == "probe" }})
 			if diags.HasErrors() {
 				t.Fatal(diags)
 			}

@@ -46,6 +46,8 @@ func (p *Pipeline) evalContext(outs outsFunc, each cty.Value, b *stageBlock) (*h
 	if each != cty.NilVal {
 		ctx.Variables["each"] = each
 	}
+	db := &decodedBlocks{p: p}
+	ctx.Variables[blocksVar] = cty.CapsuleVal(decodedBlocksType, db)
 	st := p.staticGlobals()
 	diags := st.diags
 	for r, obj := range st.objects {
@@ -67,6 +69,17 @@ func (p *Pipeline) evalContext(outs outsFunc, each cty.Value, b *stageBlock) (*h
 		diags = append(diags, d...)
 		vals[root][name] = v
 		ctx.Variables[root] = objectOf(vals[root])
+		// A block that refers to a stage output is decoded with this
+		// context's folders (Load decoded it once, with placeholders, and
+		// reported its problems then).
+		if p.blocksDecoded && g.typ != nil && g.typ.Decode != nil && !g.bad && !d.HasErrors() {
+			dv, d := safeBlockDecode(g.typ, g.decodeBlock, ctx, g.addr)
+			diags = append(diags, d...)
+			if db.dynamic == nil {
+				db.dynamic = map[string]decodedBlock{}
+			}
+			db.dynamic[g.addr] = decodedBlock{val: v, decoded: dv}
+		}
 	}
 	return ctx, diags
 }
@@ -93,7 +106,7 @@ func (p *Pipeline) staticGlobals() *globalValues {
 	p.staticOnce.Do(func() {
 		st := &globalValues{vals: map[string]map[string]cty.Value{}, objects: map[string]cty.Value{}}
 		ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": p.varObject()}, Functions: functionTable()}
-		for _, r := range globalRoots {
+		for _, r := range p.table.roots {
 			st.vals[r] = map[string]cty.Value{}
 			ctx.Variables[r] = cty.EmptyObjectVal
 		}
@@ -121,7 +134,7 @@ func (p *Pipeline) staticGlobals() *globalValues {
 			st.vals[root][name] = v
 			ctx.Variables[root] = objectOf(st.vals[root])
 		}
-		for _, r := range globalRoots {
+		for _, r := range p.table.roots {
 			st.objects[r] = objectOf(st.vals[r])
 		}
 		p.static = st

@@ -38,7 +38,7 @@ stage "fake" "last" {
 	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, diags := Load(file, LoadOptions{Lookup: fakeLookup})
+	p, diags := Load(file, LoadOptions{Blocks: fakeBlocks, Lookup: fakeLookup})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -69,14 +69,14 @@ func TestLoadInterrupted(t *testing.T) {
 	file := chainPipeline(t, 50)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	p, diags := Load(file, LoadOptions{Lookup: fakeLookup, Context: ctx})
+	p, diags := Load(file, LoadOptions{Blocks: fakeBlocks, Lookup: fakeLookup, Context: ctx})
 	if !diags.HasErrors() || diags[len(diags)-1].Summary != "Interrupted" {
 		t.Fatalf("wrong diagnostics\ngot:  %v\nwant: an Interrupted error", diags)
 	}
 	if len(p.Stages) != 0 {
 		t.Errorf("an interrupted load expanded %d instances; want none", len(p.Stages))
 	}
-	p, diags = Load(file, LoadOptions{Lookup: fakeLookup})
+	p, diags = Load(file, LoadOptions{Blocks: fakeBlocks, Lookup: fakeLookup})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

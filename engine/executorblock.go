@@ -8,28 +8,30 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// An ExecutorBlock is one `executor "TYPE" "NAME" { … }` block. The engine
-// checks that stages name declared executors and keeps the body for the
-// caller, which builds the executor: cmd/refeval hands "slurm" blocks to
-// package executor/slurm. Nothing in the block enters an ActionID.
+// An ExecutorBlock is one `executor "TYPE" "NAME" { … }` block. Its type
+// is registered in LoadOptions.Blocks as "executor.TYPE" (cmd/refeval
+// registers package executor/slurm's), and Load decodes it once into
+// Value, so that every problem with its settings is a load error at its
+// line. The engine checks that stages name declared executors; the caller
+// builds the executor from Value. Nothing in the block enters an ActionID.
 type ExecutorBlock struct {
 	// Type and Name are the block's labels.
 	Type, Name string
-	// Body is the block's body, to decode in EvalContext.
+	// Body is the block's body.
 	Body hcl.Body
 	// DeclRange is the block's header, for diagnostics.
 	DeclRange hcl.Range
+	// Value is what the type's BlockType.Decode made of the block (a
+	// *slurm.Config); nil for a type without Decode.
+	Value any
+
+	typ         *BlockType
+	decodeBlock *hcl.Block // the block without its unsupported attributes
+	bad         bool       // its attributes or its decoding failed; reported
 }
 
 // Addr returns the executor's name as stages and --executor give it: TYPE.NAME.
 func (e *ExecutorBlock) Addr() string { return e.Type + "." + e.Name }
-
-// EvalContext returns the context executor blocks are evaluated in: the
-// pipeline's variables, locals, models and datasets, and its functions.
-func (p *Pipeline) EvalContext() *hcl.EvalContext {
-	ctx, _ := p.evalContext(pendingOut, cty.NilVal, nil)
-	return ctx
-}
 
 // HasExecutor reports whether name is "local" or a declared executor.
 func (p *Pipeline) HasExecutor(name string) bool {
@@ -48,7 +50,21 @@ func (p *Pipeline) loadExecutorBlock(blk *hcl.Block) hcl.Diagnostics {
 		p.Executors = map[string]*ExecutorBlock{}
 	}
 	p.Executors[e.Addr()] = e
-	return nil
+	e.typ = p.table.types[rootExecutor+"."+e.Type]
+	if e.typ == nil {
+		e.bad = true
+		types := "none are registered"
+		if len(p.table.executors) > 0 {
+			types = "the types are: " + strings.Join(p.table.executors, ", ")
+		}
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown Executor Type",
+			Detail:  fmt.Sprintf("There is no executor type %q; %s.", e.Type, types),
+			Subject: blk.LabelRanges[0].Ptr()}}
+	}
+	known, diags := unsupported(blk, e.typ, fmt.Sprintf("%s %q", rootExecutor, e.Type))
+	e.decodeBlock = known
+	e.bad = diags.HasErrors()
+	return diags
 }
 
 // readExecutor reads a stage block's executor argument: a reference
@@ -59,7 +75,7 @@ func (b *stageBlock) readExecutor(a *hcl.Attribute) hcl.Diagnostics {
 		Detail:  `executor names an executor block, as in executor = executor.slurm.NAME, or is "local".`,
 		Subject: a.Expr.Range().Ptr()}}
 	if t, d := hcl.AbsTraversalForExpr(a.Expr); !d.HasErrors() {
-		if len(t) != 3 || t.RootName() != "executor" {
+		if len(t) != 3 || t.RootName() != rootExecutor {
 			return bad
 		}
 		var parts []string

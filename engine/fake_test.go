@@ -11,6 +11,11 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 )
 
+// fakeBlocks registers the top-level block types the engine's tests use,
+// as attribute bags: model and dataset blocks of any attributes, and
+// executor blocks of types fake and slurm.
+var fakeBlocks = map[string]*BlockType{"model": {}, "dataset": {}, "executor.fake": {}, "executor.slurm": {}}
+
 // fakeKind is a stage kind for tests: it writes its text attribute to
 // out/result.txt, or fails when fail is true.
 var fakeKind = &Kind{

@@ -17,7 +17,7 @@ func (p *Pipeline) orderGlobals() hcl.Diagnostics {
 	edges := map[string][]string{}
 	for _, n := range names {
 		for _, r := range p.globals[n].refs {
-			if isGlobalRoot(r.root) {
+			if p.table.isGlobalRoot(r.root) {
 				edges[n] = append(edges[n], r.global())
 			}
 		}
@@ -47,7 +47,7 @@ func (p *Pipeline) stageRefsOf(r ref) []ref {
 		switch {
 		case r.root == "stage":
 			out = append(out, r)
-		case isGlobalRoot(r.root):
+		case p.table.isGlobalRoot(r.root):
 			if seen[r.global()] {
 				return
 			}

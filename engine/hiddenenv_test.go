@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
-	"github.com/zclconf/go-cty/cty"
 )
 
 // TestHiddenEnv checks that a stage's processes are kept from the secrets
@@ -46,10 +45,14 @@ stage "fake" "each" {
 	}
 	modelType := &BlockType{
 		Attributes: []string{"key"},
-		Secrets: func(v cty.Value) []string {
-			return []string{v.GetAttr("key").AsString()}
+		Secrets: func(v any) []string {
+			return []string{v.(string)}
 		},
-		Check: func(blk *hcl.Block, ectx *hcl.EvalContext) hcl.Diagnostics { return nil },
+		Decode: func(blk *hcl.Block, ectx *hcl.EvalContext) (any, hcl.Diagnostics) {
+			attrs, diags := blk.Body.JustAttributes()
+			v, d := attrs["key"].Expr.Value(ectx)
+			return v.AsString(), append(diags, d...)
+		},
 	}
 	p, diags := Load(file, LoadOptions{Lookup: fakeLookup, Blocks: map[string]*BlockType{"model": modelType}})
 	if diags.HasErrors() {

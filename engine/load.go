@@ -30,8 +30,10 @@ type LoadOptions struct {
 	// name=value): strings, or HCL expressions for variables whose type is
 	// not string.
 	Vars map[string]string
-	// Blocks holds the checks of top-level attribute blocks by block type
-	// ("model"); a type without an entry accepts any attributes.
+	// Blocks registers the top-level block types by key: "model",
+	// "dataset", "executor.slurm" (see BlockType). A one-label block type
+	// that is not registered is not accepted, nor is an executor block
+	// whose type is not.
 	Blocks map[string]*BlockType
 	// Context, when set, stops loading early once it is cancelled (Ctrl-C
 	// while a large pipeline loads): Load then returns an "Interrupted"
@@ -39,31 +41,6 @@ type LoadOptions struct {
 	// that must answer at once run Load in a goroutine (cmd/refeval does).
 	Context context.Context
 }
-
-// A BlockType checks one type of top-level attribute block (model,
-// dataset), whose value expressions read as TYPE.NAME. The stage kinds'
-// package supplies them, as it supplies the kinds: the engine knows no
-// block's attributes.
-type BlockType struct {
-	// Attributes lists the attributes a block of this type may set; any
-	// other is reported as unsupported, with this list. Empty: any.
-	Attributes []string
-	// Check validates one block at load time, its attributes evaluated in
-	// ectx (upstream folders are placeholders there). Its diagnostics
-	// should point into the block. A diagnostic whose Extra is
-	// SecretValue has its subject's source bytes blanked before printing.
-	Check func(blk *hcl.Block, ectx *hcl.EvalContext) hcl.Diagnostics
-	// Secrets returns the names of the environment variables that a
-	// block's evaluated value needs (an endpoint's API-key variable).
-	// Processes that stages start see these variables only when the stage
-	// refers to the block (RunContext.HiddenEnv).
-	Secrets func(v cty.Value) []string
-}
-
-// SecretValue, as a diagnostic's Extra, marks a subject that may hold a
-// secret (a pasted API key): Load replaces its bytes in Files with '*', so
-// that the printed source line does not show it.
-type SecretValue struct{}
 
 // maxSyntaxErrors caps the syntax errors reported for one file: past a few,
 // the file is likely not a pipeline at all (a binary file printed 280).
@@ -83,17 +60,6 @@ func (o *LoadOptions) interrupted() hcl.Diagnostics {
 // the kind decodes the rest (terraform configs decodeResourceBlock).
 var sharedSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "for_each"}, {Name: "gpus"}, {Name: "depends_on"}, {Name: "executor"}},
-}
-
-var fileSchema = &hcl.BodySchema{
-	Blocks: []hcl.BlockHeaderSchema{
-		{Type: "variable", LabelNames: []string{"name"}},
-		{Type: "locals"},
-		{Type: "model", LabelNames: []string{"name"}},
-		{Type: "dataset", LabelNames: []string{"name"}},
-		{Type: "stage", LabelNames: []string{"kind", "name"}},
-		{Type: "executor", LabelNames: []string{"type", "name"}},
-	},
 }
 
 var variableSchema = &hcl.BodySchema{
@@ -118,6 +84,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 		byAddr:   map[string]*Instance{},
 		blocks:   map[string]*stageBlock{},
 		globals:  map[string]*global{},
+		table:    newBlockTable(opts.Blocks),
 		LoadVars: opts.Vars,
 	}
 	src, err := os.ReadFile(path)
@@ -133,7 +100,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return p, capErrors(diags, path)
 	}
-	content, d := f.Body.Content(fileSchema)
+	content, d := f.Body.Content(p.table.schema())
 	diags = append(diags, d...)
 
 	var stageBlocks []*hcl.Block
@@ -145,31 +112,14 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 			attrs, d := blk.Body.JustAttributes()
 			diags = append(diags, d...)
 			for _, a := range sortedAttrs(attrs) {
-				diags = append(diags, p.addGlobal(&global{addr: "local." + a.Name, expr: a.Expr, rng: a.NameRange}, "Duplicate Local Value")...)
+				diags = append(diags, p.addGlobal(&global{addr: rootLocal + "." + a.Name, expr: a.Expr, rng: a.NameRange}, "Duplicate Local Value")...)
 			}
-		case "model", "dataset":
-			attrs, d := blk.Body.JustAttributes()
-			diags = append(diags, d...)
-			g := &global{addr: blk.Type + "." + blk.Labels[0], attrs: map[string]hcl.Expression{}, rng: blk.DefRange, block: blk, typ: opts.Blocks[blk.Type]}
-			for _, a := range sortedAttrs(attrs) {
-				if g.typ != nil && len(g.typ.Attributes) > 0 && !slices.Contains(g.typ.Attributes, a.Name) {
-					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported Attribute",
-						Detail:  fmt.Sprintf("A %s block has no attribute %q. Its attributes are: %s.", blk.Type, a.Name, strings.Join(g.typ.Attributes, ", ")),
-						Subject: a.NameRange.Ptr()})
-					g.bad = true
-					continue
-				}
-				g.attrs[a.Name] = a.Expr
-			}
-			summary := "Duplicate Model"
-			if blk.Type == "dataset" {
-				summary = "Duplicate Dataset"
-			}
-			diags = append(diags, p.addGlobal(g, summary)...)
 		case "stage":
 			stageBlocks = append(stageBlocks, blk)
-		case "executor":
+		case rootExecutor:
 			diags = append(diags, p.loadExecutorBlock(blk)...)
+		default: // a registered one-label block type (the schema holds no other)
+			diags = append(diags, p.loadGlobalBlock(blk)...)
 		}
 	}
 	for name := range opts.Vars {
@@ -200,7 +150,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 			exprs = append(exprs, g.attrs[an])
 		}
 		for _, e := range exprs {
-			refs, d := refsOf(e)
+			refs, d := p.refsOf(e)
 			d = append(d, p.checkRefs(refs, false, g.addr)...)
 			globalsBad = globalsBad || d.HasErrors()
 			diags = append(diags, d...)
@@ -232,7 +182,6 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	if d := opts.interrupted(); d != nil {
 		return p, append(diags, d...)
 	}
-	diags = append(diags, p.checkBlocks(staticCtx)...)
 	for _, b := range blocks {
 		if d := opts.interrupted(); d != nil {
 			return p, append(diags, d...)
@@ -241,6 +190,12 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	}
 	diags = append(diags, p.link(blocks)...)
 	p.expanded = true
+	// Top-level blocks are decoded once the stages have their instances,
+	// so that a block's reference to a stage output reads a placeholder.
+	// (A local that fails with placeholders is reported at the stages that
+	// use it, as before.)
+	blockCtx, _ := p.evalContext(pendingOut, cty.NilVal, nil)
+	diags = append(diags, p.decodeBlocks(blockCtx)...)
 	diags = append(diags, p.checkExecutors()...)
 	d = p.cycles()
 	diags = append(diags, d...)
@@ -328,29 +283,6 @@ func capErrors(diags hcl.Diagnostics, path string) hcl.Diagnostics {
 	return out
 }
 
-// checkBlocks runs each attribute block's BlockType check, with the blocks'
-// attributes evaluated in ctx, and marks the blocks that fail.
-func (p *Pipeline) checkBlocks(ctx *hcl.EvalContext) hcl.Diagnostics {
-	var diags hcl.Diagnostics
-	for _, g := range p.order {
-		if g.typ == nil || g.typ.Check == nil || g.block == nil {
-			continue
-		}
-		d := g.typ.Check(g.block, ctx)
-		if d.HasErrors() {
-			g.bad = true
-		}
-		diags = append(diags, d...)
-		if g.typ.Secrets != nil && !d.HasErrors() {
-			root, name, _ := strings.Cut(g.addr, ".")
-			if obj := ctx.Variables[root]; obj.Type().IsObjectType() && obj.Type().HasAttribute(name) {
-				g.secrets = g.typ.Secrets(obj.GetAttr(name))
-			}
-		}
-	}
-	return diags
-}
-
 // HiddenEnv returns the environment variables that processes started by
 // in's stage must not inherit: the secrets (API-key variables) of every
 // model block that the stage does not refer to, directly or through
@@ -362,7 +294,7 @@ func (p *Pipeline) HiddenEnv(in *Instance) []string {
 	var walk func(refs []ref)
 	walk = func(refs []ref) {
 		for _, r := range refs {
-			if r.root == "stage" || r.root == "var" || r.root == "each" || seen[r.global()] {
+			if !p.table.isGlobalRoot(r.root) || seen[r.global()] {
 				continue
 			}
 			seen[r.global()] = true
@@ -376,7 +308,7 @@ func (p *Pipeline) HiddenEnv(in *Instance) []string {
 	}
 	walk(in.block.refs)
 	if in.block.forEach != nil { // for_each = { judge = model.judge }, read as each.value
-		refs, _ := refsOf(in.block.forEach)
+		refs, _ := p.refsOf(in.block.forEach)
 		walk(refs)
 	}
 	var hidden []string
@@ -398,7 +330,7 @@ func (p *Pipeline) reachesBadGlobal(b *stageBlock) bool {
 	var walk func(refs []ref) bool
 	walk = func(refs []ref) bool {
 		for _, r := range refs {
-			if r.root == "stage" || r.root == "var" || r.root == "each" || seen[r.global()] {
+			if !p.table.isGlobalRoot(r.root) || seen[r.global()] {
 				continue
 			}
 			seen[r.global()] = true
@@ -431,6 +363,23 @@ func (p *Pipeline) blankSecrets(diags hcl.Diagnostics) {
 		}
 		p.Files[d.Subject.Filename] = &hcl.File{Body: f.Body, Bytes: b, Nav: f.Nav}
 	}
+}
+
+// loadGlobalBlock takes a block of a registered one-label type (model,
+// dataset) as the global TYPE.NAME: its attributes, the ones its type
+// lists, are evaluated as an object when a stage refers to it.
+func (p *Pipeline) loadGlobalBlock(blk *hcl.Block) hcl.Diagnostics {
+	typ := p.table.types[blk.Type]
+	g := &global{addr: blk.Type + "." + blk.Labels[0], attrs: map[string]hcl.Expression{}, rng: blk.DefRange, block: blk, typ: typ}
+	known, diags := unsupported(blk, typ, blk.Type)
+	g.bad = diags.HasErrors()
+	g.decodeBlock = known
+	attrs, d := known.Body.JustAttributes()
+	diags = append(diags, d...)
+	for _, a := range sortedAttrs(attrs) {
+		g.attrs[a.Name] = a.Expr
+	}
+	return append(diags, p.addGlobal(g, "Duplicate "+p.table.title(blk.Type))...)
 }
 
 func (p *Pipeline) addGlobal(g *global, dupSummary string) hcl.Diagnostics {
@@ -602,7 +551,7 @@ func (p *Pipeline) loadStageBlock(blk *hcl.Block, index int, opts LoadOptions) h
 		}
 	}
 	for _, n := range sortedKeys(b.attrs) {
-		refs, d := refsOf(b.attrs[n].Expr)
+		refs, d := p.refsOf(b.attrs[n].Expr)
 		diags = append(diags, d...)
 		b.refs = append(b.refs, refs...)
 	}
@@ -625,7 +574,7 @@ func (p *Pipeline) loadStageBlock(blk *hcl.Block, index int, opts LoadOptions) h
 					Detail: "depends_on lists stage references, as in [stage.exec.NAME].", Subject: e.Range().Ptr()})
 				continue
 			}
-			r, d := parseRef(t)
+			r, d := p.parseRef(t)
 			diags = append(diags, d...)
 			if d.HasErrors() {
 				continue
@@ -646,7 +595,7 @@ func (p *Pipeline) loadStageBlock(blk *hcl.Block, index int, opts LoadOptions) h
 func (p *Pipeline) expand(b *stageBlock, ctx *hcl.EvalContext) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	staticOnly := func(expr hcl.Expression, what string) bool {
-		refs, d := refsOf(expr)
+		refs, d := p.refsOf(expr)
 		d = append(d, p.checkRefs(refs, what == "gpus" && b.forEach != nil, "stage."+b.id())...)
 		if d.HasErrors() {
 			diags = append(diags, d...)

@@ -29,7 +29,7 @@ func FuzzLoad(f *testing.F) {
 		if err := os.WriteFile(file, src, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		p, diags := Load(file, LoadOptions{Lookup: fakeLookup, Kinds: fakeNames})
+		p, diags := Load(file, LoadOptions{Blocks: fakeBlocks, Lookup: fakeLookup, Kinds: fakeNames})
 		if p == nil {
 			t.Fatal("Load returned a nil Pipeline")
 		}

@@ -18,7 +18,7 @@ func TestLoadErrorFiles(t *testing.T) {
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			_, diags := Load(file, LoadOptions{Lookup: fakeLookup, Kinds: fakeNames, Vars: varsFor(file)})
+			_, diags := Load(file, LoadOptions{Blocks: fakeBlocks, Lookup: fakeLookup, Kinds: fakeNames, Vars: varsFor(file)})
 			errorfile.Check(t, file, diags)
 		})
 	}

@@ -41,7 +41,7 @@ func TestLoadDeepNesting(t *testing.T) {
 			if err := os.WriteFile(file, []byte(tt.src), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, diags := Load(file, LoadOptions{Lookup: fakeLookup, Kinds: fakeNames})
+			_, diags := Load(file, LoadOptions{Blocks: fakeBlocks, Lookup: fakeLookup, Kinds: fakeNames})
 			var deep []string
 			for _, d := range diags {
 				if d.Summary == "Nesting Too Deep" {

@@ -38,6 +38,9 @@ type Pipeline struct {
 	blocks  map[string]*stageBlock // by "kind.name"
 	globals map[string]*global     // by "local.x", "model.x", "dataset.x"
 	order   []*global              // globals in evaluation order
+	table   *blockTable            // the registered block types and the reference roots
+
+	blocksDecoded bool // decodeBlocks ran: evalContext decodes the blocks that refer to stages
 
 	expanded  bool // every block has its instances
 	scopeOnce sync.Once
@@ -116,9 +119,12 @@ type global struct {
 	refs    []ref
 	evals   atomic.Int64 // times evaluated, for tests
 	block   *hcl.Block   // model and dataset blocks
-	typ     *BlockType   // the block's checks, or nil
-	bad     bool         // its check failed; already reported
+	typ     *BlockType   // the block's type, or nil
+	bad     bool         // its attributes or its decoding failed; already reported
 	secrets []string     // environment variables its value needs (BlockType.Secrets)
+
+	decodeBlock *hcl.Block // block without its unsupported attributes, for typ.Decode
+	decoded     any        // typ.Decode's value, at load (placeholder folders)
 }
 
 // instanceAddr returns the address of a stage instance.

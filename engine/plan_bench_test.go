@@ -41,7 +41,7 @@ func BenchmarkLoadPlan(b *testing.B) {
 	for _, n := range []int{200, 2000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			file := chainPipeline(b, n)
-			p, diags := Load(file, LoadOptions{Lookup: fakeLookup})
+			p, diags := Load(file, LoadOptions{Blocks: fakeBlocks, Lookup: fakeLookup})
 			if diags.HasErrors() {
 				b.Fatal(diags)
 			}
@@ -55,7 +55,7 @@ func BenchmarkLoadPlan(b *testing.B) {
 			}
 			b.ResetTimer()
 			for b.Loop() {
-				p, diags := Load(file, LoadOptions{Lookup: fakeLookup})
+				p, diags := Load(file, LoadOptions{Blocks: fakeBlocks, Lookup: fakeLookup})
 				if diags.HasErrors() {
 					b.Fatal(diags)
 				}

@@ -2,34 +2,19 @@ package engine
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
 
-// A ref is one reference found in an expression: var.x, local.x, model.x,
-// dataset.x, each.key/each.value, or stage.<kind>.<name> with an optional
-// literal instance key.
-// globalRoots are the roots under which globals (locals, and the
-// top-level blocks Load evaluates as objects) are referred to; globalWhat
-// names each in messages. A new top-level block type that is referred to
-// as TYPE.NAME is one row here and one entry in Load's schema.
-var globalRoots = []string{"local", "model", "dataset"}
-
-var globalWhat = map[string]struct{ what, title string }{
-	"local":   {"local value", "Local Value"},
-	"model":   {"model", "Model"},
-	"dataset": {"dataset", "Dataset"},
-}
-
-// isGlobalRoot says whether root is one of globalRoots.
-func isGlobalRoot(root string) bool { return slices.Contains(globalRoots, root) }
-
+// A ref is one reference found in an expression: var.x, a global (local.x,
+// or TYPE.x for a registered block type: model.x, dataset.x),
+// each.key/each.value, or stage.<kind>.<name> with an optional literal
+// instance key. The global roots come from the pipeline's blockTable.
 type ref struct {
-	root   string // var, local, model, dataset, each or stage
-	name   string // the variable, local, model or dataset name; "kind.name" for stages
+	root   string // var, each, stage, or a global root (local, model, dataset)
+	name   string // the variable's or the global's name; "kind.name" for stages
 	key    string // stage instance key
 	hasKey bool
 	rng    hcl.Range
@@ -39,14 +24,14 @@ func (r ref) global() string { return r.root + "." + r.name }
 
 // refsOf parses the references of an expression. It reports references
 // whose shape is wrong; whether the named things exist is checkRefs's job.
-func refsOf(expr hcl.Expression) ([]ref, hcl.Diagnostics) {
+func (p *Pipeline) refsOf(expr hcl.Expression) ([]ref, hcl.Diagnostics) {
 	if expr == nil {
 		return nil, nil
 	}
 	var refs []ref
 	var diags hcl.Diagnostics
 	for _, t := range expr.Variables() {
-		r, d := parseRef(t)
+		r, d := p.parseRef(t)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			refs = append(refs, r)
@@ -55,7 +40,7 @@ func refsOf(expr hcl.Expression) ([]ref, hcl.Diagnostics) {
 	return refs, diags
 }
 
-func parseRef(t hcl.Traversal) (ref, hcl.Diagnostics) {
+func (p *Pipeline) parseRef(t hcl.Traversal) (ref, hcl.Diagnostics) {
 	rng := t.SourceRange()
 	root := t.RootName()
 	r := ref{root: root, rng: rng}
@@ -77,7 +62,7 @@ func parseRef(t hcl.Traversal) (ref, hcl.Diagnostics) {
 		return r, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: rng.Ptr()}}
 	}
 	switch {
-	case root == "var" || isGlobalRoot(root):
+	case root == "var" || p.table.isGlobalRoot(root):
 		name, ok := attr(1)
 		if !ok {
 			return bad("Invalid Reference", fmt.Sprintf("A reference to %s must name one, as in %s.NAME.", root, root))
@@ -105,7 +90,7 @@ func parseRef(t hcl.Traversal) (ref, hcl.Diagnostics) {
 			}
 		}
 	default:
-		return bad("Unknown Reference", fmt.Sprintf("There is nothing called %q in a pipeline file. Expressions may refer to var.*, local.*, model.*, dataset.*, stage.<kind>.<name> and, in a stage with for_each, each.key and each.value.", root))
+		return bad("Unknown Reference", fmt.Sprintf("There is nothing called %q in a pipeline file. Expressions may refer to %s, stage.<kind>.<name> and, in a stage with for_each, each.key and each.value.", root, p.table.rootList()))
 	}
 	return r, nil
 }
@@ -122,11 +107,10 @@ func (p *Pipeline) checkRefs(refs []ref, inEach bool, where string) hcl.Diagnost
 				summary = "Reference To Undeclared Variable"
 				detail = fmt.Sprintf("There is no variable %q. Declare it with a variable %q block, or fix the name.", r.name, r.name)
 			}
-		case isGlobalRoot(r.root):
+		case p.table.isGlobalRoot(r.root):
 			if _, ok := p.globals[r.global()]; !ok {
-				g := globalWhat[r.root]
-				summary = "Reference To Undeclared " + g.title
-				detail = fmt.Sprintf("There is no %s %q. Declare it, or fix the name.", g.what, r.name)
+				summary = "Reference To Undeclared " + p.table.title(r.root)
+				detail = fmt.Sprintf("There is no %s %q. Declare it, or fix the name.", p.table.what(r.root), r.name)
 			}
 		case r.root == "each":
 			if !inEach {

@@ -13,7 +13,7 @@ import (
 func BenchmarkNoopBuild(b *testing.B) {
 	file := chainPipeline(b, 200)
 	dir := filepath.Dir(file)
-	p, diags := Load(file, LoadOptions{Lookup: fakeLookup})
+	p, diags := Load(file, LoadOptions{Blocks: fakeBlocks, Lookup: fakeLookup})
 	if diags.HasErrors() {
 		b.Fatal(diags)
 	}

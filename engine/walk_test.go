@@ -92,7 +92,7 @@ func loadWith(t *testing.T, src string, lookup func(string) (*Kind, bool)) (*Pip
 	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pl, diags := Load(file, LoadOptions{Lookup: lookup})
+	pl, diags := Load(file, LoadOptions{Blocks: fakeBlocks, Lookup: lookup})
 	if diags.HasErrors() {
 		t.Fatalf("load: %s", diags)
 	}
@@ -231,7 +231,7 @@ stage "fake" "a" {
 stage "fake" "b" { text = stage.fake.a.out }
 `)
 	load := func(vars map[string]string) *Pipeline {
-		p, diags := Load(file, LoadOptions{Lookup: fakeLookup, Vars: vars})
+		p, diags := Load(file, LoadOptions{Blocks: fakeBlocks, Lookup: fakeLookup, Vars: vars})
 		if diags.HasErrors() {
 			t.Fatal(diags)
 		}

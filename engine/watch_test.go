@@ -42,7 +42,7 @@ func TestWatchCancelsBuild(t *testing.T) {
 		errc <- Watch(ctx, WatchOptions{
 			File: file,
 			Load: func() *Pipeline {
-				p, diags := Load(file, LoadOptions{Lookup: fakeLookup})
+				p, diags := Load(file, LoadOptions{Blocks: fakeBlocks, Lookup: fakeLookup})
 				if diags.HasErrors() {
 					return nil
 				}

@@ -149,7 +149,7 @@ func (ps *pipelineServer) repeats() int {
 // folder cacheDir; it returns the report and the console output.
 func buildAll(t *testing.T, file, cacheDir string) (*engine.Report, string) {
 	t.Helper()
-	p, diags := engine.Load(file, engine.LoadOptions{Lookup: Lookup, Kinds: Names})
+	p, diags := engine.Load(file, engine.LoadOptions{Lookup: Lookup, Kinds: Names, Blocks: Blocks()})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

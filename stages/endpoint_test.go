@@ -35,9 +35,10 @@ func parseModelBlocks(t *testing.T, path string) []*hcl.Block {
 	return out
 }
 
-// TestDecodeEndpoint checks the one decoder of endpoint model blocks, at
-// load (checkModelBlock) and at run time (endpointConfig): set values, the
-// client's defaults for absent ones (Config's 0), max_retries = 0 as none.
+// TestDecodeEndpoint checks the one decoder of endpoint settings, from a
+// model block at load (decodeModelBlock) and from an object written in a
+// stage attribute (endpointConfig): set values, the client's defaults for
+// absent ones (Config's 0), max_retries = 0 as none.
 func TestDecodeEndpoint(t *testing.T) {
 	ectx := &hcl.EvalContext{Variables: map[string]cty.Value{
 		"var": cty.ObjectVal(map[string]cty.Value{"host": cty.StringVal("10.0.0.7")}),
@@ -48,8 +49,12 @@ func TestDecodeEndpoint(t *testing.T) {
 	}
 	for _, b := range parseModelBlocks(t, "testdata/endpoint/model.hcl") {
 		t.Run(b.Labels[0], func(t *testing.T) {
-			if diags := checkModelBlock(b, ectx); diags.HasErrors() {
+			v, diags := decodeModelBlock(b, ectx)
+			if diags.HasErrors() {
 				t.Fatal(diags)
+			}
+			if r, ok := v.(ModelRef); !ok || r.Endpoint == nil || *r.Endpoint != want[b.Labels[0]] {
+				t.Errorf("wrong decoded block\ngot:  %#v\nwant: endpoint %#v", v, want[b.Labels[0]])
 			}
 			attrs, _ := b.Body.JustAttributes()
 			vals := map[string]cty.Value{}
@@ -84,7 +89,8 @@ func TestEndpointDiagnosticsAreSentences(t *testing.T) {
 	for _, path := range files {
 		var all hcl.Diagnostics
 		for _, b := range parseModelBlocks(t, path) {
-			all = append(all, checkModelBlock(b, nil)...)
+			_, diags := decodeModelBlock(b, nil)
+			all = append(all, diags...)
 		}
 		if !all.HasErrors() {
 			t.Errorf("%s: no diagnostics", path)

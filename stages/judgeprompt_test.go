@@ -246,7 +246,7 @@ func TestJudgeTemplateCheckedAtLoad(t *testing.T) {
 			for _, tmpl := range []string{"bad.txt", "good.txt"} {
 				file := filepath.Join(dir, tt.name+".hcl")
 				write(tt.name+".hcl", strings.Replace(tt.stage, "%s", tmpl, 1))
-				_, diags := engine.Load(file, engine.LoadOptions{Lookup: Lookup, Kinds: Names})
+				_, diags := engine.Load(file, engine.LoadOptions{Lookup: Lookup, Kinds: Names, Blocks: Blocks()})
 				var msgs []string
 				for _, d := range diags {
 					if d.Summary == "Invalid Input File" {

@@ -67,19 +67,27 @@ func (r ModelRef) Inputs() []string {
 // checkpoint, or endpoint and the client's settings (openai.ConfigSchema).
 var modelAttributes = []string{"path", "endpoint", "name", "api_key_env", "max_concurrency", "timeout", "max_retries"}
 
-// ModelBlock checks model blocks at load time: known attributes only,
-// either path or endpoint, a well-formed endpoint URL and api_key_env, each
-// error pointing into the block.
-var ModelBlock = &engine.BlockType{Attributes: modelAttributes, Check: checkModelBlock, Secrets: modelSecrets}
+// ModelBlock is the model block type: its one schema (modelAttributes)
+// and its one decoder, run once at load, whose value, a ModelRef, is what
+// a stage attribute that refers to the block gets (engine.BlockValue).
+var ModelBlock = &engine.BlockType{Attributes: modelAttributes, Decode: decodeModelBlock, Secrets: modelSecrets}
+
+// DatasetBlock is the dataset block type: a bag of attributes that
+// expressions read as dataset.NAME.ATTR, with nothing to decode.
+var DatasetBlock = &engine.BlockType{}
 
 // Blocks returns the top-level block types the stages define, for
 // engine.LoadOptions.Blocks.
 func Blocks() map[string]*engine.BlockType {
-	return map[string]*engine.BlockType{"model": ModelBlock}
+	return map[string]*engine.BlockType{"model": ModelBlock, "dataset": DatasetBlock}
 }
 
-// checkModelBlock checks one model block (ModelBlock.Check).
-func checkModelBlock(blk *hcl.Block, ectx *hcl.EvalContext) hcl.Diagnostics {
+// decodeModelBlock reads one model block into a ModelRef
+// (ModelBlock.Decode): either path or endpoint, endpoint settings only
+// with an endpoint, a path that is a non-empty string or a stage output,
+// the endpoint settings through decodeEndpoint; each error points into the
+// block.
+func decodeModelBlock(blk *hcl.Block, ectx *hcl.EvalContext) (any, hcl.Diagnostics) {
 	attrs, diags := blk.Body.JustAttributes()
 	errorf := func(rng hcl.Range, summary, format string, args ...any) {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(format, args...), Subject: rng.Ptr()})
@@ -89,11 +97,11 @@ func checkModelBlock(blk *hcl.Block, ectx *hcl.EvalContext) hcl.Diagnostics {
 	case path != nil && endpoint != nil:
 		errorf(endpoint.NameRange, "Conflicting Model Source",
 			"model %q sets both path (a local checkpoint, line %d) and endpoint (a server). Keep the one you mean and remove the other.", blk.Labels[0], path.NameRange.Start.Line)
-		return diags
+		return nil, diags
 	case path == nil && endpoint == nil:
 		errorf(blk.DefRange, "Missing Model Source",
 			"model %q needs path (a local checkpoint folder) or endpoint and name (an OpenAI-compatible server).", blk.Labels[0])
-		return diags
+		return nil, diags
 	case path != nil:
 		for _, n := range sortedAttrNames(attrs) {
 			if n != "path" && slices.Contains(modelAttributes, n) {
@@ -104,17 +112,19 @@ func checkModelBlock(blk *hcl.Block, ectx *hcl.EvalContext) hcl.Diagnostics {
 		v, d := path.Expr.Value(ectx)
 		diags = append(diags, d...)
 		if d.HasErrors() || !v.IsWhollyKnown() {
-			return diags
+			return nil, diags
 		}
 		if out, ok := field(v, "out"); ok {
 			v = out
 		}
-		if sv, err := convert.Convert(v, cty.String); err != nil || sv.IsNull() || sv.AsString() == "" {
+		sv, err := convert.Convert(v, cty.String)
+		if err != nil || sv.IsNull() || sv.AsString() == "" {
 			errorf(path.Expr.Range(), "Invalid path", "path is a checkpoint folder: a non-empty string, or a stage output such as stage.sft.NAME.")
+			return nil, diags
 		}
-		return diags
+		return ModelRef{Path: sv.AsString()}, diags
 	}
-	_, errs := decodeEndpoint(func(name string) (cty.Value, bool) {
+	cfg, errs := decodeEndpoint(func(name string) (cty.Value, bool) {
 		a := attrs[name]
 		if a == nil {
 			return cty.NilVal, false
@@ -136,19 +146,16 @@ func checkModelBlock(blk *hcl.Block, ectx *hcl.EvalContext) hcl.Diagnostics {
 		}
 		diags = append(diags, d)
 	}
-	return diags
+	return ModelRef{Endpoint: &cfg}, diags
 }
 
 // modelSecrets returns the API-key variable of an endpoint model block.
-func modelSecrets(v cty.Value) []string {
-	if _, ok := field(v, "endpoint"); !ok {
+func modelSecrets(v any) []string {
+	r, ok := v.(ModelRef)
+	if !ok || r.Endpoint == nil || r.Endpoint.APIKeyEnv == "" {
 		return nil
 	}
-	k, ok := field(v, "api_key_env")
-	if !ok || k.IsNull() || !k.IsKnown() || k.Type() != cty.String || k.AsString() == "" {
-		return nil
-	}
-	return []string{k.AsString()}
+	return []string{r.Endpoint.APIKeyEnv}
 }
 
 func sortedAttrNames(attrs hcl.Attributes) []string {
@@ -204,7 +211,14 @@ func (a *attrs) model(name string, dst *ModelRef, judge bool) {
 		}
 		return
 	}
+	if b, ok := engine.BlockValue(a.ectx, v); ok {
+		if r, ok := b.(ModelRef); ok {
+			*dst = r // a model block, decoded once at load (decodeModelBlock)
+			return
+		}
+	}
 	if _, ok := field(v, "endpoint"); ok {
+		// An object written in place: decoded here, with the same decoder.
 		cfg, err := endpointConfig(v)
 		if err != nil {
 			// The value is a model block, so the list of what a model may
@@ -229,9 +243,10 @@ func (a *attrs) model(name string, dst *ModelRef, judge bool) {
 	bad("this %s has neither path, out nor endpoint", v.Type().FriendlyName())
 }
 
-// endpointConfig turns an evaluated model block holding endpoint into the
-// client's configuration; the error is the first problem decodeEndpoint
-// finds (the block's own check reports them all at load).
+// endpointConfig turns an object holding endpoint, written in place in a
+// stage attribute, into the client's configuration; the error is the first
+// problem decodeEndpoint finds. A model block is decoded at load instead
+// (decodeModelBlock), and reports all of them.
 func endpointConfig(v cty.Value) (openai.Config, error) {
 	cfg, errs := decodeEndpoint(func(name string) (cty.Value, bool) { return field(v, name) })
 	if len(errs) > 0 {

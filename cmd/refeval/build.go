@@ -178,7 +178,7 @@ func loadPipeline(ctx context.Context, file string, vars map[string]string) (*en
 		diags hcl.Diagnostics
 	}
 	l, err := unlessInterrupted(ctx, func() (loaded, error) {
-		p, diags := engine.Load(file, engine.LoadOptions{Lookup: stages.Lookup, Kinds: stages.Names, Blocks: stages.Blocks(), Vars: vars, Context: ctx})
+		p, diags := engine.Load(file, engine.LoadOptions{Lookup: stages.Lookup, Kinds: stages.Names, Blocks: blockTypes(), Vars: vars, Context: ctx})
 		return loaded{p, diags}, nil
 	}, nil)
 	if err != nil {

@@ -1,21 +1,27 @@
 package main
 
 import (
-	"fmt"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/refeval/refeval/engine"
 	"github.com/refeval/refeval/executor/slurm"
+	"github.com/refeval/refeval/stages"
 )
 
-// executorTypes lists the executor block types refeval knows.
-var executorTypes = []string{"slurm"}
+// blockTypes returns the top-level block types refeval knows, for
+// engine.LoadOptions.Blocks: the stages' model and dataset blocks and the
+// executor types.
+func blockTypes() map[string]*engine.BlockType {
+	b := stages.Blocks()
+	b["executor.slurm"] = slurm.Block
+	return b
+}
 
-// setupExecutors decodes every executor block of p and makes the ones that
-// the selected stages or --executor use, into f.execs. It prints the
-// blocks' diagnostics.
+// setupExecutors makes the executors that the selected stages or
+// --executor use, into f.execs, from the blocks Load decoded (a bad block
+// is a load error). It prints what stops an executor from starting.
 func setupExecutors(f *commonFlags, p *engine.Pipeline, sels [][]*engine.Instance) error {
 	if f.executor != "" && !p.HasExecutor(f.executor) {
 		return usageErrorf("--executor %s: %s declares no executor %s; declare it with an executor block, as in executor \"slurm\" \"gpu\" { partition = \"gpu\" }", f.executor, p.File, f.executor)
@@ -35,24 +41,16 @@ func setupExecutors(f *commonFlags, p *engine.Pipeline, sels [][]*engine.Instanc
 	sort.Strings(names)
 	for _, name := range names {
 		b := p.Executors[name]
-		switch b.Type {
-		case "slurm":
-			cfg, d := slurm.Decode(b, p.EvalContext())
-			diags = append(diags, d...)
-			if d.HasErrors() || !used[name] {
-				continue
-			}
-			ex, err := slurm.New(name, cfg)
-			if err != nil {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Executor Unavailable", Detail: err.Error() + ".", Subject: b.DeclRange.Ptr()})
-				continue
-			}
-			execs[name] = ex
-		default:
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown Executor Type",
-				Detail:  fmt.Sprintf("There is no executor type %q. The types are: %v.", b.Type, executorTypes),
-				Subject: b.DeclRange.Ptr()})
+		cfg, ok := b.Value.(*slurm.Config)
+		if !ok || !used[name] {
+			continue
 		}
+		ex, err := slurm.New(name, cfg)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Executor Unavailable", Detail: err.Error() + ".", Subject: b.DeclRange.Ptr()})
+			continue
+		}
+		execs[name] = ex
 	}
 	if err := printDiags(p, diags); err != nil {
 		return err

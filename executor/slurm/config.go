@@ -42,16 +42,36 @@ var (
 	memRE  = regexp.MustCompile(`^\d+[KMGT]?$`)
 )
 
-// Decode reads an executor "slurm" block.
-func Decode(b *engine.ExecutorBlock, ctx *hcl.EvalContext) (*Config, hcl.Diagnostics) {
+// Block is the executor "slurm" block type, registered as
+// engine.LoadOptions.Blocks["executor.slurm"] (cmd/refeval does): its
+// schema is Config's attributes, and Load decodes each block once, so that
+// every problem with its settings is reported at load, at its line.
+var Block = &engine.BlockType{Attributes: attributeNames(), Decode: decodeBlock}
+
+func decodeBlock(blk *hcl.Block, ectx *hcl.EvalContext) (any, hcl.Diagnostics) {
+	return Decode(blk.Body, ectx)
+}
+
+// attributeNames lists the attributes Config's tags declare.
+func attributeNames() []string {
+	schema, _ := gohcl.ImpliedBodySchema(Config{})
+	names := make([]string, len(schema.Attributes))
+	for i, a := range schema.Attributes {
+		names[i] = a.Name
+	}
+	return names
+}
+
+// Decode reads the body of an executor "slurm" block.
+func Decode(body hcl.Body, ctx *hcl.EvalContext) (*Config, hcl.Diagnostics) {
 	var c Config
-	diags := gohcl.DecodeBody(b.Body, ctx, &c)
+	diags := gohcl.DecodeBody(body, ctx, &c)
 	if diags.HasErrors() {
 		return nil, diags
 	}
 	bad := func(attr, detail string) {
-		rng := b.DeclRange
-		if attrs, d := b.Body.JustAttributes(); !d.HasErrors() {
+		rng := body.MissingItemRange()
+		if attrs, d := body.JustAttributes(); !d.HasErrors() {
 			if a, ok := attrs[attr]; ok {
 				rng = a.Expr.Range()
 			}

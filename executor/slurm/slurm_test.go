@@ -7,8 +7,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-
-	"github.com/refeval/refeval/engine"
 )
 
 func decode(t *testing.T, src string) (*Config, hcl.Diagnostics) {
@@ -17,7 +15,7 @@ func decode(t *testing.T, src string) (*Config, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	return Decode(&engine.ExecutorBlock{Type: "slurm", Name: "x", Body: f.Body}, &hcl.EvalContext{})
+	return Decode(f.Body, &hcl.EvalContext{})
 }
 
 func TestDecode(t *testing.T) {
@@ -142,5 +140,25 @@ func TestJobScriptQuotes(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("job script lacks %q:\n%s", want, s)
 		}
+	}
+}
+
+// TestBlock checks the registered block type: its schema is every
+// attribute Config declares, and its decoder is Decode's.
+func TestBlock(t *testing.T) {
+	want := []string{"account", "cpus", "extra", "gpu_flag", "max_jobs", "mem", "partition", "poll", "refeval", "retries", "time"}
+	if d := cmp.Diff(want, Block.Attributes); d != "" {
+		t.Errorf("wrong attributes (-want +got):\n%s", d)
+	}
+	f, diags := hclsyntax.ParseConfig([]byte("executor \"slurm\" \"x\" {\n  mem = \"64G\"\n}\n"), "p.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	v, diags := Block.Decode(f.Body.(*hclsyntax.Body).Blocks[0].AsHCLBlock(), &hcl.EvalContext{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if c, ok := v.(*Config); !ok || c.Mem != "64G" || c.MaxJobs != DefaultMaxJobs {
+		t.Errorf("wrong decoded block: %#v", v)
 	}
 }
