@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -52,19 +53,25 @@ func (c *Cache) DiscardOutputDir(tmp string) error {
 // OutputIDOf returns the OutputID of a manifest: the digest of one line per
 // file (digest, executable or not, size, quoted name), in the given order,
 // which must be sorted by Name.
+//
+// The text is built in memory and hashed in one call (a streaming hasher
+// is an 8 KB allocation, and plan computes an OutputID per cached stage).
 func OutputIDOf(files []File) ID {
-	h := blake3.New()
-	h.WriteString(manifestSalt)
+	b := make([]byte, 0, len(manifestSalt)+len(files)*(2*len(ID{})+32))
+	b = append(b, manifestSalt...)
 	for _, f := range files {
-		x := "-"
+		b = hex.AppendEncode(b, f.Digest[:])
 		if f.Mode&0o111 != 0 {
-			x = "x"
+			b = append(b, " x "...)
+		} else {
+			b = append(b, " - "...)
 		}
-		fmt.Fprintf(h, "%s %s %d %s\n", f.Digest, x, f.Size, strconv.Quote(f.Name))
+		b = strconv.AppendInt(b, f.Size, 10)
+		b = append(b, ' ')
+		b = strconv.AppendQuote(b, f.Name)
+		b = append(b, '\n')
 	}
-	var id ID
-	h.Sum(id[:0])
-	return id
+	return ID(blake3.Sum256(b))
 }
 
 // CommitOutput turns the folder tmp (from NewOutputDir) into a cached
