@@ -32,7 +32,7 @@ var errIndexDamaged = errors.New("index damaged")
 func (c *Cache) view(fn func(txn *badger.Txn) error) (err error) {
 	defer recoverIndex(&err)
 	defer faultsPanic()()
-	return c.db.View(fn)
+	return c.db.Load().View(fn)
 }
 
 // update runs fn in a Badger read-write transaction, as view does.
@@ -40,10 +40,13 @@ func (c *Cache) update(fn func(txn *badger.Txn) error) (err error) {
 	if !c.writable() {
 		return nil // frozen
 	}
-	c.wrote.Store(true)
+	db, err := c.writeDB()
+	if err != nil {
+		return err
+	}
 	defer recoverIndex(&err)
 	defer faultsPanic()()
-	return c.db.Update(fn)
+	return db.Update(fn)
 }
 
 // writable reports whether the index may still be written. Once damage has

@@ -314,8 +314,11 @@ func (c *Cache) GC(opt GCOptions) (GCReport, error) {
 	}
 	if !opt.DryRun {
 		// Reclaim value-log space of deleted memos; ErrNoRewrite ends the loop.
-		c.wrote.Store(true)
-		for guard(func() error { return c.db.RunValueLogGC(0.5) }) == nil {
+		db, err := c.writeDB()
+		if err != nil {
+			return rep, err
+		}
+		for guard(func() error { return db.RunValueLogGC(0.5) }) == nil {
 		}
 	}
 	return rep, nil
@@ -426,9 +429,12 @@ func (c *Cache) deleteKeys(keys [][]byte) error {
 	if len(keys) == 0 || !c.writable() {
 		return nil
 	}
-	c.wrote.Store(true)
-	err := guard(func() error {
-		wb := c.db.NewWriteBatch()
+	db, err := c.writeDB()
+	if err != nil {
+		return fmt.Errorf("cache %s: deleting index records: %w", c.dir, err)
+	}
+	err = guard(func() error {
+		wb := db.NewWriteBatch()
 		defer wb.Cancel()
 		for _, k := range keys {
 			if err := wb.Delete(k); err != nil {

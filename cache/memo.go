@@ -67,8 +67,11 @@ func (c *Cache) DropMemos(namespace string) (bool, error) {
 	if !found {
 		return false, nil
 	}
-	c.wrote.Store(true)
-	if err := guard(func() error { return c.db.DropPrefix(prefix) }); err != nil {
+	db, err := c.writeDB()
+	if err != nil {
+		return true, fmt.Errorf("cache %s: dropping memos of %s: %w", c.dir, namespace, err)
+	}
+	if err := guard(func() error { return db.DropPrefix(prefix) }); err != nil {
 		return true, fmt.Errorf("cache %s: dropping memos of %s: %w", c.dir, namespace, err)
 	}
 	return true, c.sync()

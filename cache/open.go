@@ -36,8 +36,18 @@ type Options struct {
 // directory open at a time.
 type Cache struct {
 	dir     string
-	db      *badger.DB
+	db      atomic.Pointer[badger.DB] // the index (readonly.go: replaced once if opened read-only)
 	release func()
+
+	upMu sync.Mutex // serializes reopening a read-only index for writing (writeDB)
+	// ro is the index as opened read-only, nil if it was opened for
+	// writing. After writeDB reopened it, ro stays open for readers that
+	// loaded it before, until Close.
+	ro *badger.DB
+	// mustClose makes CloseForExit close Badger even if nothing was
+	// written: the index was opened for writing only because a read-only
+	// open failed, and Close leaves it in a state the next one accepts.
+	mustClose bool
 
 	// racyWindow is how recent a file's mtime or ctime may be for its
 	// digest to be remembered in the stat cache (see statcache.go).
@@ -114,11 +124,17 @@ func Open(dir string, opt Options) (*Cache, error) {
 		warnf:      opt.Warn,
 	}
 	c.release, err = acquire(abs, opt, func() error {
-		db, err := c.openIndex()
+		if db := c.openReadOnly(); db != nil {
+			c.ro = db
+			c.db.Store(db)
+			return nil
+		}
+		db, err := c.openIndex(true)
 		if err != nil {
 			return err
 		}
-		c.db = db
+		c.mustClose = true
+		c.db.Store(db)
 		return nil
 	})
 	if err != nil {
@@ -127,10 +143,14 @@ func Open(dir string, opt Options) (*Cache, error) {
 	return c, nil
 }
 
-// openIndex opens the index folder, under the lock. A damaged index
-// (checkIndex fails, Badger fails or panics, or an earlier rebuild was
-// interrupted) is rebuilt from the entry records.
-func (c *Cache) openIndex() (*badger.DB, error) {
+// openIndex opens the index folder for writing, under the lock. A damaged
+// index (checkIndex fails, Badger fails or panics, or an earlier rebuild
+// was interrupted) is rebuilt from the entry records. With checkSum, the
+// index is also checked against the entry records (checkRecordSum) and
+// entries it lacks are put back; writeDB, reopening an index Open checked
+// so, passes false, since records this process has written since may be
+// ahead of the index by one Put.
+func (c *Cache) openIndex(checkSum bool) (*badger.DB, error) {
 	idx := c.indexPath()
 	if err := removeEmptyIndexFiles(idx); err != nil {
 		return nil, err
@@ -158,7 +178,7 @@ func (c *Cache) openIndex() (*badger.DB, error) {
 	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
 		return nil, errBusy
 	}
-	if err == nil && check {
+	if err == nil && check && checkSum {
 		if serr := c.checkRecordSum(db); serr != nil {
 			c.wrote.Store(true)
 			// The index is readable but lacks entries: put them back,
@@ -204,12 +224,16 @@ func removeEmptyIndexFiles(dir string) error {
 
 // Close closes the index and releases the lock.
 func (c *Cache) Close() error {
-	if c.db == nil {
+	db := c.db.Load()
+	if db == nil {
 		return nil
 	}
 	var err error
 	if c.damaged() == nil {
-		err = guard(c.db.Close)
+		err = guard(db.Close)
+		if c.ro != nil && c.ro != db {
+			guard(c.ro.Close) // the read-only index writeDB replaced
+		}
 	}
 	// Else the damaged index is left unclosed, to be moved aside by the
 	// rebuild: Badger's Close flushes the memtable and compacts level 0
@@ -217,7 +241,8 @@ func (c *Cache) Close() error {
 	// ends the process (no recover reaches them). Every entry is in its
 	// record, which the rebuild reads; the process exits soon after, or
 	// (watch) keeps the abandoned index's files open until it does.
-	c.db = nil
+	c.db.Store(nil)
+	c.ro = nil
 	if cause := c.damaged(); cause != nil {
 		// Damage met while reading: rebuild now, under the lock.
 		var db *badger.DB
@@ -248,14 +273,14 @@ func (c *Cache) Close() error {
 // in the synced write-ahead log (and in its entry record), so the flush is
 // left to the next Open, as after a killed process, and the user is told.
 func (c *Cache) CloseForExit() error {
-	if c.db == nil {
+	if c.db.Load() == nil {
 		return nil
 	}
 	if err := checkSpace(c.dir, "flush the index"); err != nil {
 		c.warn(err.Error() + "; the index is left for the next run to recover")
 		return nil
 	}
-	if c.wrote.Load() || c.damaged() != nil || !c.quiet() {
+	if c.wrote.Load() || c.mustClose || c.damaged() != nil || !c.quiet() {
 		return c.Close()
 	}
 	return nil
@@ -267,7 +292,7 @@ func (c *Cache) CloseForExit() error {
 func (c *Cache) quiet() bool {
 	var l0 int
 	if err := guard(func() error {
-		l0 = c.db.Levels()[0].NumTables
+		l0 = c.db.Load().Levels()[0].NumTables
 		return nil
 	}); err != nil {
 		return false
@@ -303,8 +328,11 @@ func badgerOptions(dir string) badger.Options {
 
 // sync makes every committed write durable.
 func (c *Cache) sync() error {
-	c.wrote.Store(true)
-	if err := guard(c.db.Sync); err != nil {
+	db, err := c.writeDB()
+	if err != nil {
+		return err
+	}
+	if err := guard(db.Sync); err != nil {
 		return fmt.Errorf("cache %s: syncing index: %w", c.dir, err)
 	}
 	return nil

@@ -29,7 +29,7 @@ func BenchmarkOpen(b *testing.B) {
 			name := fmt.Sprintf("s%d", i)
 			must(b, c.Put(NewHash(name, nil).Sum(), &Entry{OutputID: id, Files: files, Scope: "p.hcl", Name: "stage.x." + name}))
 		}
-		wb := c.db.NewWriteBatch()
+		wb := c.db.Load().NewWriteBatch()
 		val := make([]byte, 8<<10)
 		for i := range memoMB << 7 {
 			val[0], val[1] = byte(i), byte(i>>8)

@@ -373,7 +373,7 @@ func TestOutStatsWithoutFolders(t *testing.T) {
 		action := NewHash("old", nil).Sum()
 		must(t, c.Put(action, &Entry{OutputID: id, Files: manifest, Name: "stage.exec.x"}))
 		var keys []statKey
-		c.db.View(func(txn *badger.Txn) error { keys = readOutStats(txn, id, len(manifest)); return nil })
+		c.db.Load().View(func(txn *badger.Txn) error { keys = readOutStats(txn, id, len(manifest)); return nil })
 		must(t, c.writeOutStats(id, keys, nil)) // the old layout
 		if _, ok := c.readOutDirs(id, len(manifest)); ok {
 			t.Fatal("folders recorded in an old-layout record")

@@ -230,13 +230,21 @@ func (c *Cache) restoreMissing(db *badger.DB, cause error) error {
 // it only when no other goroutine uses the index (List, GC, Verify).
 func (c *Cache) reopenRebuilt(cause error, report bool) (rebuildReport, error) {
 	c.wrote.Store(true)
-	guard(c.db.Close)
-	c.db = nil
+	c.upMu.Lock()
+	defer c.upMu.Unlock()
+	if old := c.db.Load(); old != nil {
+		guard(old.Close)
+	}
+	if c.ro != nil && c.ro != c.db.Load() {
+		guard(c.ro.Close)
+	}
+	c.ro = nil
+	c.db.Store(nil)
 	db, rep, err := c.rebuild(cause, report)
 	if err != nil {
 		return rep, err
 	}
-	c.db = db
+	c.db.Store(db)
 	c.mu.Lock()
 	c.damage = nil
 	c.mu.Unlock()

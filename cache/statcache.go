@@ -246,9 +246,12 @@ func (w *statWrites) flush(c *Cache) {
 	if len(w.recs) == 0 || !c.writable() {
 		return
 	}
-	c.wrote.Store(true)
+	db, err := c.writeDB()
+	if err != nil {
+		return // the stat cache is only a shortcut: the digests are recomputed next time
+	}
 	guard(func() error {
-		wb := c.db.NewWriteBatch()
+		wb := db.NewWriteBatch()
 		defer wb.Cancel()
 		for abs, r := range w.recs {
 			if err := wb.Set(statDBKey(abs), r.encode()); err != nil {
