@@ -71,13 +71,24 @@ type blockTable struct {
 	executors []string              // executor types, sorted
 }
 
+// reservedRoots are names a block type key cannot take: the engine's own
+// blocks and reference roots.
+var reservedRoots = []string{"var", "each", "stage", rootLocal, "locals", "variable", rootExecutor}
+
+// newBlockTable builds the table of the registered types. A key that is
+// neither an identifier outside reservedRoots nor "executor.TYPE" is a bug
+// in the caller's registry: it panics, as registering a kind twice does.
 func newBlockTable(types map[string]*BlockType) *blockTable {
 	t := &blockTable{types: types, roots: []string{rootLocal}}
 	for key := range types {
-		if typ, ok := strings.CutPrefix(key, rootExecutor+"."); ok {
+		typ, isExec := strings.CutPrefix(key, rootExecutor+".")
+		switch {
+		case isExec && hclsyntax.ValidIdentifier(typ):
 			t.executors = append(t.executors, typ)
-		} else if hclsyntax.ValidIdentifier(key) && key != rootLocal {
+		case !isExec && hclsyntax.ValidIdentifier(key) && !slices.Contains(reservedRoots, key):
 			t.roots = append(t.roots, key)
+		default:
+			panic(fmt.Sprintf("engine: block type key %q is not a block type name nor executor.TYPE, or is reserved", key))
 		}
 	}
 	sort.Strings(t.roots[1:])

@@ -182,3 +182,22 @@ func TestRootsFromRegistry(t *testing.T) {
 		t.Errorf("wrong diagnostics: %v", diags)
 	}
 }
+
+// TestBlockKeysReserved checks that a registry key that would shadow the
+// engine's own blocks or roots is refused.
+func TestBlockKeysReserved(t *testing.T) {
+	for _, key := range []string{"stage", "var", "each", "local", "locals", "variable", "executor", "executor.", "model.x", "no-dash!"} {
+		t.Run(key, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("key %q was accepted", key)
+				}
+			}()
+			newBlockTable(map[string]*BlockType{key: {}})
+		})
+	}
+	tbl := newBlockTable(map[string]*BlockType{"model": {}, "dataset": {}, "executor.slurm": {}})
+	if got := strings.Join(tbl.roots, " ") + " | " + strings.Join(tbl.executors, " "); got != "local dataset model | slurm" {
+		t.Errorf("roots | executors = %q", got)
+	}
+}
