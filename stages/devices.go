@@ -54,7 +54,8 @@ func (d *deviceLoader) fallback(k, dev int) int {
 }
 
 // loadLocalOn loads a local checkpoint folder with rows rows per forward
-// pass on the backend's device dev.
+// pass on the backend's device dev (0, every backend's first, when the
+// stage was granted none).
 func loadLocalOn(rc *engine.RunContext, r ModelRef, rows, dev int) (*llm.Model, error) {
 	m, err := llm.Load(resolve(rc.Dir, r.Path), llm.Options{MaxBatch: rows, Device: dev})
 	if err != nil {

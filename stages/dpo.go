@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -173,28 +172,21 @@ func (s *dpoStage) Run(ctx context.Context, rc *engine.RunContext) error {
 			return err
 		}
 	}
-	loop := s.t.Loop
-	loop.Replicas = s.t.replicas(rc)
-	rec := &recorder{rc: rc, dpo: true, total: steps(len(trainSet), s.t)}
-	logf(rc, "dpo: beta %g, %s loss, %d training and %d held-out pairs, %d steps of %d pairs (%d replicas), reference log-probs from %s\n",
-		s.beta, s.loss, len(trainSet), len(evalSet), rec.total, s.t.MicroBatch*s.t.GradAccum, loop.Replicas, source)
-	start := time.Now()
-	res, err := train.DPO(ctx, tr.model, trainSet, evalSet, train.DPOConfig{
-		Beta: s.beta, Loss: s.loss, LabelSmoothing: s.smoothing, ReferenceFree: s.referenceFree, Loop: loop,
-	}, rec.onStep)
+	res, m, err := tr.fit(rc, s.t, true, len(trainSet), len(evalSet), func(loop train.Loop, onStep func(train.StepMetrics)) (*train.Result, error) {
+		logf(rc, "dpo: beta %g, %s loss, %d training and %d held-out pairs, %d steps of %d pairs (%d replicas), reference log-probs from %s\n",
+			s.beta, s.loss, len(trainSet), len(evalSet), steps(len(trainSet), s.t), s.t.MicroBatch*s.t.GradAccum, loop.Replicas, source)
+		res, err := train.DPO(ctx, tr.model, trainSet, evalSet, train.DPOConfig{
+			Beta: s.beta, Loss: s.loss, LabelSmoothing: s.smoothing, ReferenceFree: s.referenceFree, Loop: loop,
+		}, onStep)
+		if err != nil {
+			return nil, fmt.Errorf("dpo (beta %g): %w; nothing was saved", s.beta, err)
+		}
+		return res, nil
+	})
 	if err != nil {
-		return fmt.Errorf("dpo (beta %g): %w; nothing was saved", s.beta, err)
-	}
-	el := time.Since(start).Seconds()
-	if err := tr.save(rc.Out); err != nil {
 		return err
 	}
-	if err := rec.write(rc.Out, res.Evals); err != nil {
-		return err
-	}
-	m := rec.metrics(len(trainSet), len(evalSet), s.t.Epochs, el)
 	m.Beta, m.ReferenceSource = s.beta, source
-	m.fill(res, true)
-	logf(rc, "dpo: %d steps in %.1fs, %.1f pairs/s; final loss %.4f\n", res.Steps, el, m.ExamplesPerSec, res.Final.Loss)
+	logf(rc, "dpo: %d steps in %.1fs, %.1f pairs/s; final loss %.4f\n", res.Steps, m.Seconds, m.ExamplesPerSec, res.Final.Loss)
 	return writeMetrics(rc.Out, m)
 }

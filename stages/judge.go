@@ -194,11 +194,15 @@ func (j *localJudge) judgeLogprobs(ctx context.Context, tasks []judgeTask) ([]la
 		}
 		groups[i] = t.Prompt + "\x00" + t.Reference
 	}
-	rows, err := nextTokenGrouped(ctx, j.local, prefixes, groups)
+	return j.verdicts(nextTokenGrouped(ctx, j.local, prefixes, groups))
+}
+
+// verdicts reads the labels from each next-token distribution of rows.
+func (j *localJudge) verdicts(rows [][]float32, err error) ([]labelVerdict, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]labelVerdict, len(tasks))
+	out := make([]labelVerdict, len(rows))
 	for i, row := range rows {
 		out[i] = j.labels(row)
 	}
@@ -297,13 +301,5 @@ func (j *localJudge) judgeGenerate(ctx context.Context, tasks []judgeTask) ([]la
 		pos := openai.LabelPosition(texts)
 		prefixes[i] = append(append([]int(nil), reqs[i].Prompt...), ids[:pos]...)
 	}
-	rows, err := j.local.NextTokenLogProbs(ctx, prefixes)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]labelVerdict, len(tasks))
-	for i, row := range rows {
-		out[i] = j.labels(row)
-	}
-	return out, nil
+	return j.verdicts(j.local.NextTokenLogProbs(ctx, prefixes))
 }

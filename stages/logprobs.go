@@ -103,7 +103,7 @@ func (s *logprobsStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	if err != nil {
 		return err
 	}
-	m, err := loadLocal(rc, s.model, s.batch)
+	m, err := loadLocalOn(rc, s.model, s.batch, 0)
 	if err != nil {
 		return err
 	}

@@ -421,20 +421,6 @@ func digestPath(rc *engine.RunContext, path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// loadLocal loads a local checkpoint folder with rows rows per forward pass.
-func loadLocal(rc *engine.RunContext, r ModelRef, rows int) (*llm.Model, error) {
-	path := resolve(rc.Dir, r.Path)
-	m, err := llm.Load(path, llm.Options{MaxBatch: rows})
-	if err != nil {
-		return nil, err
-	}
-	if m.Tokenizer() == nil || m.Template() == nil {
-		m.Close()
-		return nil, fmt.Errorf("model %s has no tokenizer or chat template", r.Path)
-	}
-	return m, nil
-}
-
 // newClient makes an OpenAI-compatible client whose answers go through the
 // stage's memo and whose retries go to its log.
 func newClient(rc *engine.RunContext, r ModelRef) (*openai.Client, error) {

@@ -3,7 +3,6 @@ package stages
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -144,23 +143,16 @@ func (s *sftStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		all[i] = train.SFTExample{Prompt: ids, Response: resp}
 	}
 	trainSet, evalSet := split(all, s.t.EvalFraction, s.t.Seed)
-	loop := s.t.Loop
-	loop.Replicas = s.t.replicas(rc)
-	rec := &recorder{rc: rc, total: steps(len(trainSet), s.t)}
-	start := time.Now()
-	res, err := train.SFT(ctx, tr.model, trainSet, evalSet, train.SFTConfig{Loop: loop}, rec.onStep)
+	res, m, err := tr.fit(rc, s.t, false, len(trainSet), len(evalSet), func(loop train.Loop, onStep func(train.StepMetrics)) (*train.Result, error) {
+		res, err := train.SFT(ctx, tr.model, trainSet, evalSet, train.SFTConfig{Loop: loop}, onStep)
+		if err != nil {
+			return nil, fmt.Errorf("sft: %w", err)
+		}
+		return res, nil
+	})
 	if err != nil {
-		return fmt.Errorf("sft: %w", err)
-	}
-	el := time.Since(start).Seconds()
-	if err := tr.save(rc.Out); err != nil {
 		return err
 	}
-	if err := rec.write(rc.Out, res.Evals); err != nil {
-		return err
-	}
-	m := rec.metrics(len(trainSet), len(evalSet), s.t.Epochs, el)
-	m.fill(res, false)
 	logf(rc, "sft: %d examples, %d steps, final loss %.4f, %.0f tokens/s\n", len(trainSet), res.Steps, res.Final.Loss, m.TokensPerSec)
 	return writeMetrics(rc.Out, m)
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/hashicorp/hcl/v2"
@@ -223,6 +224,34 @@ func loadTrainee(rc *engine.RunContext, r ModelRef) (*trainee, error) {
 func (t *trainee) close() {
 	t.store.Finalize()
 	t.model.Backend.Finalize()
+}
+
+// fit trains t's model with the loop of ts and the replicas rc grants,
+// through run (train.DPO or train.SFT over nTrain training and nEval
+// held-out examples, given the loop and the step callback), then writes
+// the checkpoint, metrics.jsonl and loss.svg into rc.Out. It returns the
+// result and metrics.json with its size, speed and held-out fields; the
+// kind adds its own and writes it.
+func (t *trainee) fit(rc *engine.RunContext, ts trainSettings, dpo bool, nTrain, nEval int,
+	run func(loop train.Loop, onStep func(train.StepMetrics)) (*train.Result, error)) (*train.Result, TrainMetrics, error) {
+	loop := ts.Loop
+	loop.Replicas = ts.replicas(rc)
+	rec := &recorder{rc: rc, dpo: dpo, total: steps(nTrain, ts)}
+	start := time.Now()
+	res, err := run(loop, rec.onStep)
+	if err != nil {
+		return nil, TrainMetrics{}, err
+	}
+	el := time.Since(start).Seconds()
+	if err := t.save(rc.Out); err != nil {
+		return nil, TrainMetrics{}, err
+	}
+	if err := rec.write(rc.Out, res.Evals); err != nil {
+		return nil, TrainMetrics{}, err
+	}
+	m := rec.metrics(nTrain, nEval, ts.Epochs, el)
+	m.fill(res, dpo)
+	return res, m, nil
 }
 
 // save writes the trained weights and the tokenizer files as a checkpoint.
