@@ -13,6 +13,17 @@ import (
 )
 
 // commit writes files into a fresh output folder and commits it.
+// putTest opens a test cache, commits files as an output and puts it as
+// the entry of the action hashed from name, made by stage.exec.x.
+func putTest(t testing.TB, name string, files map[string]string) (c *Cache, action, id ID, manifest []File) {
+	t.Helper()
+	c = openTest(t)
+	id, manifest = commit(t, c, files)
+	action = NewHash(name, nil).Sum()
+	must(t, c.Put(action, &Entry{OutputID: id, Files: manifest, Name: "stage.exec.x"}))
+	return c, action, id, manifest
+}
+
 func commit(t testing.TB, c *Cache, files map[string]string) (ID, []File) {
 	t.Helper()
 	tmp, err := c.NewOutputDir()
@@ -158,10 +169,7 @@ func TestCorruptOutput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := openTest(t)
-			id, manifest := commit(t, c, files)
-			action := NewHash(tt.name, nil).Sum()
-			must(t, c.Put(action, &Entry{OutputID: id, Files: manifest, Name: "stage.exec.x"}))
+			c, action, id, manifest := putTest(t, tt.name, files)
 			if err := c.VerifyOutput(id, manifest); err != nil {
 				t.Fatalf("intact output fails verification: %v", err)
 			}
@@ -336,10 +344,7 @@ func TestCheckSealed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := openTest(t)
-			id, manifest := commit(t, c, files)
-			action := NewHash(tt.name, nil).Sum()
-			must(t, c.Put(action, &Entry{OutputID: id, Files: manifest, Name: "stage.exec.x"}))
+			c, action, id, manifest := putTest(t, tt.name, files)
 			tt.change(t, c.OutputDir(id))
 			err := c.CheckSealed(id, manifest)
 			switch {

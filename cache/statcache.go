@@ -63,6 +63,20 @@ func (c *Cache) settled(k statKey, hashed int64) bool {
 	return k.Mtime <= cutoff && k.Ctime <= cutoff
 }
 
+// statAbs returns the absolute form of path and its stat: what
+// DigestPath and DigestPathUncached start from.
+func statAbs(path string) (string, os.FileInfo, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", nil, fmt.Errorf("hashing %s: %w", path, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return "", nil, fmt.Errorf("hashing %s: %w", path, err)
+	}
+	return abs, fi, nil
+}
+
 // DigestPath returns the content digest of a file, or of a folder: the
 // digest of one line per file below it (its slash path relative to the
 // folder, executable or not, its digest) and one per subfolder, empty or
@@ -74,13 +88,9 @@ func (c *Cache) settled(k statKey, hashed int64) bool {
 // mtime, ctime, inode and device are unchanged since it was hashed is not
 // read again, so a no-op build costs one stat per input file.
 func (c *Cache) DigestPath(path string) (ID, error) {
-	abs, err := filepath.Abs(path)
+	abs, fi, err := statAbs(path)
 	if err != nil {
-		return ID{}, fmt.Errorf("hashing %s: %w", path, err)
-	}
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return ID{}, fmt.Errorf("hashing %s: %w", path, err)
+		return ID{}, err
 	}
 	var pending statWrites
 	defer pending.flush(c)

@@ -3,8 +3,6 @@ package cache
 import (
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -14,13 +12,9 @@ import (
 // because another one holds it (a stage running as a cluster job while the
 // build on the login node owns the index).
 func DigestPathUncached(path string) (ID, error) {
-	abs, err := filepath.Abs(path)
+	abs, fi, err := statAbs(path)
 	if err != nil {
-		return ID{}, fmt.Errorf("hashing %s: %w", path, err)
-	}
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return ID{}, fmt.Errorf("hashing %s: %w", path, err)
+		return ID{}, err
 	}
 	switch {
 	case fi.Mode().IsRegular():
