@@ -16,17 +16,12 @@ func lexDepth(src []byte) int {
 	toks, _ := hclsyntax.LexConfig(src, "x.hcl", hcl.InitialPos)
 	depth, maxDepth := 0, 0
 	for _, tok := range toks {
-		switch tok.Type {
-		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
-			hclsyntax.TokenOQuote, hclsyntax.TokenOHeredoc,
-			hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
+		switch {
+		case opens(tok.Type):
 			depth++
 			maxDepth = max(maxDepth, depth)
-		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen,
-			hclsyntax.TokenCQuote, hclsyntax.TokenCHeredoc, hclsyntax.TokenTemplateSeqEnd:
-			if depth > 0 {
-				depth--
-			}
+		case closes(tok.Type) && depth > 0:
+			depth--
 		}
 	}
 	return maxDepth

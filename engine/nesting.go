@@ -63,26 +63,23 @@ func checkNesting(src []byte, filename string, max int) hcl.Diagnostics {
 		top.ops = 0
 	}
 	for _, tok := range toks {
-		switch tok.Type {
-		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
-			hclsyntax.TokenOQuote, hclsyntax.TokenOHeredoc,
-			hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
+		switch {
+		case opens(tok.Type):
 			depth++
 			if depth > max {
 				return tooDeep(tok, fmt.Sprintf("Brackets, braces, parentheses, quotes and templates nest more than %d levels deep here. "+
 					"Flatten the expression (a local value can hold an inner part), or check the file for an unclosed bracket.", max))
 			}
 			levels = append(levels, level{open: tok.Type})
-		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen,
-			hclsyntax.TokenCQuote, hclsyntax.TokenCHeredoc, hclsyntax.TokenTemplateSeqEnd:
+		case closes(tok.Type):
 			if depth > 0 {
 				depth--
 				endExpr()
 				levels = levels[:len(levels)-1]
 			}
-		case hclsyntax.TokenComma:
+		case tok.Type == hclsyntax.TokenComma:
 			endExpr()
-		case hclsyntax.TokenNewline:
+		case tok.Type == hclsyntax.TokenNewline:
 			// A newline ends an expression in a block body or an object,
 			// not inside brackets or parentheses.
 			if levels[len(levels)-1].open == hclsyntax.TokenOBrace {
@@ -101,6 +98,28 @@ func checkNesting(src []byte, filename string, max int) hcl.Diagnostics {
 		}
 	}
 	return nil
+}
+
+// opens reports whether a token opens a nesting level: a bracket, brace,
+// parenthesis, quote, heredoc or template sequence.
+func opens(t hclsyntax.TokenType) bool {
+	switch t {
+	case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
+		hclsyntax.TokenOQuote, hclsyntax.TokenOHeredoc,
+		hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
+		return true
+	}
+	return false
+}
+
+// closes reports whether a token closes a level opens opened.
+func closes(t hclsyntax.TokenType) bool {
+	switch t {
+	case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen,
+		hclsyntax.TokenCQuote, hclsyntax.TokenCHeredoc, hclsyntax.TokenTemplateSeqEnd:
+		return true
+	}
+	return false
 }
 
 // isOperator reports whether a token is a unary, binary or conditional
