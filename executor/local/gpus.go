@@ -4,7 +4,11 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+
+	"github.com/refeval/refeval/engine"
 )
+
+var _ engine.DeviceSource = GPUs{}
 
 // GPUs is the engine.DeviceSource of the local executor: the NVIDIA
 // devices `nvidia-smi -L` lists, by the index it prints. A machine without

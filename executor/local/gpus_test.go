@@ -3,11 +3,7 @@ package local
 import (
 	"slices"
 	"testing"
-
-	"github.com/refeval/refeval/engine"
 )
-
-var _ engine.DeviceSource = GPUs{}
 
 func TestParseSMIList(t *testing.T) {
 	tests := []struct {

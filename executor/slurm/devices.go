@@ -4,7 +4,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/refeval/refeval/engine"
 )
+
+var _ engine.DeviceSource = JobDevices{}
 
 // JobDevices is the engine.DeviceSource inside a job: a stage with
 // gpus = N asked sbatch for N GPUs (--gpus=N or --gres=gpu:N, sbatch.go),

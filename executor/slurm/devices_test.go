@@ -4,11 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/refeval/refeval/engine"
 )
-
-var _ engine.DeviceSource = JobDevices{}
 
 func TestJobDevices(t *testing.T) {
 	tests := []struct {
