@@ -8,6 +8,7 @@
 //
 //	go run ./bench/dpo -config          # the model config dpo.py reads (JSON)
 //	go run ./bench/dpo -steps 3         # one line per measurement: medians of wall and CPU seconds
+//	go run ./bench/dpo -forward -steps 5 -cpuprofile f  # the forward alone, profiled
 //
 // The forward is what DPO's forward computes without gradients: the summed
 // response log-probs of a step's 4 pairs (8 sequences) in one batch.
@@ -50,6 +51,7 @@ var (
 	flagSteps  = flag.Int("steps", 3, "timed DPO steps and forwards, after one untimed of each (it compiles)")
 	flagSeed   = flag.Uint64("seed", 1, "seed of the weights and the token ids")
 	flagProf   = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof -top)")
+	flagFwd    = flag.Bool("forward", false, "time the forward only (to profile it alone with -cpuprofile)")
 )
 
 func main() {
@@ -109,6 +111,11 @@ func run() error {
 	fwd, err := forward(m, pairs[:microBatch*accum])
 	if err != nil {
 		return err
+	}
+	if *flagFwd {
+		fmt.Printf("params %d\n", checkpoint.NumParams(cfg))
+		fmt.Printf("forward wall %.4f cpu %.4f\n", median(fwd[0]), median(fwd[1]))
+		return nil
 	}
 	var wall, cpu []float64
 	lastWall, lastCPU := time.Now(), cpuSeconds()
