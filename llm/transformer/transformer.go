@@ -318,12 +318,10 @@ func linear(x, weight, bias *Node) *Node {
 // Gemma3RMSNorm, which scales by 1 + weight. It divides by Sqrt rather than
 // multiplying by Rsqrt so gradients exist on every backend.
 func (t *Transformer) rmsNorm(x, weight *Node) *Node {
-	variance := ReduceMean(Square(x), -1)
-	denom := Sqrt(AddScalar(InsertAxes(variance, -1), t.cfg.RMSNormEps))
 	if t.cfg.Gemma {
 		weight = AddScalar(weight, 1)
 	}
-	return Mul(ExpandLeftToRank(weight, x.Rank()), Div(x, denom))
+	return Mul(ExpandLeftToRank(weight, x.Rank()), rmsNormalize(x, t.cfg.RMSNormEps))
 }
 
 // rope returns cos and sin [batch, seq, 1, head_dim] for positions
@@ -389,7 +387,7 @@ func (t *Transformer) attention(w Weights, p string, q, k, v, allowed *Node) *No
 	}
 	scores = MulScalar(Reshape(scores, b, kvh, group, sq, sk), 1/math.Sqrt(scale))
 	scores = Where(BroadcastToDims(allowed, b, kvh, group, sq, sk), scores, Scalar(g, dtypes.Float32, maskedScore))
-	probs := Softmax(scores, -1)
+	probs := softmax(scores)
 	ctx := DotGeneral(Reshape(probs, b, kvh, group*sq, sk), []int{3}, []int{0, 1}, v, []int{2}, []int{0, 1}) // [b, kv, group*sq, d]
 	ctx = Transpose(Reshape(ctx, b, cfg.NumAttentionHeads, sq, d), 1, 2)                                     // [b, sq, heads, d]
 	ctx = Reshape(ctx, b, sq, cfg.NumAttentionHeads*d)

@@ -1,0 +1,49 @@
+package transformer
+
+import (
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph code reads as math.
+)
+
+// withGradient returns forward(), a function of x alone, whose gradient
+// with respect to x is grad(v) for the gradient v arriving at the result,
+// in place of differentiating forward's graph. It is how softmax and the
+// RMS normalization take their short closed-form gradients: the pure-Go
+// backend runs element-wise ops one at a time, through a slow iterator
+// when one operand is broadcast, so the op-by-op derivative of a
+// normalization costs several passes more than the formula. It uses
+// GoMLX's fused-op hook (the gradient arriving at the result goes to an
+// alternate node, here an identity of x with a custom gradient); when
+// GOMLX_FUSION turns that hook off, forward() is differentiated as is.
+func withGradient(x *Node, forward func() *Node, grad func(v *Node) *Node) *Node {
+	alt := IdentityWithCustomGradient(x, func(_, v *Node) *Node { return grad(v) })
+	y, ok := InternalFusedOpCaller(forward, func() *Node { return alt }, true)
+	if !ok {
+		return forward()
+	}
+	return y
+}
+
+// softmax is Softmax over the last axis, with the gradient
+// p ⊙ (v − Σ v ⊙ p). GoMLX's Softmax runs the backend's fused softmax but
+// differentiates its decomposed form, which a training graph then computes
+// too (max, shift, exp, sum and divide over every attention score).
+func softmax(x *Node) *Node {
+	var p *Node
+	p = withGradient(x, func() *Node { return Softmax(x, -1) }, func(v *Node) *Node {
+		return Mul(p, Sub(v, ReduceAndKeep(Mul(v, p), ReduceSum, -1)))
+	})
+	return p
+}
+
+// rmsNormalize returns x / √(mean(x²) + eps) over the last axis, with the
+// gradient (v − n · mean(v ⊙ n)) / √(mean(x²) + eps), n the result.
+func rmsNormalize(x *Node, eps float64) *Node {
+	var n, denom *Node
+	n = withGradient(x, func() *Node {
+		denom = Sqrt(AddScalar(ReduceAndKeep(Square(x), ReduceMean, -1), eps))
+		return Div(x, denom)
+	}, func(v *Node) *Node {
+		return Div(Sub(v, Mul(n, ReduceAndKeep(Mul(v, n), ReduceMean, -1))), denom)
+	})
+	return n
+}
