@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/refeval/refeval/llm/bucket"
 )
@@ -191,8 +192,14 @@ func (m *Model) generateBatch(ctx context.Context, rows []*row, p SampleParams) 
 		if active > 0 {
 			args := make([]any, 0, len(res)+1)
 			args = append(args, tensors.FromValue(toks), tensors.FromValue(pos))
+			// The cache is donated: the step writes its new keys and
+			// values in place instead of copying every layer's cache.
 			for _, c := range res[1:] {
-				args = append(args, c)
+				d, err := graph.DonateTensorBuffer(c, m.backend, m.device)
+				if err != nil {
+					return fmt.Errorf("generating (decode step %d): %w", step, err)
+				}
+				args = append(args, d)
 			}
 			next, err = decode.Call(args...)
 		}

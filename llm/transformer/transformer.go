@@ -240,34 +240,47 @@ func HiddenAt(h, pos *Node) *Node {
 
 // DecodeStep runs one token per row, tokens [batch] (Int32) at positions
 // pos [batch] (Int32, each < cache length), writing its key and value into
-// the cache at pos (with Where over an Iota, since the pure-Go backend lacks
-// DynamicUpdateSlice) and attending to cache positions <= pos. It returns
-// the final hidden states [batch, hidden] and the updated cache.
+// the cache at pos and attending to cache positions <= pos. It returns the
+// final hidden states [batch, hidden] and the updated cache. Each write
+// touches the new rows alone (two scatters, see decodeCache), so a cache
+// donated to the step is updated in place.
 func (t *Transformer) DecodeStep(w Weights, tokens, pos *Node, cache Cache) (*Node, Cache) {
 	g := tokens.Graph()
 	b := tokens.Shape().Dimensions[0]
 	cacheLen := cache.K[0].Shape().Dimensions[2]
+	kv := t.cfg.NumKeyValueHeads
 	x := t.embed(w, g, InsertAxes(tokens, -1, -1))                                      // [b, 1, hidden]
 	positions := InsertAxes(pos, -1)                                                    // [b, 1]
 	keyOK := LessOrEqual(Iota(g, shapes.Make(dtypes.Int32, b, cacheLen), 1), positions) // [b, T]
 	a := t.allowedAt(Reshape(keyOK, b, 1, 1, 1, cacheLen), positions, Iota(g, shapes.Make(dtypes.Int32, cacheLen), 0))
-	c := &decodeCache{in: cache, write: Equal(Iota(g, shapes.Make(dtypes.Int32, b, 1, cacheLen, 1), 2), Reshape(pos, b, 1, 1, 1))}
+	at := shapes.Make(dtypes.Int32, b, kv, 1)
+	rows := Concatenate([]*Node{Iota(g, at, 0), Iota(g, at, 1), BroadcastToDims(Reshape(pos, b, 1, 1), b, kv, 1)}, 2) // [b, kv, 3]: (row, head, pos)
+	c := &decodeCache{in: cache, rows: rows}
 	h := t.decoder(w, x, positions, a, c)
 	return Reshape(h, b, t.cfg.HiddenSize), c.out
 }
 
 // decodeCache writes each layer's new key and value [b, kv, 1, d] into the
-// cache where write [b, 1, T, 1] holds, and attends over the whole cache.
+// cache [b, kv, T, d] at the (row, head, position) triples rows [b, kv, 3]
+// and attends over the whole cache. The backends have no scatter that
+// replaces, so it writes with ScatterMin then ScatterMax of the same
+// values: max(min(old, new), new) = new, exactly. A scatter updates its
+// operand in place when the operand is its own (a donated cache), where
+// Where over the whole cache read and wrote every position of every layer
+// on every step.
 type decodeCache struct {
 	in, out Cache
-	write   *Node
+	rows    *Node
 }
 
 func (c *decodeCache) keysValues(l int, k, v *Node) (*Node, *Node) {
-	dims := c.in.K[l].Shape().Dimensions
-	wr := BroadcastToDims(c.write, dims...)
-	c.out.K = append(c.out.K, Where(wr, BroadcastToDims(k, dims...), c.in.K[l]))
-	c.out.V = append(c.out.V, Where(wr, BroadcastToDims(v, dims...), c.in.V[l]))
+	write := func(cache, x *Node) *Node {
+		dims := x.Shape().Dimensions
+		x = Reshape(x, dims[0], dims[1], dims[3])
+		return ScatterMax(ScatterMin(cache, c.rows, x, true, true), c.rows, x, true, true)
+	}
+	c.out.K = append(c.out.K, write(c.in.K[l], k))
+	c.out.V = append(c.out.V, write(c.in.V[l], v))
 	return c.out.K[l], c.out.V[l]
 }
 
