@@ -25,8 +25,9 @@ func fastExp(x float64) float64 {
 	return p * math.Float64frombits(uint64(int64(k)+1023)<<52)
 }
 
-// logSumExp returns log Σ e^row[i] (float64 accumulation).
-func logSumExp(row []float32) float64 {
+// logSumExpScalar returns log Σ e^row[i] (float64 accumulation), one
+// logit at a time; logSumExp is it or its vectorized form.
+func logSumExpScalar(row []float32) float64 {
 	m := float32(math.Inf(-1))
 	for _, v := range row {
 		m = max(m, v)

@@ -84,3 +84,72 @@ func BenchmarkExp(b *testing.B) {
 		_ = s
 	})
 }
+
+// TestLogSumExp checks logSumExp (vectorized where the CPU allows) against
+// the one-logit-at-a-time loop and against math.Exp, on rows whose lengths
+// exercise every tail and whose spread reaches fastExp's underflow.
+func TestLogSumExp(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 7, 8, 15, 16, 17, 100, 151665} {
+		for _, spread := range []float64{1, 30, 2000} {
+			row := make([]float32, n)
+			for i := range row {
+				row[i] = float32((r.Float64() - 0.5) * spread)
+			}
+			got, scalar := logSumExp(row), logSumExpScalar(row)
+			mx := float64(row[0])
+			for _, v := range row {
+				mx = math.Max(mx, float64(v))
+			}
+			s := 0.0
+			for _, v := range row {
+				s += math.Exp(float64(v) - mx)
+			}
+			want := mx + math.Log(s)
+			if m := maxOf(row); float64(m) != mx {
+				t.Fatalf("wrong maxOf of %d logits\ngot:  %#v\nwant: %#v", n, m, mx)
+			}
+			if math.Abs(got-scalar) > 1e-12*math.Max(1, math.Abs(want)) || math.Abs(got-want) > 1e-6*math.Max(1, math.Abs(want)) {
+				t.Errorf("wrong logSumExp of %d logits spread %g\ngot:  %#v\nwant: %#v (scalar loop %#v)", n, spread, got, want, scalar)
+			}
+		}
+	}
+}
+
+func BenchmarkLogSumExp(b *testing.B) {
+	row := make([]float32, 151665)
+	for i := range row {
+		row[i] = float32(i%1000) * 0.01
+	}
+	b.Run("scalar", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			logSumExpScalar(row)
+		}
+	})
+	b.Run("default", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			logSumExp(row)
+		}
+	})
+}
+
+// TestExpShifted checks expShifted (vectorized where the CPU allows)
+// against fastExp term by term: the sampler's weights must not depend on
+// the vector width.
+func TestExpShifted(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 7, 8, 9, 33, 1000} {
+		row := make([]float32, n)
+		for i := range row {
+			row[i] = float32((r.Float64() - 0.5) * 100)
+		}
+		m := maxOf(row)
+		got := make([]float64, n)
+		expShifted(got, row, m, 1/0.7)
+		for i, v := range row {
+			if want := fastExp(float64(v-m) * (1 / 0.7)); got[i] != want && !(want == 0 && got[i] < 1e-300) {
+				t.Fatalf("wrong expShifted term %d of %d\ngot:  %#v\nwant: %#v", i, n, got[i], want)
+			}
+		}
+	}
+}

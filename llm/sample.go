@@ -2,7 +2,6 @@ package llm
 
 import (
 	"hash/fnv"
-	"math"
 	"math/rand/v2"
 	"sort"
 )
@@ -43,18 +42,15 @@ func pick(logp []float32, p SampleParams, rng *rand.Rand, scratch []float64) int
 		return best
 	}
 	u := rng.Float64()
-	maxLP := float32(math.Inf(-1))
-	for _, v := range logp {
-		maxLP = max(maxLP, v)
-	}
+	maxLP := maxOf(logp)
 	invT := 1 / p.Temperature
 	if len(scratch) != len(logp) {
 		scratch = make([]float64, len(logp))
 	}
+	expShifted(scratch, logp, maxLP, invT)
 	total := 0.0
-	for i, v := range logp {
-		scratch[i] = fastExp(float64(v-maxLP) * invT)
-		total += scratch[i]
+	for _, w := range scratch {
+		total += w // In order, so that a sample does not depend on the vector width.
 	}
 	weight := func(i int) float64 { return scratch[i] }
 	topP := p.TopP
