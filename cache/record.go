@@ -41,16 +41,11 @@ func DecodeEntry(b []byte) (*Entry, error) { return decodeEntry(b) }
 // or manifest is an error, never an entry naming another output.
 func decodeEntry(b []byte) (*Entry, error) {
 	var e Entry
-	if err := json.Unmarshal(b, &e); err != nil {
-		return nil, fmt.Errorf("malformed entry: %v", err)
-	}
-	if e.Meta == nil {
-		if err := upgradeV1(&e, b); err != nil {
+	if !decodeEntryFast(b, &e) {
+		e = Entry{}
+		if err := decodeEntryJSON(b, &e); err != nil {
 			return nil, fmt.Errorf("malformed entry: %v", err)
 		}
-	}
-	if err := canonicalMeta(&e); err != nil {
-		return nil, fmt.Errorf("malformed entry: %v", err)
 	}
 	if e.OutputID.IsZero() {
 		return nil, errors.New("malformed entry: no OutputID")
@@ -70,6 +65,20 @@ func decodeEntry(b []byte) (*Entry, error) {
 		return nil, fmt.Errorf("malformed entry: its manifest does not hash to its OutputID %s", e.OutputID)
 	}
 	return &e, nil
+}
+
+// decodeEntryJSON decodes an entry of any layout with encoding/json:
+// what decodeEntryFast leaves.
+func decodeEntryJSON(b []byte, e *Entry) error {
+	if err := json.Unmarshal(b, e); err != nil {
+		return err
+	}
+	if e.Meta == nil {
+		if err := upgradeV1(e, b); err != nil {
+			return err
+		}
+	}
+	return canonicalMeta(e)
 }
 
 // canonicalMeta sets e.Meta to the bytes encoding/json writes for it
