@@ -29,4 +29,5 @@ go test -timeout 60m "$@" ./...
 # Fuzz the index entry decoder and the pipeline loader for a short, fixed time (docs/cache.md,
 # "Guarantees"); a crasher is saved under the package's testdata/fuzz and fails the run.
 go test -run '^$' -fuzz '^FuzzDecodeEntry$' -fuzztime 20s ./cache
+go test -run '^$' -fuzz '^FuzzDecodeEntryFast$' -fuzztime 20s ./cache
 go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 20s ./engine
