@@ -39,19 +39,42 @@ func New(cfg checkpoint.Config) *Transformer {
 	return t
 }
 
-// ropes holds the cos and sin of the global and the local (sliding-window)
+// ropes holds the rotations of the global and the local (sliding-window)
 // layers.
 type ropes struct {
-	cos, sin, cosLocal, sinLocal *Node
+	global, local rotation
+}
+
+// rotation is RoPE's cos and sin broadcast to the queries' [batch, seq,
+// heads, head_dim] (cosQ, sinQ) and the keys' [batch, seq, kv_heads,
+// head_dim] (cosK, sinK), once per graph: every layer then multiplies
+// tensors of one shape, where a multiply by [batch, seq, 1, head_dim] goes
+// through the pure-Go backend's slow broadcasting iterator, forward and
+// backward, in every layer.
+type rotation struct {
+	cosQ, sinQ, cosK, sinK *Node
 }
 
 // ropesAt returns the rotations for positions [batch, seq] (Int32).
 func (t *Transformer) ropesAt(positions *Node) ropes {
-	var r ropes
-	r.cos, r.sin = t.rope(positions, t.invFreq)
-	r.cosLocal, r.sinLocal = r.cos, r.sin
+	r := ropes{global: t.rotation(positions, t.invFreq)}
+	r.local = r.global
 	if t.invFreqLocal != nil {
-		r.cosLocal, r.sinLocal = t.rope(positions, t.invFreqLocal)
+		r.local = t.rotation(positions, t.invFreqLocal)
+	}
+	return r
+}
+
+// rotation returns the rotation at positions [batch, seq] (Int32) for
+// inverse frequencies invFreq.
+func (t *Transformer) rotation(positions *Node, invFreq []float32) rotation {
+	cos, sin := t.rope(positions, invFreq)
+	dims := cos.Shape().Dimensions
+	heads := func(x *Node, n int) *Node { return BroadcastToDims(x, dims[0], dims[1], n, dims[3]) }
+	r := rotation{cosQ: heads(cos, t.cfg.NumAttentionHeads), sinQ: heads(sin, t.cfg.NumAttentionHeads)}
+	r.cosK, r.sinK = r.cosQ, r.sinQ
+	if t.cfg.NumKeyValueHeads != t.cfg.NumAttentionHeads {
+		r.cosK, r.sinK = heads(cos, t.cfg.NumKeyValueHeads), heads(sin, t.cfg.NumKeyValueHeads)
 	}
 	return r
 }
@@ -130,12 +153,12 @@ type kvCache interface {
 func (t *Transformer) layer(w Weights, l int, x *Node, r ropes, a allowed, c kvCache) *Node {
 	g := x.Graph()
 	p := fmt.Sprintf("model.layers.%d.", l)
-	cos, sin, mask := r.cos, r.sin, a.global
+	rot, mask := r.global, a.global
 	if t.cfg.Sliding(l) {
-		cos, sin, mask = r.cosLocal, r.sinLocal, a.local
+		rot, mask = r.local, a.local
 	}
 	hn := t.rmsNorm(x, w(g, p+"input_layernorm.weight"))
-	q, k, v := t.qkv(w, p, hn, cos, sin)
+	q, k, v := t.qkv(w, p, hn, rot)
 	if c != nil {
 		k, v = c.keysValues(l, k, v)
 	}
@@ -348,7 +371,8 @@ func (t *Transformer) rope(positions *Node, invFreq []float32) (cos, sin *Node) 
 	return InsertAxes(Cos(angles), 2), InsertAxes(Sin(angles), 2)
 }
 
-// applyRope rotates x [batch, seq, heads, head_dim] (rotate-half).
+// applyRope rotates x [batch, seq, heads, head_dim] (rotate-half) by cos
+// and sin of its shape.
 func applyRope(x, cos, sin *Node) *Node {
 	d := x.Shape().Dimensions[3]
 	x1 := SliceAxis(x, 3, AxisRange(0, d/2))
@@ -359,7 +383,7 @@ func applyRope(x, cos, sin *Node) *Node {
 
 // qkv projects hn [batch, seq, hidden] to rotated queries [batch, heads,
 // seq, d] and rotated keys and values [batch, kv_heads, seq, d].
-func (t *Transformer) qkv(w Weights, p string, hn, cos, sin *Node) (q, k, v *Node) {
+func (t *Transformer) qkv(w Weights, p string, hn *Node, rot rotation) (q, k, v *Node) {
 	cfg := t.cfg
 	g := hn.Graph()
 	b, s := hn.Shape().Dimensions[0], hn.Shape().Dimensions[1]
@@ -378,8 +402,8 @@ func (t *Transformer) qkv(w Weights, p string, hn, cos, sin *Node) (q, k, v *Nod
 		q = t.rmsNorm(q, w(g, p+"self_attn.q_norm.weight"))
 		k = t.rmsNorm(k, w(g, p+"self_attn.k_norm.weight"))
 	}
-	q = applyRope(q, cos, sin)
-	k = applyRope(k, cos, sin)
+	q = applyRope(q, rot.cosQ, rot.sinQ)
+	k = applyRope(k, rot.cosK, rot.sinK)
 	v = Reshape(v, b, s, cfg.NumKeyValueHeads, cfg.HeadDim)
 	return Transpose(q, 1, 2), Transpose(k, 1, 2), Transpose(v, 1, 2)
 }
