@@ -1,22 +1,28 @@
 // llamacpp.mjs measures llama.cpp (node-llama-cpp 3.21.1, prebuilt CPU
-// binary, offline) on GGUF files with the shapes of model_test.go, then
-// prints them next to refeval's numbers with ratios.
+// binary, offline) on GGUF files with the shapes of model_test.go, and
+// prints llama.cpp's numbers next to refeval's with ratios.
 //
-//	node llamacpp.mjs GO_BENCH_OUTPUT NAME=DIR …
+//	node llamacpp.mjs measure OUT.json NAME=DIR …
+//	node llamacpp.mjs report WORK NAME=DIR …
 //
 // DIR is a refeval model folder holding config.json and model.gguf.
-// GO_BENCH_OUTPUT is the text `go test -bench` printed for the same
-// folders. Settings: F32 weights, F32 KV cache, flash attention off (the
-// numerics check's settings); llama.cpp runs with 1 and with 2 threads
-// (this machine has 2 vCPUs, and its busy-waiting threads collapse when
-// other processes share them) and the faster of the two is reported.
+// measure writes one round of llama.cpp's tokens/s to OUT.json. report
+// reads every round in WORK: go_R.txt (what `go test -bench` printed for
+// the same folders) and llama_R.json, for R = 1, 2, …; run.sh alternates
+// the two sides round by round, because this shared machine's load moves
+// both by 2× within minutes. The table gives each side's median tokens/s
+// and the median (and range) of the per-round ratios. Settings: F32
+// weights, F32 KV cache, flash attention off (the numerics check's
+// settings); llama.cpp runs with 1 and with 2 threads (this machine has 2
+// vCPUs, and its busy-waiting threads collapse when other processes share
+// them) and the faster of the two is kept.
 import fs from "node:fs";
 import path from "node:path";
 import {getLlama, LlamaLogLevel} from "node-llama-cpp";
 
 const prefillLen = 128, decodeLen = 32, promptLen = 16, reps = 5;
-const [goOut, ...specs] = process.argv.slice(2);
-const llama = await getLlama({gpu: false, build: "never", logLevel: LlamaLogLevel.error});
+const [mode, target, ...specs] = process.argv.slice(2);
+const llama = mode === "measure" ? await getLlama({gpu: false, build: "never", logLevel: LlamaLogLevel.error}) : null;
 
 function tokens(n, vocab) {
     return Array.from({length: n}, (_, i) => (i * 7919 + 13) % Math.min(vocab, 1000));
@@ -95,27 +101,49 @@ async function best(dir) {
     };
 }
 
-const go = goResults(fs.readFileSync(goOut, "utf8"));
-const rows = [];
-for (const spec of specs) {
-    const [name, dir] = spec.split("=");
-    const r = await best(dir);
-    const params = r.cfg.vocab_size * r.cfg.hidden_size + r.cfg.num_hidden_layers * layerWeights(r.cfg);
-    let prefillFlops = 0;
-    for (let pos = 0; pos < prefillLen; pos++) prefillFlops += flops(r.cfg, pos, pos === prefillLen - 1);
-    let decodeFlops = 0;
-    for (let pos = promptLen; pos < promptLen + decodeLen; pos++) decodeFlops += flops(r.cfg, pos, true);
-    for (const [what, tps, threads, f, n] of [["prefill", r.prefillTps, r.prefillThreads, prefillFlops, prefillLen], ["decode", r.decodeTps, r.decodeThreads, decodeFlops, decodeLen]]) {
-        const g = go[`${what}/${name}`];
-        rows.push({
-            model: `${name} (hidden ${r.cfg.hidden_size}, ${r.cfg.num_hidden_layers} layers, ~${(params / 1e6).toFixed(0)}M params)`,
-            what, refeval: g, llamacpp: tps, threads, ratio: g / tps,
-            refevalGflops: g * f / n / 1e9, llamacppGflops: tps * f / n / 1e9,
+function median(xs) {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+if (mode === "measure") {
+    const out = {};
+    for (const spec of specs) {
+        const [name, dir] = spec.split("=");
+        const r = await best(dir);
+        out[name] = {prefillTps: r.prefillTps, prefillThreads: r.prefillThreads, decodeTps: r.decodeTps, decodeThreads: r.decodeThreads};
+    }
+    fs.writeFileSync(target, JSON.stringify(out));
+} else if (mode === "report") {
+    const rounds = [];
+    for (let i = 1; fs.existsSync(path.join(target, `go_${i}.txt`)) && fs.existsSync(path.join(target, `llama_${i}.json`)); i++) {
+        rounds.push({
+            go: goResults(fs.readFileSync(path.join(target, `go_${i}.txt`), "utf8")),
+            llama: JSON.parse(fs.readFileSync(path.join(target, `llama_${i}.json`), "utf8")),
         });
     }
-}
-console.log(`| model | phase | refeval tokens/s | llama.cpp tokens/s | llama.cpp threads | refeval / llama.cpp | refeval GFLOP/s | llama.cpp GFLOP/s |`);
-console.log(`|---|---|---|---|---|---|---|---|`);
-for (const r of rows) {
-    console.log(`| ${r.model} | ${r.what} | ${r.refeval?.toFixed(1)} | ${r.llamacpp.toFixed(1)} | ${r.threads} | ${r.ratio.toFixed(2)}× | ${r.refevalGflops.toFixed(1)} | ${r.llamacppGflops.toFixed(1)} |`);
+    console.log(`${rounds.length} rounds; medians over rounds, ratio = median of the per-round ratios (range in brackets)`);
+    console.log(`| model | phase | refeval tokens/s | llama.cpp tokens/s | llama.cpp threads | refeval / llama.cpp | refeval GFLOP/s | llama.cpp GFLOP/s |`);
+    console.log(`|---|---|---|---|---|---|---|---|`);
+    for (const spec of specs) {
+        const [name, dir] = spec.split("=");
+        const cfg = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
+        const params = cfg.vocab_size * cfg.hidden_size + cfg.num_hidden_layers * layerWeights(cfg);
+        let prefillFlops = 0;
+        for (let pos = 0; pos < prefillLen; pos++) prefillFlops += flops(cfg, pos, pos === prefillLen - 1);
+        let decodeFlops = 0;
+        for (let pos = promptLen; pos < promptLen + decodeLen; pos++) decodeFlops += flops(cfg, pos, true);
+        for (const [what, f, n] of [["prefill", prefillFlops, prefillLen], ["decode", decodeFlops, decodeLen]]) {
+            const g = rounds.map((r) => r.go[`${what}/${name}`]).filter((v) => v !== undefined);
+            const l = rounds.map((r) => r.llama[name][`${what}Tps`]);
+            const threads = rounds.map((r) => r.llama[name][`${what}Threads`]).join("/");
+            const ratios = rounds.filter((r) => r.go[`${what}/${name}`] !== undefined).map((r) => r.go[`${what}/${name}`] / r.llama[name][`${what}Tps`]);
+            const gm = median(g), lm = median(l);
+            console.log(`| ${name} (hidden ${cfg.hidden_size}, ${cfg.num_hidden_layers} layers, ~${(params / 1e6).toFixed(0)}M params) | ${what} | ${gm.toFixed(1)} | ${lm.toFixed(1)} | ${threads} | ${median(ratios).toFixed(2)}× [${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}] | ${(gm * f / n / 1e9).toFixed(1)} | ${(lm * f / n / 1e9).toFixed(1)} |`);
+        }
+    }
+} else {
+    console.error("usage: node llamacpp.mjs measure OUT.json NAME=DIR … | report WORK NAME=DIR …");
+    process.exit(2);
 }

@@ -3,9 +3,10 @@
 # tokens after a 16-token prompt) tokens/s on CPU for a ~25M- and a
 # ~125M-parameter (124M) Qwen2-shaped model (Qwen2.5's 151,665-token vocabulary,
 # tied embeddings), with refeval's pure-Go backend and with llama.cpp on
-# the same weights exported as F32 GGUF, in one run, and prints a table
-# with the ratios and the GFLOP/s each reaches. With PROFILE=1 it also
-# writes a CPU profile of the Go side and prints where the time goes.
+# the same weights exported as F32 GGUF, alternating the two sides for
+# ROUNDS rounds (default 3), and prints a table of medians with the ratios
+# and the GFLOP/s each reaches. With PROFILE=1 it also writes a CPU
+# profile of the Go side's first round and prints where the time goes.
 #
 #	NODE_DIR=/tmp/gguf_node sh bench/model/run.sh
 #
@@ -38,12 +39,28 @@ echo "CPU: $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo), $cores vCPU
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 profile=""
 if [ "${PROFILE:-0}" = 1 ]; then
-	profile="-cpuprofile $work/cpu.prof"
+	profile=1
 fi
-REFEVAL_BENCH_MODELS=$models go test -run '^$' -bench . -benchtime "${BENCHTIME:-3x}" -timeout 30m $profile \
-	-o "$work/bench.test" ./bench/model | tee "$work/go.txt"
 cp "$here/llamacpp.mjs" "$node_dir/bench_model.mjs" # ES modules resolve node_modules from the script's folder.
-node "$node_dir/bench_model.mjs" "$work/go.txt" $(echo "$models" | tr ',' ' ')
+go test -c -o "$work/bench.test" ./bench/model
+rm -f "$work"/go_*.txt "$work"/llama_*.json
+rounds=${ROUNDS:-3}
+for r in $(seq "$rounds"); do
+	# The two sides alternate round by round: this machine's load moves both by 2× within minutes.
+	prof="" pattern='Prefill|Decode'
+	if [ "$r" = 1 ]; then
+		pattern=. # and BenchmarkMatMul, once
+		if [ -n "$profile" ]; then
+			prof="-test.cpuprofile $work/cpu.prof"
+		fi
+	fi
+	(cd "$here" && REFEVAL_BENCH_MODELS=$models "$work/bench.test" -test.run '^$' -test.bench "$pattern" \
+		-test.benchtime "${BENCHTIME:-3x}" -test.timeout 30m $prof) > "$work/go_$r.txt"
+	node "$node_dir/bench_model.mjs" measure "$work/llama_$r.json" $(echo "$models" | tr ',' ' ')
+	echo "round $r: load $(cut -d' ' -f1-3 /proc/loadavg); refeval tokens/s: $(awk '/^Benchmark(Prefill|Decode)/ {printf "%s %s  ", $1, $(NF-1)}' "$work/go_$r.txt")"
+done
+grep '^BenchmarkMatMul' "$work/go_1.txt" || true
+node "$node_dir/bench_model.mjs" report "$work" $(echo "$models" | tr ',' ' ')
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -n "$profile" ]; then
 	echo
