@@ -93,8 +93,15 @@ func New(cfg checkpoint.Config, tensors map[string]*checkpoint.Tensor, opt Optio
 		b.Finalize()
 		return nil, &DeviceError{Device: opt.Device, Devices: n, Backend: b.Name()}
 	}
+	// The store holds q, k and v fused (transformer.FuseQKV): every graph
+	// of the model reads them through m.tr, made WithFusedQKV.
+	fused, err := transformer.FuseQKV(cfg, tensors)
+	if err != nil {
+		b.Finalize()
+		return nil, err
+	}
 	store := model.NewStore()
-	if err := transformer.LoadIntoStore(store, tensors); err != nil {
+	if err := transformer.LoadIntoStore(store, fused); err != nil {
 		b.Finalize()
 		return nil, err
 	}
@@ -113,7 +120,7 @@ func New(cfg checkpoint.Config, tensors map[string]*checkpoint.Tensor, opt Optio
 		cfg:      cfg,
 		backend:  b,
 		store:    store,
-		tr:       transformer.New(cfg),
+		tr:       transformer.New(cfg).WithFusedQKV(),
 		maxBatch: opt.MaxBatch,
 		device:   compute.DeviceNum(opt.Device),
 		execs:    map[string]*model.Exec{},

@@ -21,6 +21,7 @@ type Transformer struct {
 	cfg          checkpoint.Config
 	invFreq      []float32
 	invFreqLocal []float32 // sliding-window layers' frequencies; nil: the same as invFreq
+	fusedQKV     bool      // Read q, k and v as one weight (WithFusedQKV).
 }
 
 // New returns the graph builder for cfg.
@@ -393,9 +394,17 @@ func (t *Transformer) qkv(w Weights, p string, hn *Node, rot rotation) (q, k, v 
 		}
 		return w(g, p+name)
 	}
-	q = linear(hn, w(g, p+"self_attn.q_proj.weight"), bias("self_attn.q_proj.bias"))
-	k = linear(hn, w(g, p+"self_attn.k_proj.weight"), bias("self_attn.k_proj.bias"))
-	v = linear(hn, w(g, p+"self_attn.v_proj.weight"), bias("self_attn.v_proj.bias"))
+	if t.fusedQKV {
+		qd, kd := cfg.NumAttentionHeads*cfg.HeadDim, cfg.NumKeyValueHeads*cfg.HeadDim
+		y := linear(hn, w(g, p+fusedQKV+"weight"), bias(fusedQKV+"bias"))
+		q = SliceAxis(y, -1, AxisRange(0, qd))
+		k = SliceAxis(y, -1, AxisRange(qd, qd+kd))
+		v = SliceAxis(y, -1, AxisRange(qd+kd, qd+2*kd))
+	} else {
+		q = linear(hn, w(g, p+"self_attn.q_proj.weight"), bias("self_attn.q_proj.bias"))
+		k = linear(hn, w(g, p+"self_attn.k_proj.weight"), bias("self_attn.k_proj.bias"))
+		v = linear(hn, w(g, p+"self_attn.v_proj.weight"), bias("self_attn.v_proj.bias"))
+	}
 	q = Reshape(q, b, s, cfg.NumAttentionHeads, cfg.HeadDim)
 	k = Reshape(k, b, s, cfg.NumKeyValueHeads, cfg.HeadDim)
 	if cfg.QKNorm { // per head, before RoPE (Qwen3, Gemma 3)
