@@ -426,7 +426,27 @@ func (t *Transformer) attention(w Weights, p string, q, k, v, allowed *Node) *No
 	b, sq, sk := q.Shape().Dimensions[0], q.Shape().Dimensions[2], k.Shape().Dimensions[2]
 	kvh, group, d := cfg.NumKeyValueHeads, cfg.NumAttentionHeads/cfg.NumKeyValueHeads, cfg.HeadDim
 	qg := Reshape(q, b, kvh, group*sq, d)
-	scores := DotGeneral(qg, []int{3}, []int{0, 1}, k, []int{3}, []int{0, 1}) // [b, kv, group*sq, sk]
+	var scores *Node // [b, kv, group*sq, sk]
+	if sq > 1 {
+		// Keys as [b, kv, d, sk]: the pure-Go backend's small kernel then
+		// runs along the keys, where contracting d (32-64 values) ended
+		// every score in a horizontal sum of a vector register; the
+		// transpose copies the keys once per layer. With 16 keys or fewer
+		// that kernel falls back to a scalar loop that rounds otherwise,
+		// and a row's scores would depend on its batch's prompt bucket:
+		// fewer than 32 keys are padded with zeros to 32. A decode step
+		// (one query over a whole cache) keeps the keys as they lie.
+		kt := Transpose(k, 2, 3)
+		if sk < 32 {
+			kt = Concatenate([]*Node{kt, Zeros(g, shapes.Make(kt.DType(), b, kvh, d, 32-sk))}, 3)
+		}
+		scores = DotGeneral(qg, []int{3}, []int{0, 1}, kt, []int{2}, []int{0, 1})
+		if sk < 32 {
+			scores = SliceAxis(scores, 3, AxisRange(0, sk))
+		}
+	} else {
+		scores = DotGeneral(qg, []int{3}, []int{0, 1}, k, []int{3}, []int{0, 1})
+	}
 	scale := float64(d)
 	if cfg.QueryPreAttnScalar > 0 {
 		scale = cfg.QueryPreAttnScalar
