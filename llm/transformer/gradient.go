@@ -35,15 +35,19 @@ func softmax(x *Node) *Node {
 	return p
 }
 
-// rmsNormalize returns x / √(mean(x²) + eps) over the last axis, with the
-// gradient (v − n · mean(v ⊙ n)) / √(mean(x²) + eps), n the result.
+// rmsNormalize returns x · 1/√(mean(x²) + eps) over the last axis (the
+// reciprocal as Hugging Face's x · rsqrt, through Sqrt, which every
+// backend differentiates), with the gradient (v − n · mean(v ⊙ n)) · 1/√(…),
+// n the result. The per-row factors are broadcast explicitly: a multiply
+// by [.., 1] goes through the pure-Go backend's slow broadcasting iterator.
 func rmsNormalize(x *Node, eps float64) *Node {
-	var n, denom *Node
+	var n, inv *Node
+	dims := x.Shape().Dimensions
 	n = withGradient(x, func() *Node {
-		denom = Sqrt(AddScalar(ReduceAndKeep(Square(x), ReduceMean, -1), eps))
-		return Div(x, denom)
+		inv = BroadcastToDims(Reciprocal(Sqrt(AddScalar(ReduceAndKeep(Square(x), ReduceMean, -1), eps))), dims...)
+		return Mul(x, inv)
 	}, func(v *Node) *Node {
-		return Div(Sub(v, Mul(n, ReduceAndKeep(Mul(v, n), ReduceMean, -1))), denom)
+		return Mul(Sub(v, Mul(n, BroadcastToDims(ReduceAndKeep(Mul(v, n), ReduceMean, -1), dims...))), inv)
 	})
 	return n
 }

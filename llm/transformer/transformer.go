@@ -352,8 +352,7 @@ func linear(x, weight, bias *Node) *Node {
 }
 
 // rmsNorm is Hugging Face's Qwen2RMSNorm/LlamaRMSNorm in float32, or
-// Gemma3RMSNorm, which scales by 1 + weight. It divides by Sqrt rather than
-// multiplying by Rsqrt so gradients exist on every backend.
+// Gemma3RMSNorm, which scales by 1 + weight (see rmsNormalize).
 func (t *Transformer) rmsNorm(x, weight *Node) *Node {
 	if t.cfg.Gemma {
 		weight = AddScalar(weight, 1)
