@@ -38,16 +38,19 @@ func softmax(x *Node) *Node {
 // rmsNormalize returns x · 1/√(mean(x²) + eps) over the last axis (the
 // reciprocal as Hugging Face's x · rsqrt, through Sqrt, which every
 // backend differentiates), with the gradient (v − n · mean(v ⊙ n)) · 1/√(…),
-// n the result. The per-row factors are broadcast explicitly: a multiply
-// by [.., 1] goes through the pure-Go backend's slow broadcasting iterator.
+// n the result. The per-row factors are broadcast explicitly, adding the
+// last axis (the pure-Go backend folds a same-rank broadcast back into the
+// multiply): a multiply by [..., 1] goes through its slow broadcasting
+// iterator, and the broadcast reciprocal is reused by the gradient.
 func rmsNormalize(x *Node, eps float64) *Node {
 	var n, inv *Node
 	dims := x.Shape().Dimensions
+	last := []int{x.Rank() - 1}
 	n = withGradient(x, func() *Node {
-		inv = BroadcastToDims(Reciprocal(Sqrt(AddScalar(ReduceAndKeep(Square(x), ReduceMean, -1), eps))), dims...)
+		inv = ExpandAndBroadcast(Reciprocal(Sqrt(AddScalar(ReduceMean(Square(x), -1), eps))), dims, last)
 		return Mul(x, inv)
 	}, func(v *Node) *Node {
-		return Mul(Sub(v, Mul(n, BroadcastToDims(ReduceAndKeep(Mul(v, n), ReduceMean, -1), dims...))), inv)
+		return Mul(Sub(v, Mul(n, ExpandAndBroadcast(ReduceMean(Mul(v, n), -1), dims, last))), inv)
 	})
 	return n
 }

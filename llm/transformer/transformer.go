@@ -51,7 +51,9 @@ type ropes struct {
 // head_dim] (cosK, sinK), once per graph: every layer then multiplies
 // tensors of one shape, where a multiply by [batch, seq, 1, head_dim] goes
 // through the pure-Go backend's slow broadcasting iterator, forward and
-// backward, in every layer.
+// backward, in every layer. They are broadcast from rank 3 to rank 4: the
+// backend folds a same-rank broadcast back into the multiplies that use it
+// (its ImplicitBroadcastFusion pass), which would undo this.
 type rotation struct {
 	cosQ, sinQ, cosK, sinK *Node
 }
@@ -71,7 +73,9 @@ func (t *Transformer) ropesAt(positions *Node) ropes {
 func (t *Transformer) rotation(positions *Node, invFreq []float32) rotation {
 	cos, sin := t.rope(positions, invFreq)
 	dims := cos.Shape().Dimensions
-	heads := func(x *Node, n int) *Node { return BroadcastToDims(x, dims[0], dims[1], n, dims[3]) }
+	heads := func(x *Node, n int) *Node {
+		return ExpandAndBroadcast(Reshape(x, dims[0], dims[1], dims[3]), []int{dims[0], dims[1], n, dims[3]}, []int{2})
+	}
 	r := rotation{cosQ: heads(cos, t.cfg.NumAttentionHeads), sinQ: heads(sin, t.cfg.NumAttentionHeads)}
 	r.cosK, r.sinK = r.cosQ, r.sinQ
 	if t.cfg.NumKeyValueHeads != t.cfg.NumAttentionHeads {
@@ -346,18 +350,23 @@ func (c *prefillCache) keysValues(l int, k, v *Node) (*Node, *Node) {
 func linear(x, weight, bias *Node) *Node {
 	y := DotGeneral(x, []int{x.Rank() - 1}, nil, weight, []int{1}, nil)
 	if bias != nil {
-		y = Add(y, ExpandLeftToRank(bias, y.Rank()))
+		y = Add(y, BroadcastPrefix(bias, y.Shape().Dimensions[:y.Rank()-1]...)) // See rmsNorm.
 	}
 	return y
 }
 
 // rmsNorm is Hugging Face's Qwen2RMSNorm/LlamaRMSNorm in float32, or
-// Gemma3RMSNorm, which scales by 1 + weight (see rmsNormalize).
+// Gemma3RMSNorm, which scales by 1 + weight (see rmsNormalize). The weight
+// is broadcast to x's shape first, by prefix axes (a plain copy per row in
+// the pure-Go backend, which does not fold a broadcast that adds axes back
+// into the multiply), so that the multiply, forward and backward, is one
+// of equal shapes and not a pass of the backend's slow broadcasting
+// iterator.
 func (t *Transformer) rmsNorm(x, weight *Node) *Node {
 	if t.cfg.Gemma {
 		weight = AddScalar(weight, 1)
 	}
-	return Mul(ExpandLeftToRank(weight, x.Rank()), rmsNormalize(x, t.cfg.RMSNormEps))
+	return Mul(BroadcastPrefix(weight, x.Shape().Dimensions[:x.Rank()-1]...), rmsNormalize(x, t.cfg.RMSNormEps))
 }
 
 // rope returns cos and sin [batch, seq, 1, head_dim] for positions
