@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -64,12 +63,7 @@ func usageErrorf(format string, args ...any) error {
 }
 
 func main() {
-	// refeval is short-lived and its heap small (the pipeline and cache
-	// index entries; model weights live in backend buffers): collecting
-	// less often saves a fifth of a no-op build's CPU. GOGC still wins.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
+	tuneGC()
 	exiting = true
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
