@@ -7,21 +7,23 @@ import (
 	"runtime/debug"
 )
 
-// Garbage collection for a short-lived command. refeval's heap is small
-// (the pipeline and the cache index entries it reads; model weights live
-// in backend buffers), and most runs are short: a plan or a no-op build of
-// a few hundred stages allocates about 20 MB and exits. Collecting during
-// such a run costs more than it saves: each collection is CPU, and the
-// pages it frees are seldom reused before the exit. So no collection runs
-// until the heap reaches startHeap; from the first collection on, refeval
-// collects as with GOGC=400 (a short-lived process with a small heap).
-// cmd/compile does the same (cmd/compile/internal/base/startheap.go,
-// AdjustStartingHeap). At 200 stages, a plan without collections took
-// fewer page faults and less CPU than with GOGC=400 from the start (perf
-// stat, docs/engine.md). GOGC or GOMEMLIMIT in the environment win.
+// Garbage collection for a short-lived command. Most runs are short: a
+// plan or a no-op build of a few hundred stages allocates about 20 MB and
+// exits. Collecting during such a run costs more than it saves: each
+// collection is CPU, and the pages it frees are seldom reused before the
+// exit. So no collection runs until the heap reaches startHeap, as
+// cmd/compile does (cmd/compile/internal/base/startheap.go,
+// AdjustStartingHeap). From the first collection on, refeval collects by
+// Go's default GOGC=100: a run that loads a model keeps its weights,
+// optimizer state and activations on the Go heap (the pure-Go backend's
+// buffers are Go slices), and a larger GOGC would let a training run's
+// heap grow to several times its live size. At 200 stages, a plan without
+// collections took fewer page faults and less CPU than with GOGC=400 from
+// the start (perf stat, docs/engine.md). GOGC or GOMEMLIMIT in the
+// environment win.
 const (
 	startHeap = 64 << 20
-	gcPercent = 400
+	gcPercent = 100
 )
 
 // tuneGC sets up collection as described above.

@@ -16,7 +16,7 @@ func gcSettings() (int, int64) {
 }
 
 // TestTuneGC checks that refeval starts with collection off up to
-// startHeap and collects by GOGC=400 after the first collection, and that
+// startHeap and collects by GOGC=100 after the first collection, and that
 // GOGC or GOMEMLIMIT in the environment leave the runtime's settings.
 func TestTuneGC(t *testing.T) {
 	tests := []struct {
