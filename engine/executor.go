@@ -128,6 +128,20 @@ func (b *builder) admit(n *node, free []bool) (devs []int, ok bool, err error) {
 	return devs, true, nil
 }
 
+// full reports whether no stage could be admitted now: every -j slot is
+// taken and so is every slot of each cluster executor the build was given.
+func (b *builder) full() bool {
+	if b.localRunning < b.opt.Jobs {
+		return false
+	}
+	for name, ex := range b.opt.Executors {
+		if cl, ok := ex.(Cluster); ok && b.clusterRunning[name] < max(1, cl.MaxJobs()) {
+			return false
+		}
+	}
+	return true
+}
+
 // release gives back what admit took for n.
 func (b *builder) release(n *node, devs []int, free []bool) {
 	for _, d := range devs {

@@ -13,7 +13,11 @@ import (
 
 // chainPipeline writes a pipeline of n fake stages in chains of 10, each
 // with one input file, and returns its path.
-func chainPipeline(tb testing.TB, n int) string {
+func chainPipeline(tb testing.TB, n int) string { return chainsPipeline(tb, n, 10) }
+
+// chainsPipeline writes n fake stages in chains of length stages each (1:
+// n independent stages).
+func chainsPipeline(tb testing.TB, n, length int) string {
 	dir := tb.TempDir()
 	var src strings.Builder
 	for i := 1; i <= n; i++ {
@@ -22,7 +26,7 @@ func chainPipeline(tb testing.TB, n int) string {
 			tb.Fatal(err)
 		}
 		text := `"x"`
-		if i%10 != 1 {
+		if length > 1 && i%length != 1 {
 			text = fmt.Sprintf("stage.fake.s%d.out", i-1)
 		}
 		fmt.Fprintf(&src, "stage \"fake\" \"s%d\" {\n  text = %s\n  inputs = [%q]\n}\n", i, text, in)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -262,7 +264,7 @@ func Build(ctx context.Context, sels []Selection, opt BuildOptions) *Report {
 	}
 	for _, n := range nodes {
 		if n.pending == 0 {
-			w.ready = append(w.ready, n)
+			w.push(n)
 		}
 	}
 	w.walk()
@@ -333,15 +335,24 @@ func (w *walker) walk() {
 	}
 }
 
-// start starts every ready node that can be admitted now.
-func (w *walker) start() {
-	sort.SliceStable(w.ready, func(i, j int) bool {
-		if w.ready[i].prio != w.ready[j].prio {
-			return w.ready[i].prio > w.ready[j].prio
+// push adds a node that became ready, keeping w.ready in the order nodes
+// start in: higher priority first, then pipeline order. Kept sorted as it
+// grows, so that start need not sort it on every finished stage.
+func (w *walker) push(n *node) {
+	i, _ := slices.BinarySearchFunc(w.ready, n, func(a, b *node) int {
+		if a.prio != b.prio {
+			return cmp.Compare(b.prio, a.prio)
 		}
-		return w.ready[i].order < w.ready[j].order
+		return cmp.Compare(a.order, b.order)
 	})
-	for i := 0; i < len(w.ready); {
+	w.ready = slices.Insert(w.ready, i, n)
+}
+
+// start starts every ready node that can be admitted now, in w.ready's
+// order. It stops at the first node once no executor has a free slot, so
+// that a long ready list costs only what starts.
+func (w *walker) start() {
+	for i := 0; i < len(w.ready) && !w.b.full(); {
 		n := w.ready[i]
 		devs, ok, err := w.b.admit(n, w.free)
 		if err != nil {
@@ -397,7 +408,7 @@ func (w *walker) complete(n *node, st Status, err error) {
 			if d.blocked {
 				w.complete(d, StatusSkipped, nil)
 			} else {
-				w.ready = append(w.ready, d)
+				w.push(d)
 			}
 		}
 	}
