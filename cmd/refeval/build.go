@@ -251,6 +251,24 @@ func openEarly(f *commonFlags, file string) *earlyCache {
 	return e
 }
 
+// loadSelection loads the pipeline args[0] and selects the stages args[1:]
+// name, opening its cache folder meanwhile when it exists (openEarly). On
+// an error the early cache is dropped.
+func loadSelection(ctx context.Context, f *commonFlags, args []string) (*engine.Pipeline, []*engine.Instance, *earlyCache, error) {
+	early := openEarly(f, args[0])
+	p, err := loadPipeline(ctx, args[0], f.vars.values())
+	if err != nil {
+		early.drop()
+		return nil, nil, nil, err
+	}
+	sel, err := p.Select(args[1:])
+	if err != nil {
+		early.drop()
+		return nil, nil, nil, err
+	}
+	return p, sel, early, nil
+}
+
 // take returns the open cache folder dir: the early one if it is dir and
 // opened, else one opened now (waiting for another refeval unless --no-wait).
 func (e *earlyCache) take(ctx context.Context, f *commonFlags, dir string) (*cache.Cache, error) {
@@ -325,15 +343,8 @@ func runBuild(ctx context.Context, cmd *Command, args []string) error {
 		return usageErrorf("missing pipeline FILE")
 	}
 	f := &buildFlags
-	early := openEarly(f, args[0])
-	p, err := loadPipeline(ctx, args[0], f.vars.values())
+	p, sel, early, err := loadSelection(ctx, f, args)
 	if err != nil {
-		early.drop()
-		return err
-	}
-	sel, err := p.Select(args[1:])
-	if err != nil {
-		early.drop()
 		return err
 	}
 	if err := setupExecutors(f, p, [][]*engine.Instance{sel}); err != nil {

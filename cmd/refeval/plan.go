@@ -45,15 +45,8 @@ func runPlan(ctx context.Context, cmd *Command, args []string) error {
 	}
 	f := &planFlags
 	// As build does: open an existing cache folder while the pipeline loads.
-	early := openEarly(f, args[0])
-	p, err := loadPipeline(ctx, args[0], f.vars.values())
+	p, sel, early, err := loadSelection(ctx, f, args)
 	if err != nil {
-		early.drop()
-		return err
-	}
-	sel, err := p.Select(args[1:])
-	if err != nil {
-		early.drop()
 		return err
 	}
 	var c *cache.Cache
