@@ -11,9 +11,9 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
-// TestClosedFormGradients checks softmax's and rmsNormalize's values and
-// closed-form gradients against GoMLX differentiating the plain formulas,
-// in float64, including masked scores (−1e30) and a row of zeros.
+// TestClosedFormGradients checks softmax's, rmsNormalize's and silu's
+// values and closed-form gradients against GoMLX differentiating the plain
+// formulas, in float64, including masked scores (−1e30) and a row of zeros.
 func TestClosedFormGradients(t *testing.T) {
 	b := testBackend(t)
 	const eps = 1e-6
@@ -27,6 +27,9 @@ func TestClosedFormGradients(t *testing.T) {
 		}},
 		{"rms", func(x *Node) *Node { return rmsNormalize(x, eps) }, func(x *Node) *Node {
 			return Div(x, Sqrt(AddScalar(ReduceAndKeep(Square(x), ReduceMean, -1), eps)))
+		}},
+		{"silu", silu, func(x *Node) *Node {
+			return Mul(x, AddScalar(MulScalar(Tanh(MulScalar(x, 0.5)), 0.5), 0.5))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -494,9 +494,17 @@ func geluTanh(x *Node) *Node {
 }
 
 // silu is x·sigmoid(x), with sigmoid(x) = (1 + tanh(x/2))/2: the same
-// function, but the pure-Go backend's Tanh is vectorized while its Logistic
-// calls float64 math.Exp per element (4× slower end to end, measured on
-// [128, 192]).
+// function, but the pure-Go backend's Logistic calls float64 math.Exp per
+// element behind a branch (4× slower end to end, measured on [128, 192]). Its gradient is the closed form σ + y·(1 − σ) (y the
+// result): four passes where differentiating the five ops took eight.
 func silu(x *Node) *Node {
-	return Mul(x, AddScalar(MulScalar(Tanh(MulScalar(x, 0.5)), 0.5), 0.5))
+	var s, y *Node
+	return withGradient(x, func() *Node {
+		s = AddScalar(MulScalar(Tanh(MulScalar(x, 0.5)), 0.5), 0.5)
+		y = Mul(x, s)
+		return y
+	}, func(v *Node) *Node {
+		// d/dx x·σ(x) = σ + x·σ·(1 − σ) = σ + y·(1 − σ).
+		return Mul(v, Add(s, Mul(y, OneMinus(s))))
+	})
 }
