@@ -8,7 +8,9 @@
 // GeGLU, Gemma's extra norms, and a tied or untied lm_head. Weights keep the
 // Hugging Face names and [out, in] layout and are read through a
 // [Weights] function, so the same graph serves inference (weights from a
-// model.Store) and training (gradients flow into the store's variables).
+// model.Store) and training (gradients flow into the store's variables);
+// for inference, FuseQKV and WithFusedQKV join each layer's q, k and v
+// projections into one weight.
 //
 // The decoder layer is written once: the full forward (inference and
 // training), Prefill, DecodeStep and Extend run the same layer function
