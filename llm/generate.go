@@ -142,7 +142,7 @@ func (m *Model) generateBatch(ctx context.Context, rows []*row, p SampleParams) 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		logits, err := rowsOf(res[0])
+		logits, err := m.logitRows(res[0])
 		if err != nil {
 			return err
 		}

@@ -74,9 +74,14 @@ func headRows(store *model.Store, cfg checkpoint.Config, ts map[string]*checkpoi
 // lmHead projects hidden states h [B, hidden] to logits [B, vocab]: one
 // dot per slice of m.head, each under the small kernel's limit, then
 // concatenated. Without slices, or with more rows than they were cut for,
-// it is the transformer's single matmul.
+// it is the transformer's single matmul. With slices and more than one
+// row, each slice's logits stay in the order the dot leaves them, [parts,
+// B, rows], under the shape [B, parts·rows]: logitRows puts the rows
+// together on the host, copying runs of rows logits, where a transpose in
+// the graph moved every logit on its own (a tenth of a batch-8 decode
+// step's CPU at 21M).
 func (m *Model) lmHead(w transformer.Weights, h *Node) *Node {
-	if len(m.head) == 0 || h.Rank() != 2 || h.Shape().Dimensions[0] > m.maxBatch {
+	if !m.slicedHead(h.Rank(), h.Shape().Dimensions[0]) {
 		return m.tr.LMHead(w, h)
 	}
 	g := h.Graph()
@@ -91,13 +96,48 @@ func (m *Model) lmHead(w transformer.Weights, h *Node) *Node {
 		parts, rows := slice.Shape().Dimensions[0], slice.Shape().Dimensions[1]
 		hp := BroadcastToDims(InsertAxes(h, 0), parts, b, h.Shape().Dimensions[1])
 		y := DotGeneral(hp, []int{2}, []int{0}, slice, []int{2}, []int{0}) // [parts, B, rows]
-		if b > 1 {
-			// With one row, [parts, 1, rows] already lies as [1, parts·rows]:
-			// the transpose (an element-by-element copy of every logit,
-			// a seventh of a decode step at 21M) is left out.
-			y = TransposeAllDims(y, 1, 0, 2)
-		}
 		out[i] = Reshape(y, b, parts*rows)
 	}
 	return Concatenate(out, -1)
+}
+
+// slicedHead reports whether lmHead runs the slices for hidden states of
+// the given rank and number of rows.
+func (m *Model) slicedHead(rank, rows int) bool {
+	return len(m.head) > 0 && rank == 2 && rows <= m.maxBatch
+}
+
+// logitRows copies the logits [B, vocab] of a graph ending in lmHead out
+// of t, one row each, in vocabulary order.
+func (m *Model) logitRows(t *tensors.Tensor) ([][]float32, error) {
+	rows, err := rowsOf(t)
+	if err != nil {
+		return nil, err
+	}
+	b := len(rows)
+	if b < 2 || !m.slicedHead(t.Rank(), b) {
+		return rows, nil
+	}
+	// rows[r][off:off+parts·n] over r is, end to end, slice i's [parts, B, n].
+	var buf []float32
+	off := 0
+	for _, v := range m.head {
+		d := v.Shape().Dimensions
+		if len(d) == 2 {
+			off += d[0]
+			continue
+		}
+		parts, n := d[0], d[1]
+		buf = buf[:0]
+		for r := range rows {
+			buf = append(buf, rows[r][off:off+parts*n]...)
+		}
+		for r := range rows {
+			for p := range parts {
+				copy(rows[r][off+p*n:off+(p+1)*n], buf[(p*b+r)*n:(p*b+r+1)*n])
+			}
+		}
+		off += parts * n
+	}
+	return rows, nil
 }

@@ -148,7 +148,7 @@ func (m *Model) NextTokenLogProbs(ctx context.Context, prefixes [][]int) ([][]fl
 		if err != nil {
 			return nil, fmt.Errorf("next-token log-probs: %w", err)
 		}
-		rows, err := nextTokenRows(res, len(chunk))
+		rows, err := m.nextTokenRows(res, len(chunk))
 		if err != nil {
 			return nil, err
 		}
@@ -160,8 +160,8 @@ func (m *Model) NextTokenLogProbs(ctx context.Context, prefixes [][]int) ([][]fl
 
 // nextTokenRows copies the first n rows of a next-token graph's logits
 // [B,V] out of res, releases res and turns each row into log-probs.
-func nextTokenRows(res []*tensors.Tensor, n int) ([][]float32, error) {
-	rows, err := rowsOf(res[0])
+func (m *Model) nextTokenRows(res []*tensors.Tensor, n int) ([][]float32, error) {
+	rows, err := m.logitRows(res[0])
 	finalize(res)
 	if err != nil {
 		return nil, err

@@ -69,7 +69,7 @@ func (m *Model) NextTokenLogProbsShared(ctx context.Context, prefix []int, suffi
 		if err != nil {
 			return nil, fmt.Errorf("next-token log-probs (shared prefix): %w", err)
 		}
-		rows, err := nextTokenRows(logits, len(chunk))
+		rows, err := m.nextTokenRows(logits, len(chunk))
 		if err != nil {
 			return nil, err
 		}
