@@ -18,10 +18,12 @@ import (
 // fakeCluster is a Cluster for tests: it runs stages in this process, as a
 // job on another machine would, and records how many ran at once.
 type fakeCluster struct {
-	max   int
-	delay time.Duration
-	block map[string]bool // addresses that wait for ctx to be cancelled
-	lie   bool            // report a wrong OutputID
+	max    int
+	delay  time.Duration
+	fill   int // as probe.fill: each Run waits until fill jobs ran at once
+	fillBy time.Time
+	block  map[string]bool // addresses that wait for ctx to be cancelled
+	lie    bool            // report a wrong OutputID
 
 	mu        sync.Mutex
 	running   int
@@ -48,6 +50,7 @@ func (f *fakeCluster) Run(ctx context.Context, t *Task) error {
 		f.running--
 		f.mu.Unlock()
 	}()
+	waitPeak(&f.mu, &f.peak, f.fill, f.fillBy)
 	if f.block[t.Instance.Addr] {
 		<-ctx.Done()
 		f.mu.Lock()
@@ -119,7 +122,7 @@ stage "fake" "local" { text = "here" }
 	for _, tt := range tests {
 		t.Run(strings.Repeat("x", tt.max), func(t *testing.T) {
 			pl, c := loadKinds(t, src)
-			fc := &fakeCluster{max: tt.max, delay: 50 * time.Millisecond}
+			fc := &fakeCluster{max: tt.max, delay: 50 * time.Millisecond, fill: tt.wantPeak, fillBy: time.Now().Add(fillWait)}
 			rep := Build(context.Background(), []Selection{{Pipeline: pl, Stages: pl.Stages}},
 				BuildOptions{Cache: c, Jobs: tt.jobs, Executors: map[string]Executor{"fake.c": fc}})
 			if err := rep.Err(); err != nil {

@@ -26,6 +26,30 @@ type probe struct {
 	clash   []string
 	ran     []string
 	block   bool // Run waits for ctx to be cancelled
+	// fill, when set, makes each Run wait (until fillBy) for fill stages
+	// to have run at once before it finishes, so that the peak a test
+	// expects does not depend on how fast the machine starts them.
+	fill   int
+	fillBy time.Time
+}
+
+// fillWait bounds how long a build's Runs wait for the peak they were told
+// to expect: a walk that starts fewer stages at once than it may fails
+// the peak check after this, instead of hanging.
+const fillWait = 10 * time.Second
+
+// waitPeak waits, with mu unlocked, until *peak reaches want or the
+// deadline passes.
+func waitPeak(mu *sync.Mutex, peak *int, want int, deadline time.Time) {
+	for {
+		mu.Lock()
+		done := *peak >= want
+		mu.Unlock()
+		if done || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func (p *probe) kind() *Kind {
@@ -57,6 +81,7 @@ func (s probeStage) Run(ctx context.Context, rc *RunContext) error {
 		}
 	}
 	p.mu.Unlock()
+	waitPeak(&p.mu, &p.peak, p.fill, p.fillBy)
 	var err error
 	if p.block {
 		<-ctx.Done()
@@ -132,7 +157,7 @@ stage "probe" "gg" {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("j%d-%v", tt.jobs, tt.devices), func(t *testing.T) {
-			p := &probe{held: map[int]string{}, granted: map[int]bool{}}
+			p := &probe{held: map[int]string{}, granted: map[int]bool{}, fill: tt.wantPeak, fillBy: time.Now().Add(fillWait)}
 			pl, c := loadProbe(t, p, src)
 			rep := Build(context.Background(), []Selection{{Pipeline: pl, Stages: pl.Stages}}, BuildOptions{Cache: c, Jobs: tt.jobs, Devices: tt.devices})
 			if err := rep.Err(); err != nil {
