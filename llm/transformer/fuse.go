@@ -2,6 +2,8 @@ package transformer
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/refeval/refeval/llm/checkpoint"
 )
@@ -18,33 +20,31 @@ const fusedQKV = "self_attn.qkv_proj."
 // once and, for a small model's prompt, crosses the pure-Go backend's
 // threshold into its blocked kernel (llm/head.go names it).
 func FuseQKV(cfg checkpoint.Config, ts map[string]*checkpoint.Tensor) (map[string]*checkpoint.Tensor, error) {
-	out := make(map[string]*checkpoint.Tensor, len(ts))
-	for name, t := range ts {
-		out[name] = t
-	}
+	out := maps.Clone(ts)
 	suffixes := []string{"weight"}
 	if cfg.AttentionBias {
 		suffixes = append(suffixes, "bias")
 	}
 	for l := range cfg.NumHiddenLayers {
-		p := fmt.Sprintf("model.layers.%d.self_attn.", l)
+		p := fmt.Sprintf("model.layers.%d.", l)
 		for _, suffix := range suffixes {
 			var data []float32
 			rows := 0
 			var rest []int
 			for _, proj := range []string{"q_proj.", "k_proj.", "v_proj."} {
-				t := ts[p+proj+suffix]
+				name := p + "self_attn." + proj + suffix
+				t := ts[name]
 				if t == nil {
-					return nil, fmt.Errorf("fusing q, k and v: no tensor %s", p+proj+suffix)
+					return nil, fmt.Errorf("fusing q, k and v: no tensor %s", name)
 				}
-				if rows > 0 && fmt.Sprint(t.Shape[1:]) != fmt.Sprint(rest) {
-					return nil, fmt.Errorf("fusing q, k and v: %s has shape %v, want [*%v]", p+proj+suffix, t.Shape, rest)
+				if rows > 0 && !slices.Equal(t.Shape[1:], rest) {
+					return nil, fmt.Errorf("fusing q, k and v: %s has shape %v, want [*%v]", name, t.Shape, rest)
 				}
 				rows, rest = rows+t.Shape[0], t.Shape[1:]
 				data = append(data, t.Data...)
-				delete(out, p+proj+suffix)
+				delete(out, name)
 			}
-			out[p[:len(p)-len("self_attn.")]+fusedQKV+suffix] = &checkpoint.Tensor{Shape: append([]int{rows}, rest...), Data: data}
+			out[p+fusedQKV+suffix] = &checkpoint.Tensor{Shape: append([]int{rows}, rest...), Data: data}
 		}
 	}
 	return out, nil

@@ -1,6 +1,7 @@
 package transformer
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -47,9 +48,26 @@ func TestFuseQKVBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := checkpoint.Random(cfg, 1)
-	delete(w, "model.layers.1.self_attn.v_proj.bias")
-	if _, err := FuseQKV(cfg, w); err == nil || err.Error() != "fusing q, k and v: no tensor model.layers.1.self_attn.v_proj.bias" {
-		t.Errorf("wrong error\ngot:  %v\nwant: fusing q, k and v: no tensor model.layers.1.self_attn.v_proj.bias", err)
+	tests := []struct {
+		name  string
+		spoil func(w map[string]*checkpoint.Tensor)
+		want  string
+	}{
+		{"missing bias", func(w map[string]*checkpoint.Tensor) { delete(w, "model.layers.1.self_attn.v_proj.bias") },
+			"fusing q, k and v: no tensor model.layers.1.self_attn.v_proj.bias"},
+		{"other input width", func(w map[string]*checkpoint.Tensor) {
+			k := w["model.layers.0.self_attn.k_proj.weight"]
+			k.Shape = []int{k.Shape[0] * 2, k.Shape[1] / 2}
+		}, fmt.Sprintf("fusing q, k and v: model.layers.0.self_attn.k_proj.weight has shape [%d %d], want [*[%d]]",
+			2*cfg.NumKeyValueHeads*cfg.HeadDim, cfg.HiddenSize/2, cfg.HiddenSize)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := checkpoint.Random(cfg, 1)
+			tt.spoil(w)
+			if _, err := FuseQKV(cfg, w); err == nil || err.Error() != tt.want {
+				t.Errorf("wrong error\ngot:  %v\nwant: %s", err, tt.want)
+			}
+		})
 	}
 }
