@@ -64,14 +64,16 @@ func decodeExec(body hcl.Body, ctx *hcl.EvalContext) (engine.Stage, hcl.Diagnost
 			return cty.NilVal, false
 		}
 		cv, err := convert.Convert(v, ty)
-		if err != nil || cv.IsNull() || !cv.IsWhollyKnown() || hasNullElement(cv) {
-			msg := "it is null"
-			switch {
-			case err != nil:
-				msg = err.Error()
-			case !cv.IsNull() && hasNullElement(cv):
-				msg = "it holds null"
-			}
+		var msg string
+		switch {
+		case err != nil:
+			msg = err.Error()
+		case cv.IsNull() || !cv.IsWhollyKnown():
+			msg = "it is null"
+		case hasNullElement(cv):
+			msg = "it holds null"
+		}
+		if msg != "" {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Incorrect Attribute Type",
 				Detail: fmt.Sprintf("%s must be %s; %s.", name, what, msg), Subject: a.Expr.Range().Ptr()})
 			return cty.NilVal, false
@@ -93,14 +95,17 @@ func decodeExec(body hcl.Body, ctx *hcl.EvalContext) (engine.Stage, hcl.Diagnost
 		}
 	}
 	if v, ok := attr("env", cty.Map(cty.String), "a map of strings"); ok {
-		for _, k := range sortedMapKeys(v) {
+		// A cty map iterates in key order: the errors come sorted.
+		for it := v.ElementIterator(); it.Next(); {
+			kv, e := it.Element()
+			k := kv.AsString()
 			if !envName.MatchString(k) {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid Environment Variable Name",
 					Detail:  fmt.Sprintf("env key %q is not a variable name: use letters, digits and underscores, not starting with a digit (no \"=\", not empty).", k),
 					Subject: content.Attributes["env"].Expr.Range().Ptr()})
 				continue
 			}
-			st.env[k] = v.Index(cty.StringVal(k)).AsString()
+			st.env[k] = e.AsString()
 		}
 	}
 	return st, diags
@@ -245,16 +250,6 @@ func hasNullElement(v cty.Value) bool {
 		}
 	}
 	return false
-}
-
-func sortedMapKeys(v cty.Value) []string {
-	var keys []string
-	for it := v.ElementIterator(); it.Next(); {
-		k, _ := it.Element()
-		keys = append(keys, k.AsString())
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // withoutVars drops the variables named in hide from an environment list
