@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -103,7 +104,7 @@ func decodeModelBlock(blk *hcl.Block, ectx *hcl.EvalContext) (any, hcl.Diagnosti
 			"model %q needs path (a local checkpoint folder) or endpoint and name (an OpenAI-compatible server).", blk.Labels[0])
 		return nil, diags
 	case path != nil:
-		for _, n := range sortedAttrNames(attrs) {
+		for _, n := range slices.Sorted(maps.Keys(attrs)) {
 			if n != "path" && slices.Contains(modelAttributes, n) {
 				errorf(attrs[n].NameRange, "Endpoint Setting Without Endpoint",
 					"%s applies to endpoint models; model %q is a local checkpoint (path). Remove %s.", n, blk.Labels[0], n)
@@ -156,15 +157,6 @@ func modelSecrets(v any) []string {
 		return nil
 	}
 	return []string{r.Endpoint.APIKeyEnv}
-}
-
-func sortedAttrNames(attrs hcl.Attributes) []string {
-	names := make([]string, 0, len(attrs))
-	for n := range attrs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 const modelRefWhat = `a model folder path, a model block (model.NAME with path or endpoint) or a stage output holding a checkpoint (stage.sft.NAME)`
