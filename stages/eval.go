@@ -233,9 +233,7 @@ func (s *evalStage) Run(ctx context.Context, rc *engine.RunContext) error {
 		msg += fmt.Sprintf("; vs baseline %.3f [%.3f, %.3f] (baseline ROUGE-L %.3f)", m.VsBaseline.Rate, m.VsBaseline.Low, m.VsBaseline.High, *m.BaselineRougeL)
 	}
 	logf(rc, "%s\n", msg)
-	if cut := j.truncated(); cut > 0 {
-		logf(rc, "eval: %d judge prompts were longer than max_judge_tokens = %d and were cut to their first %d tokens, as the paper's code does\n", cut, j.maxIn, j.maxIn)
-	}
+	j.logTruncated(rc, "eval")
 	if m.FromText > 0 {
 		logf(rc, "eval: %d verdicts were read from the answer text: %s returned no log-probs, so their p(a) is 1, 0 or 0.5 instead of a soft score\n", m.FromText, s.judge)
 	}

@@ -78,6 +78,14 @@ func (j *judge) key(t judgeTask) string {
 	return memoKey("refeval judge v2", j.id(), j.mode, j.top, j.maxIn, j.tmpl.Source, texts)
 }
 
+// logTruncated logs how many judge prompts were cut to max_judge_tokens,
+// if any; kind starts the line.
+func (j *judge) logTruncated(rc *engine.RunContext, kind string) {
+	if cut := j.truncated(); cut > 0 {
+		logf(rc, "%s: %d judge prompts were longer than max_judge_tokens = %d and were cut to their first %d tokens, as the paper's code does\n", kind, cut, j.maxIn, j.maxIn)
+	}
+}
+
 // judgeAll judges tasks, reading and writing verdicts through rc.Memo. It
 // also returns how many verdicts the memo gave.
 func (j *judge) judgeAll(ctx context.Context, rc *engine.RunContext, tasks []judgeTask) ([]labelVerdict, int, error) {

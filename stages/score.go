@@ -229,9 +229,7 @@ func (s *scoreStage) Run(ctx context.Context, rc *engine.RunContext) error {
 	el := time.Since(start)
 	logf(rc, "score: %d pairs of %d prompts judged by %s (%s mode; %d from the memo; %d read from text) in %v, %.1f pairs/s\n",
 		pairs, len(samples), s.judge, s.mode, hits, fromText, el.Round(time.Millisecond), float64(pairs-hits)/el.Seconds())
-	if cut := j.truncated(); cut > 0 {
-		logf(rc, "score: %d judge prompts were longer than max_judge_tokens = %d and were cut to their first %d tokens, as the paper's code does\n", cut, j.maxIn, j.maxIn)
-	}
+	j.logTruncated(rc, "score")
 	if fromText > 0 {
 		logf(rc, "score: %d of %d verdicts were read from the answer text: %s returned no log-probs, so their p(a) is 1, 0 or 0.5 instead of a soft score\n",
 			fromText, pairs, s.judge)
