@@ -158,22 +158,24 @@ func gradPlan(v *Node, vBatch, vOther, vThis []int, this, other dotAxes) (p plan
 // elements those transposes copy. Its result is DotGeneral's: [batch,
 // lhs cross ascending, rhs cross ascending].
 type plan struct {
-	lhs, rhs dotAxes
-	cost     int
+	lhs, rhs           dotAxes
+	lhsMoved, rhsMoved bool // Whether dot transposes the operand.
+	cost               int
 }
 
 func dotPlan(lhs, rhs dotAxes) plan {
 	p := plan{lhs: lhs, rhs: rhs}
 	// lhs: [batch (paired order), cross ascending, contracting (paired order)].
-	if perm := slices.Concat(lhs.batch, lhs.cross, lhs.contract); !isIota(perm) {
-		p.cost += lhs.x.Shape().Size()
-	}
+	p.lhsMoved = !isIota(slices.Concat(lhs.batch, lhs.cross, lhs.contract))
 	// rhs, with the lhs in that form: batch leading in paired order and the
 	// contracting axes in paired order, consecutive, either right after the
 	// batch axes or last.
-	nb := len(rhs.batch)
-	if !isIota(rhs.batch) || !consecutive(rhs.contract) ||
-		(rhs.contract[0] != nb && rhs.contract[len(rhs.contract)-1] != rhs.x.Rank()-1) {
+	nb, rc := len(rhs.batch), rhs.contract
+	p.rhsMoved = !isIota(rhs.batch) || !consecutive(rc) || (rc[0] != nb && rc[len(rc)-1] != rhs.x.Rank()-1)
+	if p.lhsMoved {
+		p.cost += lhs.x.Shape().Size()
+	}
+	if p.rhsMoved {
 		p.cost += rhs.x.Shape().Size()
 	}
 	return p
@@ -183,12 +185,12 @@ func (p plan) dot() *Node {
 	lhs, rhs := p.lhs, p.rhs
 	nb, nc := len(lhs.batch), len(lhs.contract)
 	lx, lc := lhs.x, lhs.contract
-	if perm := slices.Concat(lhs.batch, lhs.cross, lhs.contract); !isIota(perm) {
-		lx = TransposeAllAxes(lx, perm...)
+	if p.lhsMoved {
+		lx = TransposeAllAxes(lx, slices.Concat(lhs.batch, lhs.cross, lhs.contract)...)
 		lc = axesFrom(lx.Rank()-nc, nc)
 	}
-	rx, rb, rc := rhs.x, rhs.batch, rhs.contract
-	if !isIota(rb) || !consecutive(rc) || (rc[0] != nb && rc[len(rc)-1] != rx.Rank()-1) {
+	rx, rc := rhs.x, rhs.contract
+	if p.rhsMoved {
 		rx = TransposeAllAxes(rx, slices.Concat(rhs.batch, rhs.cross, rhs.contract)...)
 		rc = axesFrom(rx.Rank()-nc, nc)
 	}
