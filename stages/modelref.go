@@ -267,13 +267,18 @@ var endpointKinds = map[string]string{
 func decodeEndpoint(get func(name string) (cty.Value, bool)) (openai.Config, []*openai.ConfigError) {
 	var cfg openai.Config
 	var errs []*openai.ConfigError
-	unset := map[string]bool{} // absent, unknown or ill-typed: Validate's word on them is moot
+	// absent, unknown or ill-typed: Validate's word on them is moot. A null
+	// is an empty setting, which Validate judges (name = null is no name).
+	unset := map[string]bool{}
 	bad := func(name, summary, detail string) {
 		errs = append(errs, &openai.ConfigError{Field: name, Summary: summary, Detail: detail})
 	}
 	value := func(name string, ty cty.Type) (cty.Value, bool) {
 		v, ok := get(name)
-		if !ok || v.IsNull() || !v.IsWhollyKnown() {
+		if ok && v.IsNull() {
+			return cty.NilVal, false
+		}
+		if !ok || !v.IsWhollyKnown() {
 			unset[name] = true
 			return cty.NilVal, false
 		}
