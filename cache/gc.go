@@ -254,7 +254,7 @@ func (c *Cache) GC(opt GCOptions) (GCReport, error) {
 	remove := func(p string) {
 		rep.Bytes += treeSize(p)
 		if !opt.DryRun {
-			removeTree(p)
+			RemoveTree(p)
 		}
 	}
 	if des, err := os.ReadDir(filepath.Join(c.dir, outDir)); err == nil {
@@ -463,9 +463,9 @@ func treeSize(p string) int64 {
 	return n
 }
 
-// removeTree removes p and everything below it, first making folders
+// RemoveTree removes p and everything below it, first making folders
 // writable (a stage may have left read-only folders in its output).
-func removeTree(p string) error {
+func RemoveTree(p string) error {
 	filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
 			os.Chmod(q, 0o755)

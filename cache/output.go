@@ -42,7 +42,7 @@ func (c *Cache) DiscardOutputDir(tmp string) error {
 	if filepath.Dir(filepath.Clean(tmp)) != filepath.Join(c.dir, tmpDir) {
 		return fmt.Errorf("cache: DiscardOutputDir %s: not a folder from NewOutputDir", tmp)
 	}
-	err := removeTree(tmp)
+	err := RemoveTree(tmp)
 	c.forgetTemp(tmp)
 	if err != nil {
 		return fmt.Errorf("cache: removing output folder: %w", err)
@@ -146,7 +146,7 @@ func (c *Cache) install(tmp string, id ID, files []File, stats []statKey, dirs [
 			return nil
 		})
 		if c.checkOutput(id, files, rec) == nil {
-			if err := removeTree(tmp); err != nil {
+			if err := RemoveTree(tmp); err != nil {
 				return fmt.Errorf("cache: removing duplicate output %s: %w", tmp, err)
 			}
 			c.forgetTemp(tmp)
@@ -160,7 +160,7 @@ func (c *Cache) install(tmp string, id ID, files []File, stats []statKey, dirs [
 		if err != nil {
 			return fmt.Errorf("cache: replacing damaged output %s: %w", dest, err)
 		}
-		removeTree(trash)
+		RemoveTree(trash)
 	}
 	if err := os.Rename(tmp, dest); err != nil {
 		return fmt.Errorf("cache: committing output %s: %w (the temp folder must be on the cache's file system; use NewOutputDir)", tmp, err)

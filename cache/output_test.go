@@ -165,7 +165,7 @@ func TestCorruptOutput(t *testing.T) {
 		{"extra file", func(t *testing.T, dir string) { must(t, os.WriteFile(filepath.Join(dir, "c.txt"), nil, 0o644)) }, true, "c.txt (not in the manifest)"},
 		{"extra file in a subfolder", func(t *testing.T, dir string) { must(t, os.WriteFile(filepath.Join(dir, "sub/c.txt"), nil, 0o644)) }, true, "sub/c.txt (not in the manifest)"},
 		{"extra empty folder", func(t *testing.T, dir string) { must(t, os.Mkdir(filepath.Join(dir, "sub/new"), 0o755)) }, true, "sub/new/ (folder not in the output)"},
-		{"folder removed", func(t *testing.T, dir string) { must(t, removeTree(dir)) }, true, "folder missing"},
+		{"folder removed", func(t *testing.T, dir string) { must(t, RemoveTree(dir)) }, true, "folder missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -50,7 +50,7 @@ func (c *Cache) rebuild(cause error, report bool) (*badger.DB, rebuildReport, er
 	if err := os.WriteFile(mark, []byte("a rebuild of index/ is under way; if no refeval runs, the next one redoes it\n"), 0o666); err != nil {
 		return nil, rep, c.byHand(cause, err)
 	}
-	if err := removeTree(aside); err != nil {
+	if err := RemoveTree(aside); err != nil {
 		return nil, rep, c.byHand(cause, err)
 	}
 	os.Remove(filepath.Join(c.dir, checkedTables))
@@ -78,7 +78,7 @@ func (c *Cache) rebuild(cause error, report bool) (*badger.DB, rebuildReport, er
 		return nil, rep, fmt.Errorf("cache %s: rebuilding the damaged index: %w; remove %s by hand and run refeval again", c.dir, err, idx)
 	}
 	os.Remove(mark)
-	if err := removeTree(aside); err != nil {
+	if err := RemoveTree(aside); err != nil {
 		c.warn(fmt.Sprintf("cannot remove the damaged index %s (%v); remove it by hand", aside, err))
 	}
 	if !report {

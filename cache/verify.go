@@ -101,7 +101,7 @@ func (c *Cache) Repair(rep VerifyReport) error {
 		return err
 	}
 	for _, co := range rep.Corrupt {
-		if err := removeTree(c.OutputDir(co.OutputID)); err != nil {
+		if err := RemoveTree(c.OutputDir(co.OutputID)); err != nil {
 			return fmt.Errorf("cache %s: repair: %w", c.dir, err)
 		}
 		for _, a := range co.Actions {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/refeval/refeval/cache"
 	"github.com/refeval/refeval/engine"
 	"github.com/refeval/refeval/executor/remote"
 )
@@ -296,14 +297,7 @@ func emptyFolder(dir string) error {
 		return err
 	}
 	for _, e := range ents {
-		p := filepath.Join(dir, e.Name())
-		filepath.WalkDir(p, func(q string, d os.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				os.Chmod(q, 0o755)
-			}
-			return nil
-		})
-		if err := os.RemoveAll(p); err != nil {
+		if err := cache.RemoveTree(filepath.Join(dir, e.Name())); err != nil {
 			return err
 		}
 	}

@@ -54,7 +54,9 @@ esac
 
 // fakeRefeval writes a refeval stand-in for the job: each attempt adds a
 // memo record (key "item<attempt>"), then the attempts listed in fails
-// exit with their code, and the others succeed with an empty output.
+// exit with their code (a first attempt exiting 42, NODE_FAIL, first leaves
+// a read-only folder in $FAKE_OUT), and the others succeed with an empty
+// output.
 func fakeRefeval(t *testing.T, exits string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "refeval")
@@ -64,6 +66,7 @@ n=$(($(cat "$dir/attempt" 2>/dev/null || echo 0) + 1)); echo $n > "$dir/attempt"
 printf '\005item%s\001v' $n >> "$dir/memo.out"
 echo "attempt $n on the node"
 code=$(echo "` + exits + `" | cut -d' ' -f$n)
+if [ "$code" = 42 ] && [ $n = 1 ]; then mkdir -p "$FAKE_OUT/partial/ro"; echo x > "$FAKE_OUT/partial/ro/f"; chmod 555 "$FAKE_OUT/partial/ro"; fi
 if [ -n "$code" ] && [ "$code" != 0 ]; then echo "stage broke" > "$dir/error.txt"; exit $code; fi
 echo '{"output_id":"` + cache.OutputIDOf(nil).String() + `","files":0,"host":"fake"}' > "$dir/result.json"
 `
@@ -74,7 +77,9 @@ echo '{"output_id":"` + cache.OutputIDOf(nil).String() + `","files":0,"host":"fa
 }
 
 // TestRunJobs runs the executor against the fake Slurm: a job that ends
-// NODE_FAIL is sent again while retries last, a failure says Slurm's state,
+// NODE_FAIL is sent again while retries last, into an output folder
+// emptied of what the failed attempt left (read-only folders included),
+// a failure says Slurm's state,
 // exit code and the stage's error, and the memos every attempt added reach
 // the cache, failed attempts included.
 func TestRunJobs(t *testing.T) {
@@ -113,6 +118,7 @@ func TestRunJobs(t *testing.T) {
 				t.Fatal(diags)
 			}
 			cfg.Retries = tt.retries
+			t.Setenv("FAKE_OUT", out) // the first attempt of a NODE_FAIL job leaves output there
 			cfg.Refeval = fakeRefeval(t, tt.exits)
 			ex, err := New("slurm.test", cfg)
 			if err != nil {
@@ -151,6 +157,9 @@ func TestRunJobs(t *testing.T) {
 			}
 			if strings.HasPrefix(tt.exits, "42") && !strings.Contains(strings.Join(states, "\n"), "NODE_FAIL; sending it again (retry 1 of") {
 				t.Errorf("no retry state in %q", states)
+			}
+			if ents, _ := os.ReadDir(out); len(ents) != 0 {
+				t.Errorf("output of a failed attempt left in %s: %v", out, ents)
 			}
 			if ents, _ := os.ReadDir(filepath.Join(c.Dir(), "jobs")); len(ents) != 0 {
 				t.Errorf("job folders left: %v", ents)
