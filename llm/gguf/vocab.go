@@ -32,8 +32,8 @@ type tokenizerJSON struct {
 		Content string `json:"content"`
 		Special bool   `json:"special"`
 	} `json:"added_tokens"`
-	PreTokenizer  *preTokenizer   `json:"pre_tokenizer"`
-	Normalizer    json.RawMessage `json:"normalizer"`
+	PreTokenizer  *preTokenizer `json:"pre_tokenizer"`
+	Normalizer    *normalizer   `json:"normalizer"`
 	PostProcessor *struct {
 		Type       string            `json:"type"`
 		Single     []json.RawMessage `json:"single"`
@@ -214,14 +214,43 @@ func detectPre(p *preTokenizer) (string, error) {
 
 // hasByteLevel reports whether the pre-tokenizer has a ByteLevel step.
 func hasByteLevel(p *preTokenizer) bool {
+	return p.any(func(q *preTokenizer) bool { return q.Type == "ByteLevel" })
+}
+
+// any reports whether f holds for p or a step of its sequence, at any
+// depth (false for a nil p).
+func (p *preTokenizer) any(f func(*preTokenizer) bool) bool {
 	if p == nil {
 		return false
 	}
-	if p.Type == "ByteLevel" {
+	if f(p) {
 		return true
 	}
 	for i := range p.PreTokenizers {
-		if hasByteLevel(&p.PreTokenizers[i]) {
+		if p.PreTokenizers[i].any(f) {
+			return true
+		}
+	}
+	return false
+}
+
+// normalizer is the part of a tokenizer.json normalizer that export reads:
+// its type and, for a Sequence, its steps.
+type normalizer struct {
+	Type        string       `json:"type"`
+	Normalizers []normalizer `json:"normalizers"`
+}
+
+// prepends reports whether n or a step of its sequence is a Prepend.
+func (n *normalizer) prepends() bool {
+	if n == nil {
+		return false
+	}
+	if n.Type == "Prepend" {
+		return true
+	}
+	for i := range n.Normalizers {
+		if n.Normalizers[i].prepends() {
 			return true
 		}
 	}
@@ -248,27 +277,14 @@ func spmScores(tokens []string, ids map[string]int, merges [][2]string) []float3
 // addsSpacePrefix reports whether the tokenizer puts ▁ in front of the text:
 // a Prepend normalizer (Llama 2, Mistral) or a Metaspace pre-tokenizer that
 // prepends (newer conversions). Gemma's Replace-only normalizer does not.
-func addsSpacePrefix(normalizer json.RawMessage, p *preTokenizer) bool {
-	if strings.Contains(string(normalizer), `"Prepend"`) {
-		return true
-	}
-	var walk func(p *preTokenizer) bool
-	walk = func(p *preTokenizer) bool {
-		if p == nil {
+func addsSpacePrefix(n *normalizer, p *preTokenizer) bool {
+	return n.prepends() || p.any(func(q *preTokenizer) bool {
+		if q.Type != "Metaspace" {
 			return false
 		}
-		if p.Type == "Metaspace" {
-			if p.PrependScheme != "" {
-				return p.PrependScheme != "never"
-			}
-			return p.AddPrefix == nil || *p.AddPrefix
+		if q.PrependScheme != "" {
+			return q.PrependScheme != "never"
 		}
-		for i := range p.PreTokenizers {
-			if walk(&p.PreTokenizers[i]) {
-				return true
-			}
-		}
-		return false
-	}
-	return walk(p)
+		return q.AddPrefix == nil || *q.AddPrefix
+	})
 }
