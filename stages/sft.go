@@ -19,7 +19,7 @@ import (
 //	  references    = "data/train.references.jsonl"  # required: one answer per prompt
 //	  lr            = 2e-5                           # and every training attribute of trainAttrs (training.go)
 //	  batch         = 2                              # examples per forward pass
-//	  eval_fraction = 0.1                            # held-out share; best checkpoint by its loss
+//	  eval_fraction = 0                              # held-out share; best checkpoint by its loss
 //	}
 //
 // Its output folder is a checkpoint (config.json, model.safetensors, the
