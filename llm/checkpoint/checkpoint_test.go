@@ -247,10 +247,16 @@ func TestSizedConfig(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []struct{ arch, size string }{{"gpt2", "tiny"}, {"qwen2", "huge"}, {"llama", "-5"}} {
+	for _, bad := range []struct {
+		arch, size string
+		badSize    bool // CheckSize rejects it too.
+	}{{"gpt2", "tiny", false}, {"qwen2", "huge", true}, {"llama", "-5", true}, {"qwen2", "0.5", true}, {"llama", "101B", true}} {
 		t.Run("bad "+bad.arch+" "+bad.size, func(t *testing.T) {
 			if _, err := SizedConfig(bad.arch, bad.size, 100); err == nil {
 				t.Error("SizedConfig succeeded, want an error")
+			}
+			if err := CheckSize(bad.size); (err != nil) != bad.badSize {
+				t.Errorf("wrong CheckSize(%q)\ngot:  %v\nwant: an error %v", bad.size, err, bad.badSize)
 			}
 		})
 	}

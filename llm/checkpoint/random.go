@@ -109,10 +109,10 @@ func SizedConfig(arch string, size string, vocabSize int) (Config, error) {
 		shape(&cfg, 64, 2)
 		return cfg, cfg.Validate()
 	}
-	if err := CheckSize(size); err != nil {
+	target, err := sizeCount(size)
+	if err != nil {
 		return Config{}, err
 	}
-	target, _ := parseCount(size)
 	// Widths step by 64; depth is 2 to hidden/16 layers
 	// (Qwen2.5-0.5B: 896 wide, 24 deep). Pick the closest to the target.
 	best, bestErr := Config{}, int64(-1)
@@ -169,14 +169,21 @@ func CheckSize(size string) error {
 	if size == "tiny" {
 		return nil
 	}
+	_, err := sizeCount(size)
+	return err
+}
+
+// sizeCount returns the parameter count a size other than "tiny" asks for,
+// or why SizedConfig cannot shape it.
+func sizeCount(size string) (int64, error) {
 	n, err := parseCount(size)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if n > MaxParams {
-		return fmt.Errorf("model size %q is above the largest this tool shapes (%dB parameters)", size, MaxParams/1_000_000_000)
+		return 0, fmt.Errorf("model size %q is above the largest this tool shapes (%dB parameters): give %dB or less", size, MaxParams/1_000_000_000, MaxParams/1_000_000_000)
 	}
-	return nil
+	return n, nil
 }
 
 // parseCount parses "25M", "1.5B", "300k" or a plain integer.
