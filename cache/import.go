@@ -6,9 +6,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
+	"golang.org/x/sync/errgroup"
 )
 
 // CommitVerified turns the folder tmp (from NewOutputDir) into the cached
@@ -16,44 +19,45 @@ import (
 // caller has already checked every file against the manifest files while
 // writing it (a download from a remote cache, verified as it streamed).
 // It checks that files is the manifest of id, that tmp holds exactly those
-// files with their sizes, then makes them read-only, fsyncs them and their
-// folders, records their stats and renames tmp into out/. If out/<id>
-// exists intact, tmp is dropped. Errors leave tmp for the caller to
-// discard.
+// files with their sizes (plain files, as CommitOutput wants them), then
+// makes them read-only, fsyncs them and their folders, records their stats
+// and renames tmp into out/. If out/<id> exists intact, tmp is dropped.
+// Errors leave tmp for the caller to discard.
 func (c *Cache) CommitVerified(tmp string, id ID, files []File) error {
 	if OutputIDOf(files) != id {
 		return fmt.Errorf("cache: committing output %s: the manifest does not match OutputID %s: %w", tmp, id, ErrCorrupt)
 	}
-	want := map[string]bool{}
-	stats := make([]statKey, len(files))
 	for i, f := range files {
 		if !cleanName(f.Name) || (i > 0 && files[i-1].Name >= f.Name) {
 			return fmt.Errorf("cache: committing output %s: bad or unsorted manifest name %q: %w", tmp, f.Name, ErrCorrupt)
 		}
-		want[f.Name] = true
-		k, err := sealFile(filepath.Join(tmp, filepath.FromSlash(f.Name)), f)
+	}
+	_, names, dirs, err := outputFiles(tmp)
+	if err != nil {
+		return fmt.Errorf("cache: committing output %s: %w", tmp, err)
+	}
+	for _, n := range names {
+		if _, ok := slices.BinarySearchFunc(files, n, func(f File, n string) int { return strings.Compare(f.Name, n) }); !ok {
+			return fmt.Errorf("cache: committing output %s: %s is not in the manifest", tmp, n)
+		}
+	}
+	// Seal the files on all cores, as CommitOutput does: a download may
+	// hold thousands of small files, each fsynced.
+	stats := make([]statKey, len(files))
+	errs := make([]error, len(files))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, f := range files {
+		g.Go(func() error {
+			stats[i], errs[i] = sealFile(filepath.Join(tmp, filepath.FromSlash(f.Name)), f)
+			return nil // the first error by name is reported, below
+		})
+	}
+	g.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return fmt.Errorf("cache: committing output %s: %w", tmp, err)
 		}
-		stats[i] = k
-	}
-	var dirs []string
-	err := filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			dirs = append(dirs, p)
-			return nil
-		}
-		rel, _ := filepath.Rel(tmp, p)
-		if !want[filepath.ToSlash(rel)] {
-			return fmt.Errorf("%s is not in the manifest", rel)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("cache: committing output %s: %w", tmp, err)
 	}
 	for _, d := range slices.Backward(dirs) {
 		if err := syncDir(d); err != nil {
