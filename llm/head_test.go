@@ -11,8 +11,9 @@ import (
 
 // TestLMHeadSlices checks the lm_head cut in row slices (head.go) on a
 // vocabulary large enough to be cut: the same next-token log-probs as the
-// single matmul to 1e-4 (logits reach hundreds here: float32 summation order), greedy generation the same tokens, and a
-// sample bit-for-bit the same alone and batched.
+// single matmul to 1e-4 (logits reach hundreds here: float32 summation
+// order), greedy generation the same tokens, and a sample bit-for-bit the
+// same alone and batched.
 func TestLMHeadSlices(t *testing.T) {
 	ctx := context.Background()
 	cfg, err := checkpoint.SizedConfig("qwen2", "tiny", 40000)

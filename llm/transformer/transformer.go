@@ -495,8 +495,9 @@ func geluTanh(x *Node) *Node {
 
 // silu is x·sigmoid(x), with sigmoid(x) = (1 + tanh(x/2))/2: the same
 // function, but the pure-Go backend's Logistic calls float64 math.Exp per
-// element behind a branch (4× slower end to end, measured on [128, 192]). Its gradient is the closed form σ + y·(1 − σ) (y the
-// result): four passes where differentiating the five ops took eight.
+// element behind a branch (4× slower end to end, measured on [128, 192]).
+// Its gradient is the closed form σ + y·(1 − σ) (y the result): four
+// passes where differentiating the five ops took eight.
 func silu(x *Node) *Node {
 	var s, y *Node
 	return withGradient(x, func() *Node {
