@@ -68,12 +68,6 @@ type upstreamOut struct {
 // loader has checked that it exists). So a cached stage is never decoded
 // again.
 func (p *Pipeline) computeAction(c *cache.Cache, in *Instance, ups map[*Instance]upstreamOut, debug io.Writer) (*action, error) {
-	hashed := func(u *Instance) string {
-		if o, ok := ups[u]; ok {
-			return hashOut(o.id)
-		}
-		return pendingOut(u)
-	}
 	st := in.stage
 	if st == nil {
 		var diags hcl.Diagnostics
@@ -81,7 +75,7 @@ func (p *Pipeline) computeAction(c *cache.Cache, in *Instance, ups map[*Instance
 			return nil, fmt.Errorf("%s: %s", in.Addr, diagText(diags))
 		}
 	}
-	a := &action{config: map[string]string{}, inputs: map[string]string{}, upstream: map[string]string{}, p: p, in: in, ups: ups}
+	a := &action{inputs: map[string]string{}, upstream: map[string]string{}, p: p, in: in, ups: ups}
 
 	// The address stays out of the ActionID: two instances with the same
 	// kind, configuration and inputs are the same action, run once.
@@ -93,17 +87,13 @@ func (p *Pipeline) computeAction(c *cache.Cache, in *Instance, ups map[*Instance
 
 	// Canonical configuration: every attribute of the kind, evaluated with
 	// upstream folders named by OutputID, as JSON (object keys sorted).
-	ctx, diags := p.evalContext(hashed, in.each, in.block)
-	if diags.HasErrors() {
-		return nil, fmt.Errorf("%s: %s", in.Addr, diagText(diags))
+	config, err := p.canonicalConfig(in, ups)
+	if err != nil {
+		return nil, err
 	}
-	for _, name := range sortedKeys(in.block.attrs) {
-		js, err := attrJSON(in, name, ctx)
-		if err != nil {
-			return nil, err
-		}
-		a.config[name] = string(js)
-		h.Line("config %s %s", name, js)
+	a.config = config
+	for _, name := range sortedKeys(config) {
+		h.Line("config %s %s", name, config[name])
 	}
 	if in.GPUs > 0 {
 		h.Line("gpus %d", in.GPUs)
@@ -156,6 +146,32 @@ func (p *Pipeline) computeAction(c *cache.Cache, in *Instance, ups map[*Instance
 	}
 	a.id = h.Sum()
 	return a, nil
+}
+
+// canonicalConfig evaluates every attribute of in, with the folders of
+// the upstreams in ups named by OutputID (others by placeholder), to its
+// canonical JSON: the configuration the ActionID hashes and RunStage
+// checks again on the executor's machine.
+func (p *Pipeline) canonicalConfig(in *Instance, ups map[*Instance]upstreamOut) (map[string]string, error) {
+	hashed := func(u *Instance) string {
+		if o, ok := ups[u]; ok {
+			return hashOut(o.id)
+		}
+		return pendingOut(u)
+	}
+	ctx, diags := p.evalContext(hashed, in.each, in.block)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s: %s", in.Addr, diagText(diags))
+	}
+	config := make(map[string]string, len(in.block.attrs))
+	for _, name := range sortedKeys(in.block.attrs) {
+		js, err := attrJSON(in, name, ctx)
+		if err != nil {
+			return nil, err
+		}
+		config[name] = string(js)
+	}
+	return config, nil
 }
 
 // attrJSON returns an attribute's canonical value, as it enters the ActionID.

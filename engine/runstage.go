@@ -26,27 +26,17 @@ func RunStage(ctx context.Context, p *Pipeline, addr string, ups map[string]Upst
 		}
 		a.ups[u] = upstreamOut{id: o.OutputID, dir: o.Dir}
 	}
-	hashed := func(u *Instance) string {
-		if o, ok := a.ups[u]; ok {
-			return hashOut(o.id)
-		}
-		return pendingOut(u)
+	here, err := p.canonicalConfig(in, a.ups)
+	if err != nil {
+		return err
 	}
-	ctx2, diags := p.evalContext(hashed, in.each, in.block)
-	if diags.HasErrors() {
-		return fmt.Errorf("%s: %s", addr, diagText(diags))
-	}
-	for _, name := range sortedKeys(in.block.attrs) {
-		js, err := attrJSON(in, name, ctx2)
-		if err != nil {
-			return err
-		}
-		if config[name] != string(js) {
+	for _, name := range sortedKeys(here) {
+		if js := here[name]; config[name] != js {
 			return fmt.Errorf("%s: attribute %s is %s here but was %s when the build sent the job; the pipeline file or a variable changed: run the build again", addr, name, js, config[name])
 		}
 	}
 	for name := range config {
-		if _, ok := in.block.attrs[name]; !ok {
+		if _, ok := here[name]; !ok {
 			return fmt.Errorf("%s: attribute %s is gone from %s since the build sent the job: run the build again", addr, name, p.File)
 		}
 	}
