@@ -177,7 +177,10 @@ func (e *Executor) runJob(ctx context.Context, t *engine.Task, dir, script, logP
 			if st.State == "" { // gone from squeue: ended, or not listed yet
 				end, err := finalState(id)
 				if err != nil {
-					return id, ending{}, err
+					// Not listed, yet not known to have ended: make sure
+					// it has, as the build stops following it.
+					e.cancel(id, ch)
+					return id, ending{}, fmt.Errorf("%w; the job was cancelled in case it still runs", err)
 				}
 				if !ended(end.State) {
 					continue

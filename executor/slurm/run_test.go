@@ -13,10 +13,12 @@ import (
 	"github.com/refeval/refeval/engine"
 )
 
-// fakeSlurm puts sbatch, squeue, scontrol and scancel on PATH that run
-// each job at once, in the foreground, and tell how it ended from its
-// exit status: 0 COMPLETED, 42 NODE_FAIL, anything else FAILED.
-func fakeSlurm(t *testing.T) {
+// fakeSlurm puts sbatch, squeue, scontrol, sacct and scancel on PATH that
+// run each job at once, in the foreground, and tell how it ended from its
+// exit status: 0 COMPLETED, 42 NODE_FAIL, anything else FAILED; with
+// FAKE_NO_ENDING set, scontrol and sacct fail. It returns the folder of
+// the fake's state, where the file scancel lists the jobs cancelled.
+func fakeSlurm(t *testing.T) string {
 	t.Helper()
 	bin := t.TempDir()
 	state := t.TempDir()
@@ -33,8 +35,10 @@ sh "$script" >> "$out" 2>&1; echo $? > ` + state + `/$n.exit
 echo $n
 `,
 		"squeue":  "#!/bin/sh\nexit 0\n",
-		"scancel": "#!/bin/sh\nexit 0\n",
+		"scancel": "#!/bin/sh\necho \"$@\" >> " + state + "/scancel\n",
+		"sacct":   "#!/bin/sh\necho 'sacct: error: Problem talking to the database: Connection refused' >&2\nexit 1\n",
 		"scontrol": `#!/bin/sh
+if [ -n "$FAKE_NO_ENDING" ]; then echo "scontrol: error: Unable to contact slurm controller" >&2; exit 1; fi
 for id; do :; done
 e=$(cat ` + state + `/$id.exit)
 case $e in
@@ -50,6 +54,7 @@ esac
 		}
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return state
 }
 
 // fakeRefeval writes a refeval stand-in for the job: each attempt adds a
@@ -78,28 +83,33 @@ echo '{"output_id":"` + cache.OutputIDOf(nil).String() + `","files":0,"host":"fa
 
 // TestRunJobs runs the executor against the fake Slurm: a job that ends
 // NODE_FAIL is sent again while retries last, into an output folder
-// emptied of what the failed attempt left (read-only folders included),
-// a failure says Slurm's state,
-// exit code and the stage's error, and the memos every attempt added reach
-// the cache, failed attempts included.
+// emptied of what the failed attempt left (read-only folders included), a
+// failure says Slurm's state, exit code and the stage's error, a job whose
+// ending Slurm cannot tell is cancelled, and the memos every attempt added
+// reach the cache, failed attempts included.
 func TestRunJobs(t *testing.T) {
 	tests := []struct {
 		name      string
 		exits     string // exit status of each attempt
 		retries   int
 		flaky     bool // sbatch times out once
+		noEnding  bool // scontrol and sacct cannot say how a job ended
 		wantErr   string
 		wantMemos []string
 	}{
-		{"ok", "0", 0, false, "", []string{"item1"}},
-		{"sbatch timed out once", "0", 0, true, "", []string{"item1"}},
-		{"node fail then ok", "42 0", 1, false, "", []string{"item1", "item2"}},
-		{"node fail, no retries left", "42 42 0", 1, false, "slurm job 2 NODE_FAIL (exit status 0, reason NodeDown): stage broke", []string{"item1", "item2"}},
-		{"failed is not retried", "3 0", 2, false, "slurm job 1 FAILED (exit status 3, reason NonZeroExitCode): stage broke", []string{"item1"}},
+		{"ok", "0", 0, false, false, "", []string{"item1"}},
+		{"sbatch timed out once", "0", 0, true, false, "", []string{"item1"}},
+		{"node fail then ok", "42 0", 1, false, false, "", []string{"item1", "item2"}},
+		{"node fail, no retries left", "42 42 0", 1, false, false, "slurm job 2 NODE_FAIL (exit status 0, reason NodeDown): stage broke", []string{"item1", "item2"}},
+		{"failed is not retried", "3 0", 2, false, false, "slurm job 1 FAILED (exit status 3, reason NonZeroExitCode): stage broke", []string{"item1"}},
+		{"ending unknown", "0", 0, false, true, "neither scontrol nor sacct knows how job 1 ended", []string{"item1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fakeSlurm(t)
+			state := fakeSlurm(t)
+			if tt.noEnding {
+				t.Setenv("FAKE_NO_ENDING", "1")
+			}
 			if tt.flaky {
 				t.Setenv("FAKE_SBATCH_FLAKY", "1")
 			}
@@ -157,6 +167,9 @@ func TestRunJobs(t *testing.T) {
 			}
 			if strings.HasPrefix(tt.exits, "42") && !strings.Contains(strings.Join(states, "\n"), "NODE_FAIL; sending it again (retry 1 of") {
 				t.Errorf("no retry state in %q", states)
+			}
+			if b, _ := os.ReadFile(filepath.Join(state, "scancel")); tt.noEnding != (string(b) == "1\n") {
+				t.Errorf("scancel called with %q; want job 1 cancelled only when its ending is unknown", b)
 			}
 			if ents, _ := os.ReadDir(out); len(ents) != 0 {
 				t.Errorf("output of a failed attempt left in %s: %v", out, ents)
