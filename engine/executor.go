@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/refeval/refeval/cache"
@@ -117,8 +118,10 @@ func (b *builder) admit(n *node, free []bool) (devs []int, ok bool, err error) {
 		return nil, false, nil
 	}
 	want := n.res.Instance.GPUs
-	if want > len(b.devices) {
-		return nil, false, fmt.Errorf("%s asks for %d GPUs but only %d exist", n.res.Instance.Addr, want, len(b.devices))
+	if d := CheckDevices([]*Instance{n.res.Instance}, len(b.devices)); d.HasErrors() {
+		// The same error as at load time (cmd/refeval checks there), with
+		// the gpus line and what to do, for callers that did not check.
+		return nil, false, errors.New(diagText(d))
 	}
 	devs = takeDevices(free, want)
 	if devs == nil && want > 0 {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -181,6 +182,37 @@ stage "probe" "gg" {
 				t.Errorf("wrong device ids granted\ngot:  %v\nwant: %v", granted, tt.wantGranted)
 			}
 		})
+	}
+}
+
+// TestBuildTooManyGPUs checks that a build whose caller skipped
+// CheckDevices fails a stage that asks for more GPUs than exist with the
+// load-time error (its gpus line, what to do) and still runs the others
+// under -k.
+func TestBuildTooManyGPUs(t *testing.T) {
+	p := &probe{held: map[int]string{}, granted: map[int]bool{}}
+	pl, c := loadProbe(t, p, `
+stage "probe" "big" {
+  gpus = 3
+  text = "big"
+}
+stage "probe" "small" { text = "small" }
+`)
+	rep := Build(context.Background(), []Selection{{Pipeline: pl, Stages: pl.Stages}}, BuildOptions{Cache: c, Jobs: 2, Devices: FirstDevices(2), KeepGoing: true})
+	got := rep.Summary()
+	if !slices.Equal(got.Failed, []string{"stage.probe.big"}) || !slices.Equal(got.Ran, []string{"stage.probe.small"}) {
+		t.Fatalf("wrong summary\ngot:  %#v\nwant: big failed, small ran", got)
+	}
+	var err error
+	for _, r := range rep.Results {
+		if r.Instance.Addr == "stage.probe.big" {
+			err = r.Err
+		}
+	}
+	for _, want := range []string{"p.hcl:3", "asks for 3 GPUs, but 2 exist", "Lower gpus"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q\ngot: %v", want, err)
+		}
 	}
 }
 
