@@ -103,8 +103,9 @@ func (p *Pipeline) checkExecutors() hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, b := range p.sortedBlocks() {
 		if b.executor != "" && !p.HasExecutor(b.executor) {
+			typ, name, _ := strings.Cut(b.executor, ".")
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Undeclared Executor",
-				Detail:  fmt.Sprintf("stage.%s runs on executor.%s, which is not declared. Declare it with an executor %q %q block, or drop the executor argument to run locally.", b.id(), b.executor, strings.SplitN(b.executor, ".", 2)[0], strings.SplitN(b.executor+".", ".", 3)[1]),
+				Detail:  fmt.Sprintf("stage.%s runs on executor.%s, which is not declared. Declare it with an executor %q %q block, or drop the executor argument to run locally.", b.id(), b.executor, typ, name),
 				Subject: b.executorRange.Ptr()})
 			continue
 		}
