@@ -38,16 +38,19 @@ func (c *Config) sbatchArgs(name, dir, logPath string, gpus int) []string {
 }
 
 // jobScript is the batch script of a stage's job: it checks that the node
-// can run refeval, then runs the one stage the spec names.
+// can run refeval, then runs the one stage the spec names. Every path is
+// quoted for the shell, and the address (whose for_each keys may hold any
+// character, a newline too) is quoted in its comment.
 func jobScript(addr, refeval, spec string) string {
+	bin := shellQuote(refeval)
 	return fmt.Sprintf(`#!/bin/sh
-# refeval: stage %s
+# refeval: stage %q
 if [ ! -x %s ]; then
-	echo "refeval: node $(hostname) cannot run %s: the refeval binary must be on a file system the nodes share (set refeval = \"PATH\" in the executor block)" >&2
+	echo "refeval: node $(hostname) cannot run "%s": the refeval binary must be on a file system the nodes share (set refeval = \"PATH\" in the executor block)" >&2
 	exit 97
 fi
 exec %s run-stage %s
-`, addr, shellQuote(refeval), strings.ReplaceAll(refeval, `"`, `\"`), shellQuote(refeval), shellQuote(spec))
+`, addr, bin, bin, bin, shellQuote(spec))
 }
 
 // parseJobID reads the job id sbatch --parsable prints: "ID" or "ID;CLUSTER".

@@ -1,6 +1,10 @@
 package slurm
 
 import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -131,15 +135,32 @@ func TestParseSlurmOutput(t *testing.T) {
 	}
 }
 
+// TestJobScriptQuotes runs the job script of a stage whose address and
+// refeval path hold quotes, a newline and command substitutions, on a node
+// that cannot see the binary: the script must say so, naming the path as
+// it is, and run nothing else.
 func TestJobScriptQuotes(t *testing.T) {
-	s := jobScript(`stage.exec.x["it's"]`, "/opt/my refeval/bin/refeval", "/c/jobs/a'b/spec.json")
-	for _, want := range []string{
-		`exec '/opt/my refeval/bin/refeval' run-stage '/c/jobs/a'\''b/spec.json'`,
-		`if [ ! -x '/opt/my refeval/bin/refeval' ]; then`,
-	} {
-		if !strings.Contains(s, want) {
-			t.Errorf("job script lacks %q:\n%s", want, s)
-		}
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "ran")
+	bin := filepath.Join(dir, "my \"refeval\" $(touch "+marker+") `touch "+marker+"`", "refeval")
+	s := jobScript("stage.exec.x[\"it's\n touch "+marker+"\"]", bin, filepath.Join(dir, "a'b", "spec.json"))
+	p := filepath.Join(dir, "job.sh")
+	if err := os.WriteFile(p, []byte(s), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("sh", p).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 97 {
+		t.Fatalf("job script on a node without the binary: %v, want exit status 97\n%s\nscript:\n%s", err, out, s)
+	}
+	if want := "cannot run " + bin + ": the refeval binary must be on a file system the nodes share"; !strings.Contains(string(out), want) {
+		t.Errorf("job script said:\n%s\nwant it to say %q", out, want)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the job script ran a command from the address or the path:\n%s", s)
+	}
+	if want := "exec " + shellQuote(bin) + " run-stage '" + dir + "/a'\\''b/spec.json'"; !strings.Contains(s, want) {
+		t.Errorf("job script lacks %q:\n%s", want, s)
 	}
 }
 
