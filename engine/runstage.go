@@ -12,7 +12,7 @@ import (
 // instance evaluates to another one here (the pipeline file or a variable
 // changed after the job was sent), RunStage fails before running anything.
 // It adds the instance's hidden variables (Pipeline.HiddenEnv) to
-// rc.HiddenEnv.
+// rc.HiddenEnv. Every error it returns names addr (once).
 func RunStage(ctx context.Context, p *Pipeline, addr string, ups map[string]Upstream, config map[string]string, rc *RunContext) error {
 	in, ok := p.Lookup(addr)
 	if !ok {
@@ -48,5 +48,8 @@ func RunStage(ctx context.Context, p *Pipeline, addr string, ups map[string]Upst
 	// the secrets of model blocks the stage does not refer to, though the
 	// cluster passed the build's whole environment to the job.
 	rc.HiddenEnv = append(rc.HiddenEnv, p.HiddenEnv(in)...)
-	return safeRun(ctx, st, rc)
+	if err := safeRun(ctx, st, rc); err != nil {
+		return fmt.Errorf("%s: %w", addr, err)
+	}
+	return nil
 }

@@ -92,7 +92,7 @@ func runRunStage(ctx context.Context, cmd *Command, args []string) (err error) {
 		Warn:     func(msg string) { fmt.Fprintf(os.Stderr, "refeval: warning: %s: %s\n", spec.Addr, msg) },
 	}
 	if err := engine.RunStage(ctx, p, spec.Addr, spec.Upstream, spec.Config, rc); err != nil {
-		return fmt.Errorf("%s: %w", spec.Addr, err)
+		return err // it names the stage
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: interrupted", spec.Addr)
