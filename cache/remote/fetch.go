@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/refeval/refeval/cache"
 )
 
@@ -117,36 +119,33 @@ func (r *Remote) download(ctx context.Context, e *cache.Entry) (int64, error) {
 		return 0, fmt.Errorf("%w: %v", errLocal, err)
 	}
 	var (
-		wg    sync.WaitGroup
+		g     errgroup.Group
 		mu    sync.Mutex
-		first error
+		first error // a damage error wins: it is reported, and the entry skipped
 		total int64
-		sem   = make(chan struct{}, r.opt.Parallel)
 	)
+	g.SetLimit(r.opt.Parallel)
 	for _, f := range e.Files {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		g.Go(func() error {
 			mu.Lock()
 			stop := first != nil
 			mu.Unlock()
 			if stop {
-				return
+				return nil
 			}
 			err := r.downloadFile(ctx, tmp, f)
 			mu.Lock()
+			defer mu.Unlock()
 			if err != nil && (first == nil || isDamage(err) && !isDamage(first)) {
 				first = err
 			}
 			if err == nil {
 				total += f.Size
 			}
-			mu.Unlock()
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	if first == nil {
 		if err := r.c.CommitVerified(tmp, e.OutputID, e.Files); err != nil {
 			r.c.DiscardOutputDir(tmp)
