@@ -290,27 +290,17 @@ func capErrors(diags hcl.Diagnostics, path string) hcl.Diagnostics {
 // do not.
 func (p *Pipeline) HiddenEnv(in *Instance) []string {
 	allowed := map[string]bool{}
-	seen := map[string]bool{}
-	var walk func(refs []ref)
-	walk = func(refs []ref) {
-		for _, r := range refs {
-			if !p.table.isGlobalRoot(r.root) || seen[r.global()] {
-				continue
-			}
-			seen[r.global()] = true
-			if g, ok := p.globals[r.global()]; ok {
-				for _, s := range g.secrets {
-					allowed[s] = true
-				}
-				walk(g.refs)
-			}
-		}
-	}
-	walk(in.block.refs)
+	refs := in.block.refs
 	if in.block.forEach != nil { // for_each = { judge = model.judge }, read as each.value
-		refs, _ := p.refsOf(in.block.forEach)
-		walk(refs)
+		more, _ := p.refsOf(in.block.forEach)
+		refs = append(slices.Clone(refs), more...)
 	}
+	p.reachGlobals(refs, func(g *global) bool {
+		for _, s := range g.secrets {
+			allowed[s] = true
+		}
+		return false
+	})
 	var hidden []string
 	for _, n := range sortedKeys(p.globals) {
 		for _, s := range p.globals[n].secrets {
@@ -326,6 +316,13 @@ func (p *Pipeline) HiddenEnv(in *Instance) []string {
 // globals, to a global whose check failed: its decode would only report
 // the same problem again, at the reference instead of at its cause.
 func (p *Pipeline) reachesBadGlobal(b *stageBlock) bool {
+	return p.reachGlobals(b.refs, func(g *global) bool { return g.bad })
+}
+
+// reachGlobals calls visit once for each declared global (a local, a
+// model, a dataset) that refs name, directly or through other globals,
+// until visit returns true; it reports whether one did.
+func (p *Pipeline) reachGlobals(refs []ref, visit func(*global) bool) bool {
 	seen := map[string]bool{}
 	var walk func(refs []ref) bool
 	walk = func(refs []ref) bool {
@@ -335,13 +332,13 @@ func (p *Pipeline) reachesBadGlobal(b *stageBlock) bool {
 			}
 			seen[r.global()] = true
 			g, ok := p.globals[r.global()]
-			if ok && (g.bad || walk(g.refs)) {
+			if ok && (visit(g) || walk(g.refs)) {
 				return true
 			}
 		}
 		return false
 	}
-	return walk(b.refs)
+	return walk(refs)
 }
 
 // blankSecrets replaces the source bytes of subjects marked SecretValue
