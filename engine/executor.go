@@ -88,14 +88,24 @@ func (t *Task) Stage() (Stage, error) { return t.action.stage() }
 // the local one). The executor is nil when the build was not given the one
 // the stage names: the stage fails rather than run on the wrong machine.
 func (b *builder) executorOf(in *Instance) (Executor, string) {
-	name := in.Executor
-	if name == "" {
-		name = b.opt.DefaultExecutor
-	}
-	if name == "" || name == "local" {
-		return LocalExecutor{}, "local"
+	name := RunsOn(in.Executor, b.opt.DefaultExecutor)
+	if name == "local" {
+		return LocalExecutor{}, name
 	}
 	return b.opt.Executors[name], name
+}
+
+// RunsOn returns the executor a stage runs on: named, the one its block
+// names (Instance.Executor), else def, the build's default (--executor),
+// else "local".
+func RunsOn(named, def string) string {
+	switch {
+	case named != "":
+		return named
+	case def != "":
+		return def
+	}
+	return "local"
 }
 
 // admit decides whether n can start now. Local stages take one of the -j

@@ -23,8 +23,8 @@ func blockTypes() map[string]*engine.BlockType {
 // --executor use, into f.execs, from the blocks Load decoded (a bad block
 // is a load error). It prints what stops an executor from starting.
 func setupExecutors(f *commonFlags, p *engine.Pipeline, sels [][]*engine.Instance) error {
-	if f.executor != "" && !p.HasExecutor(f.executor) {
-		return usageErrorf("--executor %s: %s declares no executor %s; declare it with an executor block, as in executor \"slurm\" \"gpu\" { partition = \"gpu\" }", f.executor, p.File, f.executor)
+	if err := checkExecutorFlag(f, p); err != nil {
+		return err
 	}
 	used := map[string]bool{f.executor: true}
 	for _, sel := range sels {
@@ -59,16 +59,20 @@ func setupExecutors(f *commonFlags, p *engine.Pipeline, sels [][]*engine.Instanc
 	return nil
 }
 
+// checkExecutorFlag reports an --executor that p declares no block for.
+func checkExecutorFlag(f *commonFlags, p *engine.Pipeline) error {
+	if f.executor != "" && !p.HasExecutor(f.executor) {
+		return usageErrorf("--executor %s: %s declares no executor %s; declare it with an executor block, as in executor \"slurm\" \"gpu\" { partition = \"gpu\" }", f.executor, p.File, f.executor)
+	}
+	return nil
+}
+
 // localStages returns the stages of sel that run on this machine: the
 // ones whose GPUs come from this machine's devices.
 func localStages(f *commonFlags, sel []*engine.Instance) []*engine.Instance {
 	var out []*engine.Instance
 	for _, in := range sel {
-		name := in.Executor
-		if name == "" {
-			name = f.executor
-		}
-		if name == "" || name == "local" {
+		if engine.RunsOn(in.Executor, f.executor) == "local" {
 			out = append(out, in)
 		}
 	}

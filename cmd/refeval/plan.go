@@ -71,14 +71,12 @@ func runPlan(ctx context.Context, cmd *Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if f.executor != "" && !p.HasExecutor(f.executor) {
-		return usageErrorf("--executor %s: %s declares no executor %s", f.executor, p.File, f.executor)
+	if err := checkExecutorFlag(f, p); err != nil {
+		return err
 	}
 	for i := range items {
-		if items[i].Executor == "" {
-			items[i].Executor = f.executor
-		}
-		if items[i].Executor == "local" {
+		// The plan names the executors other than the local one.
+		if items[i].Executor = engine.RunsOn(items[i].Executor, f.executor); items[i].Executor == "local" {
 			items[i].Executor = ""
 		}
 	}
