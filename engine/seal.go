@@ -92,10 +92,10 @@ func (s *seals) blocked(ids []cache.ID) error {
 }
 
 // check checks ids, every output n could reach (reach), before n runs
-// (before true) or after. It marks those that changed as damaged and returns an error naming
-// n and their stages: before n ran, a change is the work of a stage that
-// does not read the output (it found the folder by path) or of something
-// outside refeval, and n is not run on it.
+// (before true) or after. It marks those that changed as damaged and
+// returns an error naming n and their stages: before n ran, a change is
+// the work of a stage that does not read the output (it found the folder
+// by path) or of something outside refeval, and n is not run on it.
 func (s *seals) check(c *cache.Cache, n *node, ids []cache.ID, before bool) error {
 	var msgs []string
 	for _, id := range ids {
