@@ -33,9 +33,10 @@ type Kind struct {
 	// time, after the engine has checked that they exist: cheap checks (an
 	// empty prompts file, fewer references than prompts, a judge template
 	// in the wrong layout) that would otherwise fail only after the upstream
-	// stages ran. It is the one load-time check of input contents. body and ectx are as for Decode; paths inside upstream
-	// outputs are placeholders (IsPending) and must be skipped; dir is the
-	// pipeline file's folder. Diagnostics should point at the attribute.
+	// stages ran. It is the one load-time check of input contents. body
+	// and ectx are as for Decode; paths inside upstream outputs are
+	// placeholders (IsPending) and must be skipped; dir is the pipeline
+	// file's folder. Diagnostics should point at the attribute.
 	CheckInputs func(body hcl.Body, ectx *hcl.EvalContext, dir string) hcl.Diagnostics
 	// Env names the environment variables whose values change this kind's
 	// outputs (the compute backend of the kinds that run models); their
