@@ -129,8 +129,9 @@ type engineRemote struct{ *remote.Remote }
 func (r engineRemote) Memo(ns string, local engine.Memo) engine.Memo { return r.Remote.Memo(ns, local) }
 
 // finishUploads waits for the build's uploads, saying so, and reports
-// what went up; an interrupt (ctx) cancels them. Failed uploads are a warning: the results are in the
-// local cache, and `refeval cache push` sends them later.
+// what went up; an interrupt (ctx) cancels them. Failed uploads are a
+// warning: the results are in the local cache, and `refeval cache push`
+// sends them later.
 func finishUploads(ctx context.Context, r *remote.Remote) {
 	// Interrupted: stop uploading (cache push sends the rest later).
 	stop := context.AfterFunc(ctx, r.Close)
