@@ -1,8 +1,7 @@
 package engine
 
 import (
-	"os"
-	"path/filepath"
+	"fmt"
 	"testing"
 
 	"github.com/refeval/refeval/cache"
@@ -28,21 +27,8 @@ func TestKindEnv(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			k := (&probe{held: map[int]string{}}).kind()
 			k.Env, k.GPUEnv = tt.env, tt.gpuEnv
-			dir := t.TempDir()
-			file := filepath.Join(dir, "p.hcl")
-			src := "stage \"probe\" \"s\" {\n  text = \"x\"\n  gpus = " + string(rune('0'+tt.gpus)) + "\n}\n"
-			if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			pl, diags := Load(file, LoadOptions{Blocks: fakeBlocks, Lookup: func(name string) (*Kind, bool) { return k, name == "probe" }})
-			if diags.HasErrors() {
-				t.Fatal(diags)
-			}
-			c, err := cache.Open(filepath.Join(dir, ".refeval"), cache.Options{NoWait: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			src := fmt.Sprintf("stage \"probe\" \"s\" {\n  text = \"x\"\n  gpus = %d\n}\n", tt.gpus)
+			pl, c := loadWith(t, src, func(name string) (*Kind, bool) { return k, name == "probe" })
 			id := func(val string) cache.ID {
 				t.Setenv(v, val)
 				a, err := pl.computeAction(c, pl.Stages[0], nil, nil)

@@ -3,8 +3,6 @@ package engine
 import (
 	"context"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -39,10 +37,7 @@ stage "fake" "each" {
   text     = each.value.key
 }
 `
-	file := filepath.Join(t.TempDir(), "p.hcl")
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := writePipeline(t, src)
 	modelType := &BlockType{
 		Attributes: []string{"key"},
 		Secrets: func(v any) []string {

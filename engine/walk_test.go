@@ -113,11 +113,8 @@ func loadProbe(t *testing.T, p *probe, src string) (*Pipeline, *cache.Cache) {
 // a cache there, closed when the test ends.
 func loadWith(t *testing.T, src string, lookup func(string) (*Kind, bool)) (*Pipeline, *cache.Cache) {
 	t.Helper()
-	dir := t.TempDir()
-	file := filepath.Join(dir, "p.hcl")
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := writePipeline(t, src)
+	dir := filepath.Dir(file)
 	pl, diags := Load(file, LoadOptions{Blocks: fakeBlocks, Lookup: lookup})
 	if diags.HasErrors() {
 		t.Fatalf("load: %s", diags)
