@@ -37,7 +37,11 @@ import (
 // gradient layouts, closed-form softmax, RMS-norm and SiLU gradients, RMS
 // normalization by the reciprocal): the same inputs train to weights and
 // metrics a few 1e-3 apart.
-const SFTVersion = "3"
+//
+// 4: with no device granted and replicas unset, min(CPUReplicas,
+// grad_accum) replicas instead of one, each on its own goroutine: the
+// gradients are summed in another order.
+const SFTVersion = "4"
 
 func init() {
 	Register(&engine.Kind{Name: "sft", Version: SFTVersion, Schema: sftSchema, Decode: decodeSFT, Env: backendEnv, NonDeterministic: true})

@@ -54,7 +54,8 @@ type trainSettings struct {
 //	warmup_ratio   warmup steps = int(ratio × steps); 0: none
 //	batch          examples (dpo: pairs) per forward pass
 //	grad_accum     micro-batches per step; global batch = batch × grad_accum
-//	replicas       data-parallel replicas splitting the global batch; 0: one per granted device
+//	replicas       data-parallel replicas splitting the global batch; 0: one per granted
+//	               device, with none min(CPUReplicas, grad_accum)
 //	epochs         passes over the training set
 //	max_grad_norm  clip the global gradient norm; 0: no clipping
 //	eval_fraction  held-out share of the examples; the best checkpoint by its loss is kept
@@ -151,14 +152,25 @@ func decodeTrain(a *attrs, t *trainSettings) {
 	}
 }
 
+// CPUReplicas is the replicas a stage granted no device trains with when
+// it does not set them (capped by grad_accum). Replicas run concurrently,
+// and the pure-Go backend runs all but matrix products on the calling
+// goroutine, so two replicas keep two cores busy. It is a constant, not the
+// host's core count: replicas change the order gradients are summed in, and
+// a stage's result must not depend on the machine that built it.
+const CPUReplicas = 2
+
 // replicas returns the data-parallel replicas: the attribute, or one per
-// granted device. They split the global batch (batch × grad_accum); they
-// never enlarge it.
+// granted device, or with none min(CPUReplicas, grad_accum). They split
+// the global batch (batch × grad_accum); they never enlarge it.
 func (t trainSettings) replicas(rc *engine.RunContext) int {
 	if t.Replicas > 0 {
 		return t.Replicas
 	}
-	return max(1, len(rc.Devices))
+	if len(rc.Devices) > 0 {
+		return len(rc.Devices)
+	}
+	return max(1, min(CPUReplicas, t.GradAccum))
 }
 
 // heldOut splits n items into training and held-out indices: a seeded

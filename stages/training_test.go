@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 
+	"github.com/refeval/refeval/engine"
 	"github.com/refeval/refeval/llm/train"
 )
 
@@ -89,5 +90,27 @@ seed = 42
 		Replicas: 2, Epochs: 7, MaxGradNorm: 1.5, EvalEvery: 9, Seed: 42}, EvalFraction: 0.25, MaxLen: 64, Limit: 11}
 	if got != want {
 		t.Errorf("wrong decoding\ngot:  %+v\nwant: %+v", got, want)
+	}
+}
+
+// TestCPUReplicas: a stage granted no device and not setting replicas
+// trains with min(CPUReplicas, grad_accum) of them, whatever the host's
+// cores; replicas set, or devices granted, win.
+func TestCPUReplicas(t *testing.T) {
+	for _, c := range []struct {
+		replicas, accum, devices, want int
+	}{
+		{0, 8, 0, CPUReplicas},
+		{0, 1, 0, 1},
+		{0, 0, 0, 1},
+		{3, 8, 0, 3},
+		{0, 8, 4, 4},
+		{5, 1, 4, 5},
+	} {
+		ts := trainSettings{Loop: train.Loop{Replicas: c.replicas, GradAccum: c.accum}}
+		rc := &engine.RunContext{Devices: make([]int, c.devices)}
+		if got := ts.replicas(rc); got != c.want {
+			t.Errorf("replicas %d, grad_accum %d, %d devices: %d replicas, want %d", c.replicas, c.accum, c.devices, got, c.want)
+		}
 	}
 }

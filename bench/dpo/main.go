@@ -3,7 +3,8 @@
 // gives PyTorch: SizedConfig("qwen2", "small", 2048) (about 25M
 // parameters), 4 pairs per step as micro-batch 2 × accumulation 2, each
 // sequence 48 prompt + 80 response tokens (128, no padding), AdamW
-// (β 0.9/0.999, ε 1e-8, weight decay 0.01), sigmoid loss with β 0.1.
+// (β 0.9/0.999, ε 1e-8, weight decay 0.01), sigmoid loss with β 0.1, the
+// micro-batches on two replicas as a dpo stage on CPU runs them.
 // run.sh runs it and dpo.py alternately and prints the table.
 //
 //	go run ./bench/dpo -config          # the model config dpo.py reads (JSON)
@@ -35,6 +36,7 @@ import (
 	"github.com/refeval/refeval/llm/checkpoint"
 	"github.com/refeval/refeval/llm/train"
 	"github.com/refeval/refeval/llm/transformer"
+	"github.com/refeval/refeval/stages"
 )
 
 // The measured shapes; dpo.py reads them from -config.
@@ -52,6 +54,7 @@ var (
 	flagSeed   = flag.Uint64("seed", 1, "seed of the weights and the token ids")
 	flagProf   = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof -top)")
 	flagFwd    = flag.Bool("forward", false, "time the forward only (to profile it alone with -cpuprofile)")
+	flagRepl   = flag.Int("replicas", stages.CPUReplicas, "data-parallel replicas splitting the step's micro-batches, each on its own goroutine (default: what a dpo stage on CPU takes)")
 )
 
 func main() {
@@ -121,7 +124,7 @@ func run() error {
 	lastWall, lastCPU := time.Now(), cpuSeconds()
 	_, err = train.DPO(context.Background(), m, pairs, nil, train.DPOConfig{Beta: 0.1, Loop: train.Loop{
 		LR: 1e-6, WeightDecay: 0.01, Schedule: train.ScheduleConstant,
-		MicroBatch: microBatch, GradAccum: accum, Seed: *flagSeed,
+		MicroBatch: microBatch, GradAccum: accum, Replicas: *flagRepl, Seed: *flagSeed,
 	}}, func(train.StepMetrics) {
 		now, c := time.Now(), cpuSeconds()
 		wall, cpu = append(wall, now.Sub(lastWall).Seconds()), append(cpu, c-lastCPU)

@@ -2,9 +2,11 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph code reads as math.
@@ -114,9 +116,10 @@ func run(ctx context.Context, m *Model, train, eval objective, cfg Loop, onStep 
 
 	// One executor per replica: each adds its gradients to its own
 	// accumulators; the optimizer sums them (the all-reduce) and steps once.
-	grads := make([]*model.Exec, cfg.Replicas)
-	for r := range grads {
-		grads[r], err = model.NewExec(m.Backend, m.Store, func(scope *model.Scope, in []*Node) []*Node {
+	grads := &replicaExecs{execs: make([]*model.Exec, cfg.Replicas), compiled: make([]map[int]bool, cfg.Replicas)}
+	for r := range grads.execs {
+		grads.compiled[r] = map[int]bool{}
+		grads.execs[r], err = model.NewExec(m.Backend, m.Store, func(scope *model.Scope, in []*Node) []*Node {
 			loss, outs := train.graph(m, scope, in)
 			opt.accumulateGraph(loss.Graph(), r, loss)
 			return append([]*Node{loss}, outs...)
@@ -252,45 +255,135 @@ func checkSeqLen(maxLen int, train, eval objective) error {
 
 // accumulate runs the gradient executors over one global batch: its
 // examples are cut into micro-batches dealt round-robin to the replicas, so
-// replicas split the global batch and never enlarge it.
-func accumulate(ctx context.Context, grads []*model.Exec, obj objective, batch []int, cfg Loop) (*stats, error) {
+// replicas split the global batch and never enlarge it. Each replica runs
+// its micro-batches in order on its own goroutine, so replicas on one CPU
+// keep its cores busy (the pure-Go backend runs all but matrix products on
+// the calling goroutine). Each replica adds into its own accumulators, so
+// the gradients do not depend on how the goroutines interleave, and the
+// statistics are added in micro-batch order afterwards.
+func accumulate(ctx context.Context, grads *replicaExecs, obj objective, batch []int, cfg Loop) (*stats, error) {
 	w := obj.weights(batch)
-	st := &stats{}
-	for k, start := 0, 0; start < len(batch); k, start = k+1, start+cfg.MicroBatch {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	var micros []micro
+	for start := 0; start < len(batch); start += cfg.MicroBatch {
 		end := min(start+cfg.MicroBatch, len(batch))
-		if err := runMicro(grads[k%len(grads)], obj, batch[start:end], w[start:end], cfg, st); err != nil {
+		micros = append(micros, micro{idx: batch[start:end], w: w[start:end]})
+	}
+	defer func() {
+		for _, m := range micros {
+			for _, t := range m.outs {
+				t.FinalizeAll()
+			}
+		}
+	}()
+	n := len(grads.execs)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for r := range min(n, len(micros)) {
+		wg.Go(func() {
+			for k := r; k < len(micros); k += n {
+				if errs[r] = ctx.Err(); errs[r] != nil {
+					return
+				}
+				if errs[r] = grads.run(r, &micros[k], obj, cfg); errs[r] != nil {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	st := &stats{}
+	for _, m := range micros {
+		if err := m.add(obj, st); err != nil {
 			return nil, err
 		}
 	}
 	return st, nil
 }
 
-// runMicro runs exec on one micro-batch and adds its outputs to st.
-func runMicro(exec *model.Exec, obj objective, idx []int, w []float64, cfg Loop, st *stats) error {
-	seq := 2
-	for _, i := range idx {
-		seq = max(seq, obj.seqLen(i))
-		st.tokens += obj.tokens(i)
+// replicaExecs is the replicas' gradient executors. Replicas run
+// concurrently, except that building an executor's graph for a new shape
+// reads every variable of the store (GoMLX's model.Exec looks for the
+// variables the graph changed) while other replicas would be setting their
+// accumulators: a replica meeting a sequence length for the first time runs
+// alone.
+type replicaExecs struct {
+	execs    []*model.Exec
+	mu       sync.RWMutex
+	compiled []map[int]bool // compiled[r][seq]: replica r has built its graph for seq tokens; under mu
+}
+
+// run runs replica r's executor on m, alone if its graph is not built yet.
+func (x *replicaExecs) run(r int, m *micro, obj objective, cfg Loop) error {
+	seq := m.seq(obj)
+	x.mu.RLock()
+	if x.compiled[r][seq] {
+		defer x.mu.RUnlock()
+		return m.run(x.execs[r], obj, seq, cfg)
 	}
-	outs, err := exec.Exec(obj.pack(idx, w, cfg.MicroBatch, bucket.Seq(seq))...)
-	if err != nil {
+	x.mu.RUnlock()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err := m.run(x.execs[r], obj, seq, cfg); err != nil {
 		return err
 	}
-	defer func() {
-		for _, t := range outs {
-			t.FinalizeAll()
-		}
-	}()
-	loss := float64(tensors.ToScalar[float32](outs[0]))
+	x.compiled[r][seq] = true
+	return nil
+}
+
+// micro is one micro-batch: its examples, their weights and, once run, the
+// executor's outputs.
+type micro struct {
+	idx  []int
+	w    []float64
+	outs []*tensors.Tensor
+}
+
+// seq is the padded length of the micro-batch's rows.
+func (m *micro) seq(obj objective) int {
+	seq := 2
+	for _, i := range m.idx {
+		seq = max(seq, obj.seqLen(i))
+	}
+	return bucket.Seq(seq)
+}
+
+// run runs exec on the micro-batch, padded to seq tokens, and keeps its
+// outputs.
+func (m *micro) run(exec *model.Exec, obj objective, seq int, cfg Loop) error {
+	var err error
+	m.outs, err = exec.Exec(obj.pack(m.idx, m.w, cfg.MicroBatch, seq)...)
+	return err
+}
+
+// add adds the micro-batch's outputs to st.
+func (m *micro) add(obj objective, st *stats) error {
+	for _, i := range m.idx {
+		st.tokens += obj.tokens(i)
+	}
+	loss := float64(tensors.ToScalar[float32](m.outs[0]))
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return fmt.Errorf("loss is %v: training diverged; lower the learning rate or check the data (reference log-probs must be finite)", loss)
 	}
 	st.loss += loss
-	st.n += len(idx)
-	return obj.add(st, outs[1:], len(idx))
+	st.n += len(m.idx)
+	return obj.add(st, m.outs[1:], len(m.idx))
+}
+
+// runMicro runs exec on one micro-batch and adds its outputs to st.
+func runMicro(exec *model.Exec, obj objective, idx []int, w []float64, cfg Loop, st *stats) error {
+	m := micro{idx: idx, w: w}
+	defer func() {
+		for _, t := range m.outs {
+			t.FinalizeAll()
+		}
+	}()
+	if err := m.run(exec, obj, m.seq(obj), cfg); err != nil {
+		return err
+	}
+	return m.add(obj, st)
 }
 
 // runEval returns the metrics of obj's whole dataset under the current
