@@ -14,9 +14,11 @@ import (
 var errClosed = errors.New("llm: model is closed")
 
 // exec returns the cached executor of key, making it with build on first
-// use. model.Exec compiles once per distinct input shape and keeps it.
-// Callers hold m.mu.
+// use. model.Exec compiles once per distinct input shape and keeps it, and
+// may be called from several goroutines. Callers read-hold m.mu.
 func (m *Model) exec(key string, build func() (*model.Exec, error)) (*model.Exec, error) {
+	m.execMu.Lock()
+	defer m.execMu.Unlock()
 	if m.execs == nil {
 		return nil, errClosed
 	}

@@ -74,8 +74,8 @@ func (m *Model) Generate(ctx context.Context, reqs []GenRequest, p SampleParams)
 			rows = append(rows, &row{req: i, sample: s, prompt: r.Prompt, rng: rowRNG(p.Seed, r.Item, s)})
 		}
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	// Rows share a batch only with rows of the same KV-cache length: the
 	// decode step's attention over the cache rounds differently for other
 	// lengths (batch size and prompt bucket do not matter; tested), and a
@@ -89,15 +89,22 @@ func (m *Model) Generate(ctx context.Context, reqs []GenRequest, p SampleParams)
 		}
 		groups[c] = append(groups[c], r)
 	}
+	// The batches, run as many at once as m.passes. Unlike scoring, they
+	// are not cut smaller to spread over the passes: the lm_head of a
+	// decode step sums in another order for other batch sizes (head.go).
+	var batches [][]*row
 	for _, c := range order {
 		group := groups[c]
 		for start := 0; start < len(group); {
 			n, _, _ := m.chunk(len(group)-start, func(i int) int { return len(group[start+i].prompt) }, nil)
-			if err := m.generateBatch(ctx, group[start:start+n], p); err != nil {
-				return nil, err
-			}
+			batches = append(batches, group[start:start+n])
 			start += n
 		}
+	}
+	if err := m.eachPass(ctx, len(batches), func(k int) error {
+		return m.generateBatch(ctx, batches[k], p)
+	}); err != nil {
+		return nil, err
 	}
 	out := make([]Generation, len(reqs))
 	for i := range out {
@@ -109,7 +116,8 @@ func (m *Model) Generate(ctx context.Context, reqs []GenRequest, p SampleParams)
 	return out, nil
 }
 
-// generateBatch runs rows to completion as one batch. Callers hold m.mu.
+// generateBatch runs rows to completion as one batch. Callers read-hold
+// m.mu.
 func (m *Model) generateBatch(ctx context.Context, rows []*row, p SampleParams) error {
 	longest := 0
 	prompts := make([][]int, len(rows))

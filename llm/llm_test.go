@@ -200,6 +200,9 @@ func TestGenerateStopsAtEOS(t *testing.T) {
 func TestCompilationsReused(t *testing.T) {
 	ctx := context.Background()
 	m := testModel(t, 4)
+	// One pass at a time: passes spread 3 or 4 rows over passes of 1 or
+	// 2, which are other batch shapes (TestPassesDoNotChangeResults).
+	m.passes = 1
 	p := SampleParams{MaxTokens: 3, Temperature: 1}
 	run := func(i int) {
 		// Batches of 3 or 4 rows (bucket 4), prompts of 1 to 12 tokens plus 3 new ones (bucket 16).

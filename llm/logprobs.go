@@ -32,28 +32,34 @@ func (m *Model) SequenceLogProbs(ctx context.Context, seqs []Sequence) ([]SeqLog
 			return nil, err
 		}
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	e, err := m.scoreExec()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]SeqLogProbs, len(seqs))
-	for start := 0; start < len(seqs); {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		n, seqLen, respLen := m.chunk(len(seqs)-start,
+	// The passes: consecutive spans of seqs, spread over the passes
+	// that run at once.
+	var spans []span
+	for start, limit := 0, m.passRows(len(seqs)); start < len(seqs); {
+		n, seqLen, respLen := m.chunk(min(len(seqs)-start, limit),
 			func(i int) int { return len(seqs[start+i].Tokens) },
 			func(i int) int { return len(seqs[start+i].Tokens) - seqs[start+i].PromptLen })
-		chunk := seqs[start : start+n]
+		spans = append(spans, span{start, n, seqLen, respLen})
+		start += n
+	}
+	out := make([]SeqLogProbs, len(seqs))
+	err = m.eachPass(ctx, len(spans), func(k int) error {
+		sp := spans[k]
+		chunk := seqs[sp.start : sp.start+sp.n]
 		toks := make([][]int, len(chunk))
 		for i, s := range chunk {
 			toks[i] = s.Tokens
 		}
 		rows := bucket.Batch(len(chunk), m.maxBatch)
-		tk, mask := padded(toks, rows, seqLen)
+		tk, mask := padded(toks, rows, sp.seqLen)
 		// Response token t (PromptLen <= t < len) is predicted at position t-1.
+		respLen := sp.scored
 		pos, targets := grid[int32](rows, respLen), grid[int32](rows, respLen)
 		for i, s := range chunk {
 			for t := s.PromptLen; t < len(s.Tokens); t++ {
@@ -63,12 +69,12 @@ func (m *Model) SequenceLogProbs(ctx context.Context, seqs []Sequence) ([]SeqLog
 		}
 		res, err := e.Call(tk, mask, pos, targets)
 		if err != nil {
-			return nil, fmt.Errorf("scoring sequences: %w", err)
+			return fmt.Errorf("scoring sequences: %w", err)
 		}
 		lp, err := tensors.CopyFlatData[float32](res[0])
 		finalize(res)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for i, s := range chunk {
 			r := SeqLogProbs{Tokens: make([]float32, len(s.Tokens)-s.PromptLen)}
@@ -76,12 +82,19 @@ func (m *Model) SequenceLogProbs(ctx context.Context, seqs []Sequence) ([]SeqLog
 				r.Tokens[j] = lp[i*respLen+j]
 				r.Sum += float64(r.Tokens[j])
 			}
-			out[start+i] = r
+			out[sp.start+i] = r
 		}
-		start += n
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
+
+// span is the items of one forward pass: n from start, padded to seqLen
+// tokens, scored tokens padded to scored.
+type span struct{ start, n, seqLen, scored int }
 
 // activationBudget bounds the largest activations of one forward pass:
 // batch × scored positions × vocab for scoring (the logits of the response
@@ -130,30 +143,36 @@ func (m *Model) NextTokenLogProbs(ctx context.Context, prefixes [][]int) ([][]fl
 			return nil, err
 		}
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	e, err := m.nextTokenExec()
 	if err != nil {
 		return nil, err
 	}
-	out := make([][]float32, 0, len(prefixes))
-	for start := 0; start < len(prefixes); {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		n, seqLen, _ := m.chunk(len(prefixes)-start, func(i int) int { return len(prefixes[start+i]) }, nil)
-		chunk := prefixes[start : start+n]
-		tk, mask := padded(chunk, bucket.Batch(len(chunk), m.maxBatch), seqLen)
+	var spans []span
+	for start, limit := 0, m.passRows(len(prefixes)); start < len(prefixes); {
+		n, seqLen, _ := m.chunk(min(len(prefixes)-start, limit), func(i int) int { return len(prefixes[start+i]) }, nil)
+		spans = append(spans, span{start: start, n: n, seqLen: seqLen})
+		start += n
+	}
+	out := make([][]float32, len(prefixes))
+	err = m.eachPass(ctx, len(spans), func(k int) error {
+		sp := spans[k]
+		chunk := prefixes[sp.start : sp.start+sp.n]
+		tk, mask := padded(chunk, bucket.Batch(len(chunk), m.maxBatch), sp.seqLen)
 		res, err := e.Call(tk, mask)
 		if err != nil {
-			return nil, fmt.Errorf("next-token log-probs: %w", err)
+			return fmt.Errorf("next-token log-probs: %w", err)
 		}
 		rows, err := m.nextTokenRows(res, len(chunk))
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, rows...)
-		start += n
+		copy(out[sp.start:], rows)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

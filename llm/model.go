@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -29,7 +30,7 @@ type Options struct {
 }
 
 // Model is a loaded checkpoint ready to run. Its methods may be called from
-// several goroutines; they run one at a time.
+// several goroutines, and run concurrently; Close waits for those running.
 type Model struct {
 	dir      string
 	cfg      checkpoint.Config
@@ -42,8 +43,10 @@ type Model struct {
 	device   compute.DeviceNum
 	head     []*model.Variable // The lm_head cut in row slices for the pure-Go backend's small kernel (head.go); nil elsewhere.
 
-	mu       sync.Mutex
-	execs    map[string]*model.Exec // By graph kind and static parameters.
+	passes   int          // Forward passes one call runs at once (Concurrency).
+	mu       sync.RWMutex // Read-held by every call that runs the model, held by Close.
+	execMu   sync.Mutex
+	execs    map[string]*model.Exec // By graph kind and static parameters; under execMu.
 	compiles atomic.Int64
 }
 
@@ -109,7 +112,9 @@ func New(cfg checkpoint.Config, tensors map[string]*checkpoint.Tensor, opt Optio
 		opt.MaxBatch = DefaultMaxBatch
 	}
 	var head []*model.Variable
+	passes := 1
 	if backend.Class(b) == "go" {
+		passes = max(1, min(runtime.GOMAXPROCS(0), maxPasses))
 		if head, err = headRows(store, cfg, tensors, opt.MaxBatch); err != nil {
 			b.Finalize()
 			return nil, err
@@ -117,6 +122,7 @@ func New(cfg checkpoint.Config, tensors map[string]*checkpoint.Tensor, opt Optio
 	}
 	return &Model{
 		head:     head,
+		passes:   passes,
 		cfg:      cfg,
 		backend:  b,
 		store:    store,
@@ -146,6 +152,8 @@ func (m *Model) Backend() string { return backend.Class(m.backend) }
 func (m *Model) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.execMu.Lock()
+	defer m.execMu.Unlock()
 	if m.execs == nil {
 		return nil
 	}

@@ -35,8 +35,8 @@ func (m *Model) NextTokenLogProbsShared(ctx context.Context, prefix []int, suffi
 	if len(suffixes) == 0 {
 		return nil, nil
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	preLen := bucket.Seq(len(prefix))
 	prefill, err := m.prefillExec(preLen)
 	if err != nil {
@@ -52,14 +52,17 @@ func (m *Model) NextTokenLogProbsShared(ctx context.Context, prefix []int, suffi
 		return nil, fmt.Errorf("next-token log-probs (shared prefix): %w", err)
 	}
 	defer finalize(res)
-	out := make([][]float32, 0, len(suffixes))
-	for start := 0; start < len(suffixes); {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		n, sufLen := m.extendChunk(len(suffixes)-start, preLen, func(i int) int { return len(suffixes[start+i]) })
-		chunk := suffixes[start : start+n]
-		tk, mask := padded(chunk, bucket.Batch(len(chunk), m.maxBatch), sufLen)
+	var spans []span
+	for start, limit := 0, m.passRows(len(suffixes)); start < len(suffixes); {
+		n, sufLen := m.extendChunk(min(len(suffixes)-start, limit), preLen, func(i int) int { return len(suffixes[start+i]) })
+		spans = append(spans, span{start: start, n: n, seqLen: sufLen})
+		start += n
+	}
+	out := make([][]float32, len(suffixes))
+	err = m.eachPass(ctx, len(spans), func(k int) error {
+		sp := spans[k]
+		chunk := suffixes[sp.start : sp.start+sp.n]
+		tk, mask := padded(chunk, bucket.Batch(len(chunk), m.maxBatch), sp.seqLen)
 		args := make([]any, 0, len(res)+2)
 		args = append(args, tk, mask, tensors.FromValue(int32(len(prefix))))
 		for _, c := range res[1:] {
@@ -67,14 +70,17 @@ func (m *Model) NextTokenLogProbsShared(ctx context.Context, prefix []int, suffi
 		}
 		logits, err := ext.Call(args...)
 		if err != nil {
-			return nil, fmt.Errorf("next-token log-probs (shared prefix): %w", err)
+			return fmt.Errorf("next-token log-probs (shared prefix): %w", err)
 		}
 		rows, err := m.nextTokenRows(logits, len(chunk))
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, rows...)
-		start += n
+		copy(out[sp.start:], rows)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

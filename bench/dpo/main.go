@@ -27,11 +27,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
-	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph code reads as math.
-	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/refeval/refeval/llm"
 	"github.com/refeval/refeval/llm/backend"
 	"github.com/refeval/refeval/llm/checkpoint"
 	"github.com/refeval/refeval/llm/train"
@@ -111,7 +108,7 @@ func run() error {
 			RefChosen: -8 * respLen, RefRejected: -8 * respLen,
 		}
 	}
-	fwd, err := forward(m, pairs[:microBatch*accum])
+	fwd, err := forward(cfg, *flagSeed, pairs[:microBatch*accum])
 	if err != nil {
 		return err
 	}
@@ -140,46 +137,30 @@ func run() error {
 }
 
 // forward times the summed response log-probs of pairs, chosen and
-// rejected rows in one batch, with a reused executor: the first run
-// compiles and is not timed.
-func forward(m *train.Model, pairs []train.PairExample) ([2][]float64, error) {
-	rows, seq := 2*len(pairs), promptLen+respLen
-	tok := make([]int32, rows*seq)
-	mask := make([]float32, rows*seq)
-	for k, p := range pairs {
-		for r, resp := range [][]int{p.Chosen, p.Rejected} {
-			row := tok[(r*len(pairs)+k)*seq:]
-			for j, t := range append(slices.Clone(p.Prompt), resp...) {
-				row[j] = int32(t)
-				if j >= len(p.Prompt) {
-					mask[(r*len(pairs)+k)*seq+j] = 1
-				}
-			}
-		}
-	}
-	exec, err := model.NewExec(m.Backend, m.Store, func(scope *model.Scope, tokens, mask *Node) *Node {
-		valid := GreaterOrEqual(Iota(tokens.Graph(), shapes.Make(dtypes.Int32, rows, seq), 1), Const(tokens.Graph(), int32(0)))
-		return train.SequenceLogProbs(m.Logits(scope, tokens, valid), tokens, mask)
-	})
+// rejected rows, as a logprobs stage computes the reference log-probs:
+// llm.Model.SequenceLogProbs on the same weights, which runs its passes
+// concurrently on the pure-Go backend. The first run compiles and is not
+// timed.
+func forward(cfg checkpoint.Config, seed uint64, pairs []train.PairExample) ([2][]float64, error) {
+	m, err := llm.New(cfg, checkpoint.Random(cfg, seed), llm.Options{})
 	if err != nil {
 		return [2][]float64{}, err
 	}
-	defer exec.Finalize()
+	defer m.Close()
+	var seqs []llm.Sequence
+	for _, p := range pairs {
+		for _, resp := range [][]int{p.Chosen, p.Rejected} {
+			seqs = append(seqs, llm.Sequence{Tokens: append(slices.Clone(p.Prompt), resp...), PromptLen: len(p.Prompt)})
+		}
+	}
 	var out [2][]float64
 	for i := range 1 + *flagSteps {
 		w, c := time.Now(), cpuSeconds()
-		res, err := exec.Exec(tensors.FromFlatDataAndDimensions(tok, rows, seq), tensors.FromFlatDataAndDimensions(mask, rows, seq))
-		if err != nil {
-			return out, err
-		}
-		if _, err := tensors.CopyFlatData[float32](res[0]); err != nil {
+		if _, err := m.SequenceLogProbs(context.Background(), seqs); err != nil {
 			return out, err
 		}
 		if i > 0 {
 			out[0], out[1] = append(out[0], time.Since(w).Seconds()), append(out[1], cpuSeconds()-c)
-		}
-		for _, t := range res {
-			t.FinalizeAll()
 		}
 	}
 	return out, nil
