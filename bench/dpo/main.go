@@ -1,5 +1,5 @@
-// Command dpo times one DPO step and one forward pass of refeval's
-// llm/train on a random Qwen2-shaped model, on the shapes bench/dpo/dpo.py
+// Command dpo times one DPO step of refeval's llm/train and one forward
+// pass of its llm on a random Qwen2-shaped model, on the shapes bench/dpo/dpo.py
 // gives PyTorch: SizedConfig("qwen2", "small", 2048) (about 25M
 // parameters), 4 pairs per step as micro-batch 2 × accumulation 2, each
 // sequence 48 prompt + 80 response tokens (128, no padding), AdamW
@@ -11,8 +11,10 @@
 //	go run ./bench/dpo -steps 3         # one line per measurement: medians of wall and CPU seconds
 //	go run ./bench/dpo -forward -steps 5 -cpuprofile f  # the forward alone, profiled
 //
-// The forward is what DPO's forward computes without gradients: the summed
-// response log-probs of a step's 4 pairs (8 sequences) in one batch.
+// The forward is what DPO's forward computes without gradients, as a
+// logprobs stage computes it: the summed response log-probs of a step's 4
+// pairs (8 sequences), llm.Model.SequenceLogProbs (on the pure-Go backend
+// two passes of 4 at once; PyTorch runs one batch of 8).
 package main
 
 import (
