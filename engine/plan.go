@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/refeval/refeval/cache"
 )
@@ -28,68 +30,138 @@ type PlanItem struct {
 // changed, or that the kind's version changed. It runs nothing. c may be nil
 // (no cache folder yet): then everything runs. It returns ctx's error as
 // soon as ctx is cancelled.
+//
+// Instances whose dependencies are planned are planned concurrently, on up
+// to GOMAXPROCS goroutines (one when debug is set, so that its lines come
+// in order), as a build computes their actions; the items come in the same
+// order whatever the interleaving.
 func Plan(ctx context.Context, p *Pipeline, stages []*Instance, c *cache.Cache, debug io.Writer) ([]PlanItem, error) {
 	order := topoOrder(stages)
-	items := make([]PlanItem, 0, len(order))
-	outs := map[*Instance]upstreamOut{}
-	willRun := map[*Instance]bool{}
-	for _, in := range order {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		item := PlanItem{Stage: in.Addr, Action: "run", Reasons: []string{}, Executor: in.Executor}
-		var pending []string
+	items := make([]PlanItem, len(order))
+	outs := make([]upstreamOut, len(order)) // outs[i]: order[i]'s output, when cached
+	idx := make(map[*Instance]int, len(order))
+	for i, in := range order {
+		idx[in] = i
+	}
+	// waiting[i] counts order[i]'s dependencies not planned yet; next[i]
+	// lists the instances that depend on it.
+	waiting := make([]int, len(order))
+	next := make([][]int, len(order))
+	var ready []int
+	for i, in := range order {
 		for _, d := range in.Deps {
-			if willRun[d] {
-				pending = append(pending, d.Addr)
+			if j, ok := idx[d]; ok {
+				waiting[i]++
+				next[j] = append(next[j], i)
 			}
 		}
-		switch {
-		case c == nil:
-			item.Reasons = append(item.Reasons, "not in cache (no cache folder yet)")
-		case len(pending) > 0:
-			for _, d := range pending {
-				item.Reasons = append(item.Reasons, fmt.Sprintf("upstream %s will run", d))
+		if waiting[i] == 0 {
+			ready = append(ready, i)
+		}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if debug != nil {
+		workers = 1
+	}
+	var mu sync.Mutex
+	cond := sync.NewCond(&mu)
+	done := 0
+	var firstErr error
+	work := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for {
+			for len(ready) == 0 && firstErr == nil && done < len(order) {
+				cond.Wait()
 			}
-		default:
-			// Only the dependencies' outputs: computeAction looks at
-			// every folder it is given, so passing every stage planned so
-			// far made plan quadratic in the number of stages.
-			ups := make(map[*Instance]upstreamOut, len(in.Deps))
-			for _, d := range in.Deps {
-				if o, ok := outs[d]; ok {
-					ups[d] = o
+			if firstErr != nil || done == len(order) {
+				return
+			}
+			i := ready[0]
+			ready = ready[1:]
+			mu.Unlock()
+			// order[i]'s dependencies are planned: their items and outs
+			// were written before they were counted done, under mu.
+			err := ctx.Err()
+			if err == nil {
+				items[i], outs[i], err = planOne(p, c, order[i], idx, items, outs, debug)
+			}
+			mu.Lock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			done++
+			for _, j := range next[i] {
+				if waiting[j]--; waiting[j] == 0 {
+					ready = append(ready, j)
 				}
 			}
-			a, err := p.computeAction(c, in, ups, debug)
-			if err != nil {
-				return nil, err
-			}
-			e, l, why, err := lookupAction(c, a.id)
-			if err != nil {
-				return nil, err
-			}
-			switch l {
-			case lookupHit:
-				item.Action = "cached"
-				item.Out = c.OutputDir(e.OutputID)
-				outs[in] = upstreamOut{id: e.OutputID, dir: item.Out}
-			case lookupDamaged:
-				item.Reasons = append(item.Reasons, fmt.Sprintf("cached output is damaged: %v", why))
-			case lookupMiss:
-				r, err := whyNew(c, p, in, a)
-				if err != nil {
-					return nil, err
-				}
-				item.Reasons = r
-			}
+			cond.Broadcast()
 		}
-		if item.Action == "run" {
-			willRun[in] = true
-		}
-		items = append(items, item)
+	}
+	var wg sync.WaitGroup
+	for range max(1, min(workers, len(order))) {
+		wg.Go(work)
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
 	}
 	return items, nil
+}
+
+// planOne plans instance in, whose dependencies' items and outputs are in
+// items and outs (by their index in idx). It returns in's item and, when
+// it is cached, its output.
+func planOne(p *Pipeline, c *cache.Cache, in *Instance, idx map[*Instance]int, items []PlanItem, outs []upstreamOut, debug io.Writer) (PlanItem, upstreamOut, error) {
+	item := PlanItem{Stage: in.Addr, Action: "run", Reasons: []string{}, Executor: in.Executor}
+	var pending []string
+	for _, d := range in.Deps {
+		if j, ok := idx[d]; ok && items[j].Action == "run" {
+			pending = append(pending, d.Addr)
+		}
+	}
+	switch {
+	case c == nil:
+		item.Reasons = append(item.Reasons, "not in cache (no cache folder yet)")
+	case len(pending) > 0:
+		for _, d := range pending {
+			item.Reasons = append(item.Reasons, fmt.Sprintf("upstream %s will run", d))
+		}
+	default:
+		// Only the dependencies' outputs: computeAction looks at every
+		// folder it is given, so passing every stage planned so far made
+		// plan quadratic in the number of stages.
+		ups := make(map[*Instance]upstreamOut, len(in.Deps))
+		for _, d := range in.Deps {
+			if j, ok := idx[d]; ok && items[j].Action == "cached" {
+				ups[d] = outs[j]
+			}
+		}
+		a, err := p.computeAction(c, in, ups, debug)
+		if err != nil {
+			return item, upstreamOut{}, err
+		}
+		e, l, why, err := lookupAction(c, a.id)
+		if err != nil {
+			return item, upstreamOut{}, err
+		}
+		switch l {
+		case lookupHit:
+			item.Action = "cached"
+			item.Out = c.OutputDir(e.OutputID)
+			return item, upstreamOut{id: e.OutputID, dir: item.Out}, nil
+		case lookupDamaged:
+			item.Reasons = append(item.Reasons, fmt.Sprintf("cached output is damaged: %v", why))
+		case lookupMiss:
+			r, err := whyNew(c, p, in, a)
+			if err != nil {
+				return item, upstreamOut{}, err
+			}
+			item.Reasons = r
+		}
+	}
+	return item, upstreamOut{}, nil
 }
 
 // whyNew compares a new action with the last one recorded for the same
