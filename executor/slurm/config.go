@@ -3,10 +3,13 @@ package slurm
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/gocty"
 
 	"github.com/refeval/refeval/engine"
 )
@@ -14,19 +17,41 @@ import (
 // Config is an `executor "slurm" "NAME"` block. Nothing in it enters an
 // ActionID: it says where and how a stage runs, not what it computes.
 type Config struct {
-	Partition string   `hcl:"partition,optional"` // sbatch --partition
-	Account   string   `hcl:"account,optional"`   // sbatch --account
-	Time      string   `hcl:"time,optional"`      // sbatch --time, such as "04:00:00"
-	CPUs      int      `hcl:"cpus,optional"`      // sbatch --cpus-per-task
-	Mem       string   `hcl:"mem,optional"`       // sbatch --mem, such as "64G"
-	Extra     []string `hcl:"extra,optional"`     // more sbatch flags, passed through
-	MaxJobs   int      `hcl:"max_jobs,optional"`  // jobs in flight at once (default 16)
-	Retries   int      `hcl:"retries,optional"`   // resubmissions after preemption or node failure
-	Refeval   string   `hcl:"refeval,optional"`   // the refeval binary on the nodes (default: this one)
-	Poll      string   `hcl:"poll,optional"`      // how often squeue is asked, such as "5s" (default 2s)
-	GPUFlag   string   `hcl:"gpu_flag,optional"`  // "gpus" (--gpus=N, default) or "gres" (--gres=gpu:N)
+	Partition string   // partition: sbatch --partition
+	Account   string   // account: sbatch --account
+	Time      string   // time: sbatch --time, such as "04:00:00"
+	CPUs      int      // cpus: sbatch --cpus-per-task
+	Mem       string   // mem: sbatch --mem, such as "64G"
+	Extra     []string // extra: more sbatch flags, passed through
+	MaxJobs   int      // max_jobs: jobs in flight at once (default 16)
+	Retries   int      // retries: resubmissions after preemption or node failure
+	Refeval   string   // refeval: the refeval binary on the nodes (default: this one)
+	Poll      string   // poll: how often squeue is asked, such as "5s" (default 2s)
+	GPUFlag   string   // gpu_flag: "gpus" (--gpus=N, default) or "gres" (--gres=gpu:N)
 
 	poll time.Duration
+}
+
+// attrs are the block's attributes, all optional: each one's name, type
+// and Config field. (A table rather than gohcl's struct tags: gohcl links
+// hclwrite and go-cmp into refeval, whose package initialization every
+// process start, such as a plan's, paid for.)
+var attrs = []struct {
+	name  string
+	ty    cty.Type
+	field func(c *Config) any
+}{
+	{"partition", cty.String, func(c *Config) any { return &c.Partition }},
+	{"account", cty.String, func(c *Config) any { return &c.Account }},
+	{"time", cty.String, func(c *Config) any { return &c.Time }},
+	{"cpus", cty.Number, func(c *Config) any { return &c.CPUs }},
+	{"mem", cty.String, func(c *Config) any { return &c.Mem }},
+	{"extra", cty.List(cty.String), func(c *Config) any { return &c.Extra }},
+	{"max_jobs", cty.Number, func(c *Config) any { return &c.MaxJobs }},
+	{"retries", cty.Number, func(c *Config) any { return &c.Retries }},
+	{"refeval", cty.String, func(c *Config) any { return &c.Refeval }},
+	{"poll", cty.String, func(c *Config) any { return &c.Poll }},
+	{"gpu_flag", cty.String, func(c *Config) any { return &c.GPUFlag }},
 }
 
 // DefaultMaxJobs is max_jobs when the block does not set it.
@@ -52,20 +77,44 @@ func decodeBlock(blk *hcl.Block, ectx *hcl.EvalContext) (any, hcl.Diagnostics) {
 	return Decode(blk.Body, ectx)
 }
 
-// attributeNames lists the attributes Config's tags declare.
+// attributeNames lists the block's attributes, sorted.
 func attributeNames() []string {
-	schema, _ := gohcl.ImpliedBodySchema(Config{})
-	names := make([]string, len(schema.Attributes))
-	for i, a := range schema.Attributes {
-		names[i] = a.Name
+	names := make([]string, len(attrs))
+	for i, a := range attrs {
+		names[i] = a.name
 	}
+	slices.Sort(names)
 	return names
 }
 
 // Decode reads the body of an executor "slurm" block.
 func Decode(body hcl.Body, ctx *hcl.EvalContext) (*Config, hcl.Diagnostics) {
 	var c Config
-	diags := gohcl.DecodeBody(body, ctx, &c)
+	schema := &hcl.BodySchema{}
+	for _, a := range attrs {
+		schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: a.name})
+	}
+	content, diags := body.Content(schema)
+	for _, a := range attrs {
+		attr, ok := content.Attributes[a.name]
+		if !ok {
+			continue
+		}
+		v, d := attr.Expr.Value(ctx)
+		if diags = append(diags, d...); d.HasErrors() {
+			continue
+		}
+		if v.IsNull() {
+			continue // As in Terraform (and gohcl), null is unset.
+		}
+		if v, err := convert.Convert(v, a.ty); err == nil && v.IsWhollyKnown() {
+			if err = gocty.FromCtyValue(v, a.field(&c)); err == nil {
+				continue
+			}
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Incorrect attribute value type",
+			Detail: fmt.Sprintf("%s must be %s.", a.name, typeText(a.ty)), Subject: attr.Expr.Range().Ptr()})
+	}
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -112,4 +161,15 @@ func Decode(body hcl.Body, ctx *hcl.EvalContext) (*Config, hcl.Diagnostics) {
 		bad("gpu_flag", fmt.Sprintf("gpu_flag %q is neither \"gpus\" (sbatch --gpus=N) nor \"gres\" (sbatch --gres=gpu:N).", c.GPUFlag))
 	}
 	return &c, diags
+}
+
+// typeText names a type for an error message.
+func typeText(ty cty.Type) string {
+	switch {
+	case ty == cty.Number:
+		return "a whole number"
+	case ty.IsListType():
+		return "a list of strings"
+	}
+	return "a string"
 }

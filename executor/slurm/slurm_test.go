@@ -49,6 +49,10 @@ retries   = 2
 		{"bad poll", `poll = "1ms"`, nil, `poll "1ms" is not a duration`},
 		{"bad gpu_flag", `gpu_flag = "cuda"`, nil, `gpu_flag "cuda" is neither`},
 		{"unknown", `partitions = "gpu"`, nil, `An argument named "partitions" is not expected here`},
+		{"cpus not a number", `cpus = "eight"`, nil, "cpus must be a whole number"},
+		{"cpus fraction", `cpus = 1.5`, nil, "cpus must be a whole number"},
+		{"extra not a list", `extra = "--qos=high"`, nil, "extra must be a list of strings"},
+		{"null is unset", `partition = null`, []string{"--gpus=2"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
