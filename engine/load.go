@@ -7,9 +7,12 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -207,33 +210,60 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 			return p, diags // a variable without a value, reported above
 		}
 	}
-	for _, in := range p.Stages {
-		if d := opts.interrupted(); d != nil {
-			return p, append(diags, d...)
-		}
-		if in.block.bad || p.reachesBadGlobal(in.block) {
-			continue // reported once, at the block or global
-		}
-		// One evaluation context for decoding and for the kind's input
-		// check: building it evaluates the globals the stage reaches.
-		ctx, d := p.evalContext(pendingOut, in.each, in.block)
-		diags = append(diags, d...)
-		if d.HasErrors() {
-			continue
-		}
-		st, d := p.decodeIn(in, ctx)
-		diags = append(diags, d...)
-		in.stage = st
-		if st != nil {
-			d := p.checkInputs(in, st)
-			diags = append(diags, d...)
-			if !d.HasErrors() && in.Kind.CheckInputs != nil {
-				diags = append(diags, in.Kind.CheckInputs(in.block.remain, ctx, p.Dir)...)
+	// The instances decode concurrently, as a build computes their
+	// actions; their diagnostics are reported in file order.
+	each := make([]hcl.Diagnostics, len(p.Stages))
+	var next atomic.Int64
+	var stop atomic.Pointer[hcl.Diagnostics] // set once loading is interrupted
+	var wg sync.WaitGroup
+	for range max(1, min(runtime.GOMAXPROCS(0), len(p.Stages))) {
+		wg.Go(func() {
+			for stop.Load() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= len(p.Stages) {
+					return
+				}
+				if d := opts.interrupted(); d != nil {
+					stop.CompareAndSwap(nil, &d)
+					return
+				}
+				each[i] = p.decodeInstance(p.Stages[i])
 			}
-		}
+		})
+	}
+	wg.Wait()
+	for _, d := range each {
+		diags = append(diags, d...)
+	}
+	if d := stop.Load(); d != nil {
+		return p, append(diags, *d...)
 	}
 	p.blankSecrets(diags)
 	return p, diags
+}
+
+// decodeInstance decodes in, sets in.stage, and checks its inputs.
+func (p *Pipeline) decodeInstance(in *Instance) hcl.Diagnostics {
+	if in.block.bad || p.reachesBadGlobal(in.block) {
+		return nil // reported once, at the block or global
+	}
+	// One evaluation context for decoding and for the kind's input check:
+	// building it evaluates the globals the stage reaches.
+	ctx, diags := p.evalContext(pendingOut, in.each, in.block)
+	if diags.HasErrors() {
+		return diags
+	}
+	st, d := p.decodeIn(in, ctx)
+	diags = append(diags, d...)
+	in.stage = st
+	if st != nil {
+		d := p.checkInputs(in, st)
+		diags = append(diags, d...)
+		if !d.HasErrors() && in.Kind.CheckInputs != nil {
+			diags = append(diags, in.Kind.CheckInputs(in.block.remain, ctx, p.Dir)...)
+		}
+	}
+	return diags
 }
 
 // notText reports a pipeline file that is not text (a NUL byte, or bytes

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -84,9 +85,12 @@ stage "sample" "each" {
 		t.Fatal(err)
 	}
 	calls := map[string]int{}
+	var mu sync.Mutex // Load decodes stages, and the blocks they reach, concurrently.
 	counting := *ModelBlock
 	counting.Decode = func(blk *hcl.Block, ectx *hcl.EvalContext) (any, hcl.Diagnostics) {
+		mu.Lock()
 		calls[blk.Labels[0]]++
+		mu.Unlock()
 		return decodeModelBlock(blk, ectx)
 	}
 	p, diags := engine.Load(file, engine.LoadOptions{Lookup: Lookup, Kinds: Names, Blocks: map[string]*engine.BlockType{"model": &counting}})
