@@ -44,12 +44,12 @@ func (m *remoteMemo) Get(key string) ([]byte, bool, error) {
 		return val, ok, err
 	}
 	r := m.r
-	if r.opt.Mode&Read == 0 || r.down.Load() || !r.memoPresent(m.ns, memoKey(m.ns, key)) {
+	k := memoKey(m.ns, key)
+	if r.opt.Mode&Read == 0 || r.down.Load() || !r.memoPresent(m.ns, k) {
 		return nil, false, nil
 	}
 	ctx, cancel := r.short(r.ctx)
 	defer cancel()
-	k := memoKey(m.ns, key)
 	rc, _, err := r.store.Get(ctx, k, 0, -1)
 	if errors.Is(err, ErrNotExist) {
 		return nil, false, nil
