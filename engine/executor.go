@@ -115,7 +115,7 @@ func RunsOn(named, def string) string {
 func (b *builder) admit(n *node, free []bool) (devs []int, ok bool, err error) {
 	ex, name := b.executorOf(n.res.Instance)
 	if ex == nil {
-		return nil, false, fmt.Errorf("%s runs on executor %s, which this build has not set up", n.res.Instance.Addr, name)
+		return nil, false, fmt.Errorf("%s runs on executor %s, which this build has not set up: pass its executor in BuildOptions.Executors (refeval build sets up every executor block of the pipeline)", n.res.Instance.Addr, name)
 	}
 	if cl, isCluster := ex.(Cluster); isCluster {
 		if b.clusterRunning[name] >= max(1, cl.MaxJobs()) {
