@@ -9,8 +9,11 @@ import "bytes"
 // ops counts the bytes outside strings and comments that may be operators
 // (each operator token has at least one): more than any chain of them. It
 // reports ok false, and the caller lexes src, for what it does not follow:
-// heredocs and a block comment left open.
-func scanDepth(src []byte) (maxDepth, ops int, ok bool) {
+// heredocs and a block comment left open. items lists the offsets of the
+// lines that start with a letter outside every bracket, quote, template
+// sequence and comment: where top-level blocks and attributes start
+// (splitParse cuts the file there).
+func scanDepth(src []byte) (maxDepth, ops int, ok bool, items []int) {
 	depth := 0
 	open := func() {
 		depth++
@@ -82,7 +85,7 @@ func scanDepth(src []byte) (maxDepth, ops int, ok bool) {
 			} else if i+1 < len(src) && src[i+1] == '*' {
 				end := bytes.Index(src[i+2:], []byte("*/"))
 				if end < 0 {
-					return maxDepth, ops, false
+					return maxDepth, ops, false, nil
 				}
 				i += 2 + end + 1
 			} else {
@@ -90,7 +93,7 @@ func scanDepth(src []byte) (maxDepth, ops int, ok bool) {
 			}
 		case '<':
 			if i+1 < len(src) && src[i+1] == '<' {
-				return maxDepth, ops, false // perhaps a heredoc
+				return maxDepth, ops, false, nil // perhaps a heredoc
 			}
 			ops++
 		case '+', '-', '*', '%', '!', '>', '?', '&', '|':
@@ -99,10 +102,18 @@ func scanDepth(src []byte) (maxDepth, ops int, ok bool) {
 			if i+1 < len(src) && src[i+1] == '=' {
 				ops++
 			}
+		case '\n':
+			if depth == 0 && braces == 0 && i+1 < len(src) && isLetter(src[i+1]) {
+				items = append(items, i+1)
+			}
 		}
 	}
-	return maxDepth, ops, true
+	return maxDepth, ops, true, items
 }
+
+// isLetter reports whether c is an ASCII letter: how an identifier that
+// starts a block or attribute begins.
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 // lineEnd returns the index of the first newline at or after i, or the
 // last index of src if there is none: where a line comment ends.

@@ -59,7 +59,7 @@ func TestScanDepthMatchesLexer(t *testing.T) {
 	}
 	declined := 0
 	for i, src := range srcs {
-		got, ops, ok := scanDepth(src)
+		got, ops, ok, _ := scanDepth(src)
 		if !ok {
 			declined++
 			if i < len(files) {

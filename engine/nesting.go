@@ -18,8 +18,13 @@ const maxNesting = 256
 // parseHCL parses a pipeline file, after checking that it does not nest
 // deeper than maxNesting (see checkNesting).
 func parseHCL(parser *hclparse.Parser, src []byte, filename string) (*hcl.File, hcl.Diagnostics) {
-	if diags := checkNesting(src, filename, maxNesting); diags.HasErrors() {
+	items, diags := checkNesting(src, filename, maxNesting)
+	if diags.HasErrors() {
 		return nil, diags
+	}
+	if f := splitParse(src, filename, items); f != nil {
+		parser.AddFile(filename, f)
+		return f, nil
 	}
 	return parser.ParseHCL(src, filename)
 }
@@ -39,9 +44,12 @@ const maxOperators = 1024
 // deep, or the first operator that would chain more than maxOperators
 // deep, with its file:line:col. Unbalanced or invalid tokens are left to
 // the parser: only the depth is checked here.
-func checkNesting(src []byte, filename string, max int) hcl.Diagnostics {
-	if depth, ops, ok := scanDepth(src); ok && depth <= max && ops <= maxOperators {
-		return nil
+//
+// It also returns scanDepth's top-level item offsets, when it could
+// measure src.
+func checkNesting(src []byte, filename string, max int) ([]int, hcl.Diagnostics) {
+	if depth, ops, ok, items := scanDepth(src); ok && depth <= max && ops <= maxOperators {
+		return items, nil
 	}
 	toks, _ := hclsyntax.LexConfig(src, filename, hcl.InitialPos)
 	depth := 0
@@ -53,9 +61,9 @@ func checkNesting(src []byte, filename string, max int) hcl.Diagnostics {
 	}
 	levels := []level{{open: hclsyntax.TokenOBrace}}
 	ops := 0
-	tooDeep := func(tok hclsyntax.Token, detail string) hcl.Diagnostics {
+	tooDeep := func(tok hclsyntax.Token, detail string) ([]int, hcl.Diagnostics) {
 		rng := tok.Range
-		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Nesting Too Deep", Detail: detail, Subject: &rng}}
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Nesting Too Deep", Detail: detail, Subject: &rng}}
 	}
 	endExpr := func() {
 		top := &levels[len(levels)-1]
@@ -97,7 +105,7 @@ func checkNesting(src []byte, filename string, max int) hcl.Diagnostics {
 			}
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // opens reports whether a token opens a nesting level: a bracket, brace,

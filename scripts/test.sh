@@ -26,7 +26,7 @@ done
 go vet ./...
 go test -timeout 60m "$@" ./...
 
-# Fuzz the index entry decoder and the pipeline loader for a fixed number of inputs (docs/cache.md,
+# Fuzz the index entry decoder, the pipeline loader and the split parse for a fixed number of inputs (docs/cache.md,
 # "Guarantees"); a crasher is saved under the package's testdata/fuzz and fails the run. The
 # budgets are counts, not durations: with a duration, go1.26's fuzzing coordinator can fail a
 # target with a bare "context deadline exceeded" when a worker is busy at the deadline
@@ -35,3 +35,4 @@ go test -timeout 60m "$@" ./...
 go test -run '^$' -fuzz '^FuzzDecodeEntry$' -fuzztime 300000x ./cache
 go test -run '^$' -fuzz '^FuzzDecodeEntryFast$' -fuzztime 300000x ./cache
 go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 60000x ./engine
+go test -run '^$' -fuzz '^FuzzSplitParse$' -fuzztime 60000x ./engine
