@@ -31,6 +31,18 @@ func (m *Model) passRows(n int) int {
 // more passes. Each pass writes only its own rows of the result, so the
 // result does not depend on how the passes interleave.
 func (m *Model) eachPass(ctx context.Context, n int, pass func(k int) error) error {
+	if n == 1 || m.passes == 1 {
+		// One at a time, on the caller's goroutine.
+		for k := range n {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := pass(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(m.passes)
 	for k := range n {
