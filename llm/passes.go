@@ -32,16 +32,7 @@ func (m *Model) passRows(n int) int {
 // result does not depend on how the passes interleave.
 func (m *Model) eachPass(ctx context.Context, n int, pass func(k int) error) error {
 	if n == 1 || m.passes == 1 {
-		// One at a time, on the caller's goroutine.
-		for k := range n {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := pass(k); err != nil {
-				return err
-			}
-		}
-		return nil
+		return m.onePassAtATime(ctx, n, pass)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(m.passes)
@@ -55,4 +46,18 @@ func (m *Model) eachPass(ctx context.Context, n int, pass func(k int) error) err
 		return err
 	}
 	return ctx.Err()
+}
+
+// onePassAtATime calls pass(k) for every k in [0, n) in order on the
+// caller's goroutine, stopping at the first error or once ctx is done.
+func (m *Model) onePassAtATime(ctx context.Context, n int, pass func(k int) error) error {
+	for k := range n {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := pass(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }

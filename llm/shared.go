@@ -52,14 +52,18 @@ func (m *Model) NextTokenLogProbsShared(ctx context.Context, prefix []int, suffi
 		return nil, fmt.Errorf("next-token log-probs (shared prefix): %w", err)
 	}
 	defer finalize(res)
+	// The passes run one at a time: two at once took the demo's judge 50%
+	// more CPU time and 300 MB more memory for 8% less wall time (their
+	// attention softmax over the long shared prefix contends for the
+	// cores' caches; docs/llm.md).
 	var spans []span
-	for start, limit := 0, m.passRows(len(suffixes)); start < len(suffixes); {
-		n, sufLen := m.extendChunk(min(len(suffixes)-start, limit), preLen, func(i int) int { return len(suffixes[start+i]) })
+	for start := 0; start < len(suffixes); {
+		n, sufLen := m.extendChunk(len(suffixes)-start, preLen, func(i int) int { return len(suffixes[start+i]) })
 		spans = append(spans, span{start: start, n: n, seqLen: sufLen})
 		start += n
 	}
 	out := make([][]float32, len(suffixes))
-	err = m.eachPass(ctx, len(spans), func(k int) error {
+	err = m.onePassAtATime(ctx, len(spans), func(k int) error {
 		sp := spans[k]
 		chunk := suffixes[sp.start : sp.start+sp.n]
 		tk, mask := padded(chunk, bucket.Batch(len(chunk), m.maxBatch), sp.seqLen)
