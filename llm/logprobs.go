@@ -40,14 +40,12 @@ func (m *Model) SequenceLogProbs(ctx context.Context, seqs []Sequence) ([]SeqLog
 	}
 	// The passes: consecutive spans of seqs, spread over the passes
 	// that run at once.
-	var spans []span
-	for start, limit := 0, m.passRows(len(seqs)); start < len(seqs); {
-		n, seqLen, respLen := m.chunk(min(len(seqs)-start, limit),
+	spans := cut(len(seqs), m.passRows(len(seqs)), func(start, left int) span {
+		n, seqLen, respLen := m.chunk(left,
 			func(i int) int { return len(seqs[start+i].Tokens) },
 			func(i int) int { return len(seqs[start+i].Tokens) - seqs[start+i].PromptLen })
-		spans = append(spans, span{start, n, seqLen, respLen})
-		start += n
-	}
+		return span{n: n, seqLen: seqLen, scored: respLen}
+	})
 	out := make([]SeqLogProbs, len(seqs))
 	err = m.eachPass(ctx, len(spans), func(k int) error {
 		sp := spans[k]
@@ -95,6 +93,20 @@ func (m *Model) SequenceLogProbs(ctx context.Context, seqs []Sequence) ([]SeqLog
 // span is the items of one forward pass: n from start, padded to seqLen
 // tokens, scored tokens padded to scored.
 type span struct{ start, n, seqLen, scored int }
+
+// cut cuts n items into consecutive spans, one per forward pass: size
+// says how many of the next left items (at most limit) from start go into
+// one pass, and their lengths.
+func cut(n, limit int, size func(start, left int) span) []span {
+	var spans []span
+	for start := 0; start < n; {
+		sp := size(start, min(n-start, limit))
+		sp.start = start
+		spans = append(spans, sp)
+		start += sp.n
+	}
+	return spans
+}
 
 // activationBudget bounds the largest activations of one forward pass:
 // batch × scored positions × vocab for scoring (the logits of the response
@@ -149,12 +161,10 @@ func (m *Model) NextTokenLogProbs(ctx context.Context, prefixes [][]int) ([][]fl
 	if err != nil {
 		return nil, err
 	}
-	var spans []span
-	for start, limit := 0, m.passRows(len(prefixes)); start < len(prefixes); {
-		n, seqLen, _ := m.chunk(min(len(prefixes)-start, limit), func(i int) int { return len(prefixes[start+i]) }, nil)
-		spans = append(spans, span{start: start, n: n, seqLen: seqLen})
-		start += n
-	}
+	spans := cut(len(prefixes), m.passRows(len(prefixes)), func(start, left int) span {
+		n, seqLen, _ := m.chunk(left, func(i int) int { return len(prefixes[start+i]) }, nil)
+		return span{n: n, seqLen: seqLen}
+	})
 	out := make([][]float32, len(prefixes))
 	err = m.eachPass(ctx, len(spans), func(k int) error {
 		sp := spans[k]

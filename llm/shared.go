@@ -56,12 +56,10 @@ func (m *Model) NextTokenLogProbsShared(ctx context.Context, prefix []int, suffi
 	// more CPU time and 300 MB more memory for 8% less wall time (their
 	// attention softmax over the long shared prefix contends for the
 	// cores' caches; docs/llm.md).
-	var spans []span
-	for start := 0; start < len(suffixes); {
-		n, sufLen := m.extendChunk(len(suffixes)-start, preLen, func(i int) int { return len(suffixes[start+i]) })
-		spans = append(spans, span{start: start, n: n, seqLen: sufLen})
-		start += n
-	}
+	spans := cut(len(suffixes), len(suffixes), func(start, left int) span {
+		n, sufLen := m.extendChunk(left, preLen, func(i int) int { return len(suffixes[start+i]) })
+		return span{n: n, seqLen: sufLen}
+	})
 	out := make([][]float32, len(suffixes))
 	err = m.onePassAtATime(ctx, len(spans), func(k int) error {
 		sp := spans[k]
