@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -17,10 +18,13 @@ type endpointBlock struct{ name string }
 // countingType is a model block type whose Decode counts its calls per
 // block and reads name as a string.
 func countingType(calls map[string]int) *BlockType {
+	var mu sync.Mutex // Load decodes stages, and the blocks they reach, concurrently.
 	return &BlockType{
 		Attributes: []string{"name"},
 		Decode: func(blk *hcl.Block, ectx *hcl.EvalContext) (any, hcl.Diagnostics) {
+			mu.Lock()
 			calls[blk.Labels[0]]++
+			mu.Unlock()
 			attrs, diags := blk.Body.JustAttributes()
 			a, ok := attrs["name"]
 			if !ok {
