@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/refeval/refeval/llm/checkpoint"
 )
 
 // TestPassesDoNotChangeResults: scoring, next-token log-probs (with and
@@ -113,5 +114,49 @@ func TestEachPassRunsPassesAtOnce(t *testing.T) {
 	}
 	if c := calls.Load(); c > 5 {
 		t.Errorf("%d passes ran after the fourth failed", c)
+	}
+}
+
+// TestPassesDoNotChangeResultsLargeKernel: the same with a model whose
+// products take the backend's blocked kernel in an 8-row pass and its small
+// kernel in a 1-row one (flops below 4M), so a sequence's log-probs do not
+// depend on which kernel its pass took either.
+func TestPassesDoNotChangeResultsLargeKernel(t *testing.T) {
+	cfg, err := checkpoint.SizedConfig("qwen2", "small", 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(cfg, checkpoint.Random(cfg, 5), Options{MaxBatch: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx := context.Background()
+	var seqs []Sequence
+	var prefixes [][]int
+	for i := range 6 {
+		p := prompt(uint64(10+i), 60)
+		seqs = append(seqs, Sequence{Tokens: append(p, prompt(uint64(40+i), 60)...), PromptLen: len(p)})
+		prefixes = append(prefixes, p)
+	}
+	run := func(passes int) ([]SeqLogProbs, [][]float32) {
+		m.passes = passes
+		s, err := m.SequenceLogProbs(ctx, seqs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := m.NextTokenLogProbs(ctx, prefixes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, n
+	}
+	s1, n1 := run(1)
+	s6, n6 := run(6)
+	if d := cmp.Diff(s1, s6); d != "" {
+		t.Errorf("scores changed with one row a pass (-one pass +six):\n%.3000s", d)
+	}
+	if d := cmp.Diff(n1, n6); d != "" {
+		t.Errorf("next-token log-probs changed with one row a pass (-one pass +six):\n%.3000s", d)
 	}
 }
