@@ -11,8 +11,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -21,6 +19,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+	"golang.org/x/sync/errgroup"
 )
 
 // LoadOptions says how to load a pipeline file.
@@ -213,30 +212,24 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	// The instances decode concurrently, as a build computes their
 	// actions; their diagnostics are reported in file order.
 	each := make([]hcl.Diagnostics, len(p.Stages))
-	var next atomic.Int64
-	var stop atomic.Pointer[hcl.Diagnostics] // set once loading is interrupted
-	var wg sync.WaitGroup
-	for range max(1, min(runtime.GOMAXPROCS(0), len(p.Stages))) {
-		wg.Go(func() {
-			for stop.Load() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= len(p.Stages) {
-					return
-				}
-				if d := opts.interrupted(); d != nil {
-					stop.CompareAndSwap(nil, &d)
-					return
-				}
-				each[i] = p.decodeInstance(p.Stages[i])
-			}
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	var interrupted hcl.Diagnostics
+	for i, in := range p.Stages {
+		if interrupted = opts.interrupted(); interrupted != nil {
+			break
+		}
+		g.Go(func() error {
+			each[i] = p.decodeInstance(in)
+			return nil
 		})
 	}
-	wg.Wait()
+	g.Wait()
 	for _, d := range each {
 		diags = append(diags, d...)
 	}
-	if d := stop.Load(); d != nil {
-		return p, append(diags, *d...)
+	if interrupted != nil {
+		return p, append(diags, interrupted...)
 	}
 	p.blankSecrets(diags)
 	return p, diags

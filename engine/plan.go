@@ -7,7 +7,8 @@ import (
 	"io"
 	"runtime"
 	"slices"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/refeval/refeval/cache"
 )
@@ -31,10 +32,9 @@ type PlanItem struct {
 // (no cache folder yet): then everything runs. It returns ctx's error as
 // soon as ctx is cancelled.
 //
-// Instances whose dependencies are planned are planned concurrently, on up
-// to GOMAXPROCS goroutines (one when debug is set, so that its lines come
-// in order), as a build computes their actions; the items come in the same
-// order whatever the interleaving.
+// Instances whose dependencies are planned are planned concurrently, up to
+// GOMAXPROCS at a time, as a build computes their actions; the items come
+// in the same order whatever the interleaving.
 func Plan(ctx context.Context, p *Pipeline, stages []*Instance, c *cache.Cache, debug io.Writer) ([]PlanItem, error) {
 	order := topoOrder(stages)
 	items := make([]PlanItem, len(order))
@@ -43,69 +43,38 @@ func Plan(ctx context.Context, p *Pipeline, stages []*Instance, c *cache.Cache, 
 	for i, in := range order {
 		idx[in] = i
 	}
-	// waiting[i] counts order[i]'s dependencies not planned yet; next[i]
-	// lists the instances that depend on it.
-	waiting := make([]int, len(order))
-	next := make([][]int, len(order))
-	var ready []int
-	for i, in := range order {
-		for _, d := range in.Deps {
-			if j, ok := idx[d]; ok {
-				waiting[i]++
-				next[j] = append(next[j], i)
-			}
-		}
-		if waiting[i] == 0 {
-			ready = append(ready, i)
-		}
-	}
-	workers := runtime.GOMAXPROCS(0)
+	// Each instance waits for its dependencies' done channels, then for
+	// one of GOMAXPROCS slots (one when debug is set, so that its lines do
+	// not interleave): a slot is never held by an instance that waits.
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
 	if debug != nil {
-		workers = 1
+		slots = make(chan struct{}, 1)
 	}
-	var mu sync.Mutex
-	cond := sync.NewCond(&mu)
-	done := 0
-	var firstErr error
-	work := func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for {
-			for len(ready) == 0 && firstErr == nil && done < len(order) {
-				cond.Wait()
-			}
-			if firstErr != nil || done == len(order) {
-				return
-			}
-			i := ready[0]
-			ready = ready[1:]
-			mu.Unlock()
-			// order[i]'s dependencies are planned: their items and outs
-			// were written before they were counted done, under mu.
-			err := ctx.Err()
-			if err == nil {
-				items[i], outs[i], err = planOne(p, c, order[i], idx, items, outs, debug)
-			}
-			mu.Lock()
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			done++
-			for _, j := range next[i] {
-				if waiting[j]--; waiting[j] == 0 {
-					ready = append(ready, j)
+	done := make([]chan struct{}, len(order))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	var g errgroup.Group
+	for i, in := range order {
+		g.Go(func() error {
+			defer close(done[i])
+			for _, d := range in.Deps {
+				if j, ok := idx[d]; ok {
+					<-done[j]
 				}
 			}
-			cond.Broadcast()
-		}
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var err error
+			items[i], outs[i], err = planOne(p, c, in, idx, items, outs, debug)
+			return err
+		})
 	}
-	var wg sync.WaitGroup
-	for range max(1, min(workers, len(order))) {
-		wg.Go(work)
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return items, nil
 }
