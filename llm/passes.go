@@ -7,18 +7,14 @@ import (
 )
 
 // maxPasses bounds the forward passes one call runs at once on the pure-Go
-// backend. That backend runs every op but the matrix products on the
-// goroutine that called it, so one pass keeps one core busy; each pass
-// holds up to activationBudget of activations, so four hold up to 2 GiB.
+// backend: Model.passes is min(GOMAXPROCS, maxPasses) there and 1 on XLA,
+// which spreads one pass over its device. The pure-Go backend runs every
+// op but the matrix products on the goroutine that called it, so one pass
+// keeps one core busy; each pass holds up to activationBudget of
+// activations, so four hold up to 2 GiB. A pass's rows and results are
+// the same whatever runs beside it, so the number changes speed and
+// memory, never a result (TestPassesDoNotChangeResults).
 const maxPasses = 4
-
-// Concurrency is how many forward passes a call runs at once: on the
-// pure-Go backend min(GOMAXPROCS, 4), elsewhere 1 (XLA spreads one pass
-// over its device). Callers with independent calls to make (a judge's
-// groups of pairs) gain by making this many at once. A pass's rows and
-// results are the same whatever runs beside it, so the number changes
-// speed and memory, never a result.
-func (m *Model) Concurrency() int { return m.passes }
 
 // passRows caps the rows of one pass over n items so that they spread over
 // the passes that run at once: ceil(n / passes).
@@ -32,7 +28,7 @@ func (m *Model) passRows(n int) int {
 // result does not depend on how the passes interleave.
 func (m *Model) eachPass(ctx context.Context, n int, pass func(k int) error) error {
 	if n == 1 || m.passes == 1 {
-		return m.onePassAtATime(ctx, n, pass)
+		return inOrder(ctx, n, pass)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(m.passes)
@@ -48,9 +44,9 @@ func (m *Model) eachPass(ctx context.Context, n int, pass func(k int) error) err
 	return ctx.Err()
 }
 
-// onePassAtATime calls pass(k) for every k in [0, n) in order on the
-// caller's goroutine, stopping at the first error or once ctx is done.
-func (m *Model) onePassAtATime(ctx context.Context, n int, pass func(k int) error) error {
+// inOrder calls pass(k) for every k in [0, n) in order on the caller's
+// goroutine, stopping at the first error or once ctx is done.
+func inOrder(ctx context.Context, n int, pass func(k int) error) error {
 	for k := range n {
 		if err := ctx.Err(); err != nil {
 			return err

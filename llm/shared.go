@@ -61,7 +61,7 @@ func (m *Model) NextTokenLogProbsShared(ctx context.Context, prefix []int, suffi
 		return span{n: n, seqLen: sufLen}
 	})
 	out := make([][]float32, len(suffixes))
-	err = m.onePassAtATime(ctx, len(spans), func(k int) error {
+	err = inOrder(ctx, len(spans), func(k int) error {
 		sp := spans[k]
 		chunk := suffixes[sp.start : sp.start+sp.n]
 		tk, mask := padded(chunk, bucket.Batch(len(chunk), m.maxBatch), sp.seqLen)
