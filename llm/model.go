@@ -43,7 +43,7 @@ type Model struct {
 	device   compute.DeviceNum
 	head     []*model.Variable // The lm_head cut in row slices for the pure-Go backend's small kernel (head.go); nil elsewhere.
 
-	passes   int          // Forward passes one call runs at once (Concurrency).
+	passes   int          // Forward passes one call runs at once (maxPasses).
 	mu       sync.RWMutex // Read-held by every call that runs the model, held by Close.
 	execMu   sync.Mutex
 	execs    map[string]*model.Exec // By graph kind and static parameters; under execMu.
