@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -291,8 +290,10 @@ func accumulate(ctx context.Context, grads *replicaExecs, obj objective, batch [
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the first replica's: a cancelled step is one "context canceled", not one per replica
+		}
 	}
 	st := &stats{}
 	for _, m := range micros {
