@@ -7,7 +7,9 @@ import (
 )
 
 // TestLoadEdges checks that references make edges, also through locals,
-// models and datasets, to one instance by literal key, and from depends_on.
+// models and datasets, to one instance by literal key or by an index that
+// reaches no stage output (each.key, each.value, a local), and from
+// depends_on.
 func TestLoadEdges(t *testing.T) {
 	p, diags := Load("testdata/ok/edges.hcl", LoadOptions{Blocks: fakeBlocks, Lookup: fakeLookup})
 	if diags.HasErrors() {
@@ -22,6 +24,12 @@ func TestLoadEdges(t *testing.T) {
 		{`stage.fake.train["b"]`, []string{"stage.fake.data", "stage.fake.prep"}},
 		{"stage.fake.pick", []string{`stage.fake.train["b"]`}},
 		{"stage.fake.after", []string{"stage.fake.other"}},
+		{`stage.fake.pairs["a"]`, []string{`stage.fake.score["a"]`}},
+		{`stage.fake.pairs["b"]`, []string{`stage.fake.score["b"]`}},
+		{`stage.fake.mixed["x"]`, []string{`stage.fake.pairs["a"]`, `stage.fake.score["a"]`}},
+		{`stage.fake.mixed["y"]`, []string{`stage.fake.pairs["b"]`, `stage.fake.score["a"]`}},
+		{"stage.fake.late", []string{"stage.fake.prep", `stage.fake.score["a"]`, `stage.fake.score["b"]`}},
+		{"stage.fake.all", []string{`stage.fake.score["a"]`, `stage.fake.score["b"]`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.addr, func(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // orderGlobals sorts locals, models and datasets so that each comes after
@@ -63,8 +65,13 @@ func (p *Pipeline) stageRefsOf(r ref) []ref {
 	return out
 }
 
-// link turns each instance's references into edges.
-func (p *Pipeline) link(blocks []*stageBlock) hcl.Diagnostics {
+// link turns each instance's references into edges. A reference indexed
+// by an expression that reaches no stage output, such as
+// stage.score.judge[each.key], is an edge to the one instance its index
+// names for that instance, evaluated in ctx (variables and the globals
+// that reach no stage); any other unkeyed reference is an edge to every
+// instance of the block.
+func (p *Pipeline) link(blocks []*stageBlock, ctx *hcl.EvalContext) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, b := range blocks {
 		// The stage references are the block's, the same for each instance.
@@ -93,6 +100,13 @@ func (p *Pipeline) link(blocks []*stageBlock) hcl.Diagnostics {
 					deps[u] = true
 					continue
 				}
+				if key, ok := p.indexKey(sr, in, ctx); ok {
+					if u, ok := p.byAddr[instanceAddr(ub.kind.Name, ub.name, key, true)]; ok {
+						deps[u] = true
+						continue
+					}
+					// No such instance: decoding reports the index.
+				}
 				for _, u := range ub.instances {
 					deps[u] = true
 				}
@@ -108,6 +122,37 @@ func (p *Pipeline) link(blocks []*stageBlock) hcl.Diagnostics {
 		sortInstances(in.Dependents)
 	}
 	return diags
+}
+
+// indexKey evaluates the index of a reference written
+// stage.<kind>.<name>[EXPR] for instance in, when EXPR reaches no stage
+// output: the same key the instance's expressions will index with.
+func (p *Pipeline) indexKey(r ref, in *Instance, ctx *hcl.EvalContext) (string, bool) {
+	if r.keyExpr == nil || ctx == nil {
+		return "", false
+	}
+	refs, diags := p.refsOf(r.keyExpr)
+	if diags.HasErrors() {
+		return "", false
+	}
+	for _, kr := range refs {
+		if len(p.stageRefsOf(kr)) > 0 || (kr.root == "each" && in.each == cty.NilVal) {
+			return "", false
+		}
+	}
+	c := ctx.NewChild()
+	if in.each != cty.NilVal {
+		c.Variables = map[string]cty.Value{"each": in.each}
+	}
+	v, diags := r.keyExpr.Value(c)
+	if diags.HasErrors() || !v.IsWhollyKnown() || v.IsNull() {
+		return "", false
+	}
+	v, err := convert.Convert(v, cty.String)
+	if err != nil {
+		return "", false
+	}
+	return v.AsString(), true
 }
 
 func keysOf(b *stageBlock) string {

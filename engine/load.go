@@ -190,7 +190,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 		}
 		diags = append(diags, p.expand(b, staticCtx)...)
 	}
-	diags = append(diags, p.link(blocks)...)
+	diags = append(diags, p.link(blocks, staticCtx)...)
 	p.expanded = true
 	// Top-level blocks are decoded once the stages have their instances,
 	// so that a block's reference to a stage output reads a placeholder.

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -18,6 +19,11 @@ type ref struct {
 	key    string // stage instance key
 	hasKey bool
 	rng    hcl.Range
+	// keyExpr is the index of a stage reference written
+	// stage.<kind>.<name>[EXPR] with EXPR not a literal (each.key, a
+	// variable): link evaluates it for each instance, so that the
+	// instance depends on the one upstream instance it reads.
+	keyExpr hcl.Expression
 }
 
 func (r ref) global() string { return r.root + "." + r.name }
@@ -30,14 +36,45 @@ func (p *Pipeline) refsOf(expr hcl.Expression) ([]ref, hcl.Diagnostics) {
 	}
 	var refs []ref
 	var diags hcl.Diagnostics
+	var indexed map[hcl.Range]hcl.Expression
 	for _, t := range expr.Variables() {
 		r, d := p.parseRef(t)
 		diags = append(diags, d...)
-		if !d.HasErrors() {
-			refs = append(refs, r)
+		if d.HasErrors() {
+			continue
 		}
+		if r.root == "stage" && !r.hasKey && len(t) == 3 {
+			if indexed == nil {
+				indexed = indexedStages(expr)
+			}
+			r.keyExpr = indexed[t.SourceRange()]
+		}
+		refs = append(refs, r)
 	}
 	return refs, diags
+}
+
+// indexedStages finds, in expr, the stage references indexed by an
+// expression, stage.<kind>.<name>[EXPR] (a literal index is part of the
+// traversal instead), and returns each one's index by the reference's
+// source range.
+func indexedStages(expr hcl.Expression) map[hcl.Range]hcl.Expression {
+	out := map[hcl.Range]hcl.Expression{}
+	node, ok := expr.(hclsyntax.Node)
+	if !ok {
+		return out
+	}
+	hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
+		ix, ok := n.(*hclsyntax.IndexExpr)
+		if !ok {
+			return nil
+		}
+		if c, ok := ix.Collection.(*hclsyntax.ScopeTraversalExpr); ok && c.Traversal.RootName() == "stage" && len(c.Traversal) == 3 {
+			out[c.Traversal.SourceRange()] = ix.Key
+		}
+		return nil
+	})
+	return out
 }
 
 func (p *Pipeline) parseRef(t hcl.Traversal) (ref, hcl.Diagnostics) {

@@ -30,3 +30,36 @@ stage "fake" "after" {
   text       = "x"
   depends_on = [stage.fake.other]
 }
+
+# Indexed by an expression: each instance depends on the instance its
+# index names, not on every instance of the block.
+stage "fake" "score" {
+  for_each = toset(["a", "b"])
+  text     = "score ${each.key}"
+}
+
+stage "fake" "pairs" {
+  for_each = toset(["a", "b"])
+  text     = stage.fake.score[each.key].out
+}
+
+stage "fake" "mixed" {
+  for_each = { x = "a", y = "b" }
+  text     = "${stage.fake.pairs[each.value].out} ${stage.fake.score[local.first].out}"
+}
+
+locals {
+  first   = "a"
+  dynamic = trimprefix(stage.fake.prep.out, stage.fake.prep.out)
+}
+
+# An index that reaches a stage output is only known when it runs: every
+# instance is a dependency.
+stage "fake" "late" {
+  text = stage.fake.score["${local.dynamic}a"].out
+}
+
+# Also every instance when the block is used whole.
+stage "fake" "all" {
+  text = join(" ", [for k, s in stage.fake.score : s.out])
+}
