@@ -11,8 +11,7 @@
 # judge (prompts/refeval.txt) → pairs → reference log-probs → DPO for each
 # beta → eval each DPO policy against the SFT policy and the references.
 # As in RLRR's self_improve.sh, the same chain on the first test prompts
-# gives the validation pairs (stage.logprobs.val) that pick each DPO run's
-# best checkpoint.
+# gives the validation pairs that pick each DPO run's best checkpoint.
 
 variable "betas" {
   type        = list(string)
@@ -53,6 +52,12 @@ locals {
   max_tokens = 24
   # DPO runs by instance key: every beta of var.betas, or var.beta alone.
   runs = var.beta == "" ? { for b in var.betas : b => b } : { sweep = var.beta }
+  # Prompt sets sampled, judged and paired: the training prompts, and the
+  # first test prompts for DPO's validation pairs.
+  splits = {
+    train = { prompts = "../data/train.prompts.jsonl", references = "../data/train.references.jsonl", limit = var.train_prompts }
+    val   = { prompts = "../data/test.prompts.jsonl", references = "../data/test.references.jsonl", limit = var.val_prompts }
+  }
 }
 
 # Two of the judge templates are in the tokenizer's text so that a judge
@@ -87,10 +92,15 @@ stage "sft" "distill" {
   eval_fraction = 0.05
 }
 
-stage "sample" "train" {
+# Candidates, judgments, pairs and reference log-probs, once for the
+# training prompts and, as RLRR's self_improve.sh builds val.pairs.jsonl from
+# its test prompts, once for the first test prompts: the validation pairs
+# (stage.logprobs.split["val"]) that pick each DPO run's best checkpoint.
+stage "sample" "split" {
+  for_each    = local.splits
   model       = stage.sft.distill
-  prompts     = "../data/train.prompts.jsonl"
-  limit       = var.train_prompts
+  prompts     = each.value.prompts
+  limit       = each.value.limit
   n           = 5
   temperature = 0.8
   top_p       = 0.95
@@ -102,63 +112,34 @@ stage "sample" "train" {
 # policy never ranks the labels "a" and "b" among its top 5 next tokens, so
 # the demo reads their log-probs wherever they rank (top_logprobs = 0);
 # with a real model leave the paper's 5.
-stage "score" "train" {
+stage "score" "split" {
+  for_each     = local.splits
   judge        = stage.sft.distill
-  samples      = stage.sample.train
-  references   = "../data/train.references.jsonl"
+  samples      = stage.sample.split[each.key]
+  references   = each.value.references
   template     = var.judge_template
   top_logprobs = 0
   batch        = 20
 }
 
-stage "pairs" "train" {
-  scores    = stage.score.train.out
+stage "pairs" "split" {
+  for_each  = local.splits
+  scores    = stage.score.split[each.key].out
   tokenizer = stage.sft.distill # max_len (2048) counts the policy's tokens
 }
 
-stage "logprobs" "ref" {
-  model = stage.sft.distill
-  pairs = stage.pairs.train
-}
-
-# Validation pairs: the same chain on the first test prompts, as RLRR's
-# self_improve.sh builds val.pairs.jsonl from its test prompts.
-stage "sample" "val" {
-  model       = stage.sft.distill
-  prompts     = "../data/test.prompts.jsonl"
-  limit       = var.val_prompts
-  n           = 5
-  temperature = 0.8
-  top_p       = 0.95
-  max_tokens  = local.max_tokens
-  batch       = 20
-}
-
-stage "score" "val" {
-  judge        = stage.sft.distill
-  samples      = stage.sample.val
-  references   = "../data/test.references.jsonl"
-  template     = var.judge_template
-  top_logprobs = 0
-  batch        = 20
-}
-
-stage "pairs" "val" {
-  scores    = stage.score.val.out
-  tokenizer = stage.sft.distill
-}
-
-stage "logprobs" "val" {
-  model = stage.sft.distill
-  pairs = stage.pairs.val
+stage "logprobs" "split" {
+  for_each = local.splits
+  model    = stage.sft.distill
+  pairs    = stage.pairs.split[each.key]
 }
 
 stage "dpo" "beta" {
   for_each      = local.runs
   model         = stage.sft.distill
-  pairs         = stage.logprobs.ref
+  pairs         = stage.logprobs.split["train"]
   beta          = tonumber(each.value)
-  eval_pairs    = stage.logprobs.val
+  eval_pairs    = stage.logprobs.split["val"]
   # A tiny policy judged by itself: the paper's lr 5e-7 and batch 64 would
   # not move it; 39 steps of 8 pairs at 1.5e-4 do, and longer or faster
   # runs degenerate its answers.
