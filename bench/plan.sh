@@ -6,11 +6,14 @@
 # stage, which stays flat when plan is linear in the number of stages.
 # SHAPE "chain" (default) writes one stage block per step, in chains of 10;
 # "foreach" writes one block whose for_each runs over a local of N keys
-# (independent steps), which loads through one global evaluated once.
+# (independent steps), which loads through one global evaluated once;
+# "indexed" two blocks of N/2 keys, the second indexing the first by
+# each.key (pairs of steps).
 # Not run in CI (the 10,000-stage first build takes minutes).
 # Usage: bench/plan.sh [RUNS] [SIZES] [SHAPE]   (from the repository root)
 #        bench/plan.sh 5 "200 2000 10000"
 #        bench/plan.sh 5 "200 2000 10000" foreach   (SIZES multiples of 100)
+#        bench/plan.sh 5 "200 2000 10000" indexed   (SIZES multiples of 200)
 set -eu
 RUNS=${1:-5}
 SIZES=${2:-"200 2000 10000"}
@@ -36,6 +39,10 @@ gen() {
   }'
   if [ "$SHAPE" = foreach ]; then
     gen_foreach "$n" "$d"
+    return
+  fi
+  if [ "$SHAPE" = indexed ]; then
+    gen_indexed "$n" "$d"
     return
   fi
   awk -v n="$n" 'BEGIN {
@@ -78,6 +85,33 @@ EOF
     for (i = 1; i <= n; i++) printf " out/%d.txt", i
     printf "\n\ttouch stamp\n"
     for (i = 1; i <= n; i++) printf "out/%d.txt: in/%d.txt\n\tcat in/%d.txt > $@\n", i, i, i
+  }' > "$d/Makefile"
+}
+
+# gen_indexed N DIR writes two for_each blocks of N/2 instances each, the
+# second's instance k reading the first's instance k
+# (stage.exec.a[each.key]), and the equivalent Makefile.
+gen_indexed() {
+  n=$1 d=$2
+  cat > "$d/p.hcl" <<EOF
+locals {
+  ids = toset(flatten([for j in range($((n / 200))) : [for i in range(100) : tostring(j * 100 + i + 1)]]))
+}
+stage "exec" "a" {
+  for_each = local.ids
+  command  = ["sh", "-c", "cat in/\${each.key}.txt > \$OUT/o.txt"]
+  inputs   = ["in/\${each.key}.txt"]
+}
+stage "exec" "b" {
+  for_each = local.ids
+  command  = ["sh", "-c", "cat \${stage.exec.a[each.key].out}/o.txt > \$OUT/o.txt"]
+}
+EOF
+  awk -v n="$((n / 2))" 'BEGIN {
+    printf "stamp:"
+    for (i = 1; i <= n; i++) printf " out/b%d.txt", i
+    printf "\n\ttouch stamp\n"
+    for (i = 1; i <= n; i++) printf "out/a%d.txt: in/%d.txt\n\tcat in/%d.txt > $@\nout/b%d.txt: out/a%d.txt\n\tcat out/a%d.txt > $@\n", i, i, i, i, i, i
   }' > "$d/Makefile"
 }
 

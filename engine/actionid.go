@@ -159,7 +159,7 @@ func (p *Pipeline) canonicalConfig(in *Instance, ups map[*Instance]upstreamOut) 
 		}
 		return pendingOut(u)
 	}
-	ctx, diags := p.evalContext(hashed, in.each, in.block)
+	ctx, diags := p.evalContext(hashed, in)
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("%s: %s", in.Addr, diagText(diags))
 	}

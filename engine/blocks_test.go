@@ -90,7 +90,7 @@ stage "fake" "each" {
 		t.Errorf("Block(model.judge) = %v, %v; want {big}", v, ok)
 	}
 	in, _ := p.Lookup(`stage.fake.each["a"]`)
-	ctx, diags := p.evalContext(func(u *Instance) string { return "/cache/out/" + u.Name }, in.each, in.block)
+	ctx, diags := p.evalContext(func(u *Instance) string { return "/cache/out/" + u.Name }, in)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

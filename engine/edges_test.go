@@ -46,6 +46,25 @@ func TestLoadEdges(t *testing.T) {
 			}
 		})
 	}
+	// Each instance's expressions read the folders of the instances it
+	// depends on, also where its scope holds only those.
+	texts := map[string]string{
+		`stage.fake.pairs["a"]`: pendingPrefix + `stage.fake.score["a"]`,
+		`stage.fake.pairs["b"]`: pendingPrefix + `stage.fake.score["b"]`,
+		`stage.fake.mixed["y"]`: pendingPrefix + `stage.fake.pairs["b"] ` + pendingPrefix + `stage.fake.score["a"]`,
+		"stage.fake.all":        pendingPrefix + `stage.fake.score["a"] ` + pendingPrefix + `stage.fake.score["b"]`,
+	}
+	for addr, want := range texts {
+		in, _ := p.Lookup(addr)
+		st, diags := p.decode(in, pendingOut)
+		if diags.HasErrors() {
+			t.Fatalf("%s: %s", addr, diags)
+		}
+		if got := st.(*fakeStage).text; got != want {
+			t.Errorf("%s: text = %q, want %q", addr, got, want)
+		}
+	}
+
 	sel, err := p.Select([]string{"stage.fake.pick"})
 	if err != nil {
 		t.Fatal(err)

@@ -39,12 +39,12 @@ type outsFunc func(*Instance) string
 // (staticGlobals); only those that refer to a stage output, whose value
 // depends on outs, are evaluated for each context. Before this, a for_each
 // over a 2,000-element local evaluated that local 2,000 times.
-func (p *Pipeline) evalContext(outs outsFunc, each cty.Value, b *stageBlock) (*hcl.EvalContext, hcl.Diagnostics) {
+func (p *Pipeline) evalContext(outs outsFunc, in *Instance) (*hcl.EvalContext, hcl.Diagnostics) {
 	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: functionTable()}
 	ctx.Variables["var"] = p.varObject()
-	ctx.Variables["stage"] = p.stageObject(outs, b)
-	if each != cty.NilVal {
-		ctx.Variables["each"] = each
+	ctx.Variables["stage"] = p.stageObject(outs, in)
+	if in != nil && in.each != cty.NilVal {
+		ctx.Variables["each"] = in.each
 	}
 	db := &decodedBlocks{p: p}
 	ctx.Variables[blocksVar] = cty.CapsuleVal(decodedBlocksType, db)
@@ -167,35 +167,56 @@ func (g *global) value(ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
 }
 
 // blockValue is the value of stage.<kind>.<name> for one block: {out}, or
-// key → {out} for blocks with for_each.
-func blockValue(b *stageBlock, outs outsFunc) cty.Value {
+// key → {out} for blocks with for_each, of the instances given (nil: all).
+func blockValue(b *stageBlock, outs outsFunc, only []*Instance) cty.Value {
 	if b.forEach == nil {
 		if len(b.instances) == 1 {
 			return outObject(outs(b.instances[0]))
 		}
 		return cty.DynamicVal
 	}
-	insts := map[string]cty.Value{}
-	for _, in := range b.instances {
+	if only == nil {
+		only = b.instances
+	}
+	insts := make(map[string]cty.Value, len(only))
+	for _, in := range only {
 		insts[in.Key] = outObject(outs(in))
 	}
 	return objectOf(insts)
 }
 
 // stageObject builds the value of `stage`: kind → name → block value. With
-// b nil it holds every block; otherwise the blocks in b's scope, so that
-// evaluating n stages costs O(n · references), not O(n²).
-func (p *Pipeline) stageObject(outs outsFunc, b *stageBlock) cty.Value {
+// in nil it holds every block; otherwise the blocks in the scope of in's
+// block, so that evaluating n stages costs O(n · references), not O(n²).
+// A for_each block that no global refers to holds only the instances in
+// depends on: all of them when in uses the block whole, the one it indexes
+// when every reference names one (link), so that n instances each reading
+// stage.x.y[each.key] of an n-instance block cost O(n), not O(n²).
+func (p *Pipeline) stageObject(outs outsFunc, in *Instance) cty.Value {
 	blocks := p.blocks
-	if b != nil && p.expanded {
-		blocks = p.scopeOf(b)
+	var deps map[*stageBlock][]*Instance
+	if in != nil && p.expanded {
+		blocks = p.scopeOf(in.block)
+		deps = map[*stageBlock][]*Instance{}
+		for _, u := range in.Deps {
+			if u.block.forEach != nil && !p.shared[u.block] {
+				deps[u.block] = append(deps[u.block], u)
+			}
+		}
 	}
 	kinds := map[string]map[string]cty.Value{}
 	for _, sb := range blocks {
 		if kinds[sb.kind.Name] == nil {
 			kinds[sb.kind.Name] = map[string]cty.Value{}
 		}
-		kinds[sb.kind.Name][sb.name] = blockValue(sb, outs)
+		var only []*Instance
+		if deps != nil && sb.forEach != nil && !p.shared[sb] {
+			only = deps[sb]
+			if only == nil {
+				only = []*Instance{} // in scope through depends_on only, or no instance
+			}
+		}
+		kinds[sb.kind.Name][sb.name] = blockValue(sb, outs, only)
 	}
 	obj := map[string]cty.Value{}
 	for k, names := range kinds {
@@ -212,10 +233,12 @@ func (p *Pipeline) stageObject(outs outsFunc, b *stageBlock) cty.Value {
 func (p *Pipeline) scopeOf(b *stageBlock) map[string]*stageBlock {
 	p.scopeOnce.Do(func() {
 		shared := map[string]*stageBlock{}
+		p.shared = map[*stageBlock]bool{}
 		for _, g := range p.globals {
 			for _, r := range g.refs {
 				if sb, ok := p.blocks[r.name]; ok && r.root == "stage" {
 					shared[r.name] = sb
+					p.shared[sb] = true
 				}
 			}
 		}

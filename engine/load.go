@@ -176,7 +176,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 
 	// Instances.
 	p.ctx = opts.Context
-	staticCtx, d := p.evalContext(pendingOut, cty.NilVal, nil)
+	staticCtx, d := p.evalContext(pendingOut, nil)
 	diags = append(diags, d...)
 	if d.HasErrors() {
 		return p, diags
@@ -196,7 +196,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	// so that a block's reference to a stage output reads a placeholder.
 	// (A local that fails with placeholders is reported at the stages that
 	// use it, as before.)
-	blockCtx, _ := p.evalContext(pendingOut, cty.NilVal, nil)
+	blockCtx, _ := p.evalContext(pendingOut, nil)
 	diags = append(diags, p.decodeBlocks(blockCtx)...)
 	diags = append(diags, p.checkExecutors()...)
 	d = p.cycles()
@@ -242,7 +242,7 @@ func (p *Pipeline) decodeInstance(in *Instance) hcl.Diagnostics {
 	}
 	// One evaluation context for decoding and for the kind's input check:
 	// building it evaluates the globals the stage reaches.
-	ctx, diags := p.evalContext(pendingOut, in.each, in.block)
+	ctx, diags := p.evalContext(pendingOut, in)
 	if diags.HasErrors() {
 		return diags
 	}
@@ -709,7 +709,7 @@ func wholeNumber(v cty.Value) (int, bool) {
 // decode evaluates an instance's attributes with upstream outputs given by
 // outs and hands them to its kind.
 func (p *Pipeline) decode(in *Instance, outs outsFunc) (Stage, hcl.Diagnostics) {
-	ctx, diags := p.evalContext(outs, in.each, in.block)
+	ctx, diags := p.evalContext(outs, in)
 	if diags.HasErrors() {
 		return nil, diags
 	}

@@ -45,6 +45,7 @@ type Pipeline struct {
 	expanded  bool // every block has its instances
 	scopeOnce sync.Once
 	scopes    map[*stageBlock]map[string]*stageBlock // blocks each block's expressions can reach (scopeOf)
+	shared    map[*stageBlock]bool                   // blocks a global refers to (scopeOf)
 
 	ctx        context.Context // the loading's context (LoadOptions.Context), or nil
 	varOnce    sync.Once
