@@ -51,6 +51,17 @@ func (a *action) stage() (Stage, error) {
 	return st, nil
 }
 
+// actionFormat numbers the layout of an ActionID's lines. Cache entries
+// record it, so that plan can say why a stage runs again after a change
+// of layout; actionFormats says what each one changed. Format 2 changed
+// only the lines of upstream stages: a stage without any keeps its
+// ActionID.
+const actionFormat = 2
+
+var actionFormats = map[int]string{
+	2: "upstream stages enter it by output alone, no longer by address",
+}
+
 // upstreamOut is what the engine knows about a finished upstream instance.
 type upstreamOut struct {
 	id  cache.ID
@@ -135,14 +146,22 @@ func (p *Pipeline) computeAction(c *cache.Cache, in *Instance, ups map[*Instance
 	}
 
 	// Upstream OutputIDs (also present in the configuration lines when the
-	// stage refers to their folders; listed for depends_on and clarity).
+	// stage refers to their folders; listed for depends_on and clarity),
+	// by output alone: an upstream renamed, or built under another
+	// for_each key, with the same output is the same input. The addresses
+	// are kept in the entry, for plan's explanations.
+	ids := make([]string, 0, len(in.Deps))
 	for _, u := range in.Deps {
 		o, ok := ups[u]
 		if !ok {
 			return nil, fmt.Errorf("%s: upstream %s has no output", in.Addr, u.Addr)
 		}
 		a.upstream[u.Addr] = o.id.String()
-		h.Line("upstream %s %s", u.Addr, o.id)
+		ids = append(ids, o.id.String())
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		h.Line("upstream %s", id)
 	}
 	a.id = h.Sum()
 	return a, nil

@@ -13,6 +13,7 @@ import (
 // Meta when it reads such an entry (cache/record_v1.go): old caches keep
 // their explanations.
 type entryMeta struct {
+	Format            int `json:",omitempty"` // actionFormat; 0 for entries made before it was recorded (format 1)
 	Kind, KindVersion string
 	Config            map[string]string // attribute → canonical JSON
 	Inputs            map[string]string // input path → content digest hex
@@ -22,7 +23,7 @@ type entryMeta struct {
 // newEntry returns the cache entry of a's run: the stage address and
 // pipeline file as the entry's Name and Scope, the rest as its Meta.
 func newEntry(a *action, oid cache.ID, files []cache.File) (*cache.Entry, error) {
-	meta, err := json.Marshal(entryMeta{Kind: a.in.Kind.Name, KindVersion: a.in.Kind.Version,
+	meta, err := json.Marshal(entryMeta{Format: actionFormat, Kind: a.in.Kind.Name, KindVersion: a.in.Kind.Version,
 		Config: a.config, Inputs: a.inputs, Upstream: a.upstream})
 	if err != nil {
 		return nil, err

@@ -148,6 +148,9 @@ func whyNew(c *cache.Cache, p *Pipeline, in *Instance, a *action) ([]string, err
 		return []string{"not in cache (the last entry of this stage does not say how it was built)"}, nil
 	}
 	var reasons []string
+	if f := max(prev.Format, 1); f != actionFormat && len(in.Deps) > 0 {
+		reasons = append(reasons, fmt.Sprintf("ActionID format changed: %d → %d (%s)", f, actionFormat, actionFormats[actionFormat]))
+	}
 	if prev.Kind != in.Kind.Name || prev.KindVersion != in.Kind.Version {
 		reasons = append(reasons, fmt.Sprintf("kind version changed: %s %s → %s %s", prev.Kind, prev.KindVersion, in.Kind.Name, in.Kind.Version))
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -282,7 +283,8 @@ stage "fake" "a" {
   text   = var.t
   inputs = ["in.txt"]
 }
-stage "fake" "b" { text = stage.fake.a.out }
+variable "u" { default = "1" }
+stage "fake" "b" { text = "${stage.fake.a.out} ${var.u}" }
 `)
 	load := func(vars map[string]string) *Pipeline {
 		p, diags := Load(file, LoadOptions{Blocks: fakeBlocks, Lookup: fakeLookup, Vars: vars})
@@ -299,6 +301,36 @@ stage "fake" "b" { text = stage.fake.a.out }
 	p := load(nil)
 	if err := Build(context.Background(), []Selection{{Pipeline: p, Stages: p.Stages}}, BuildOptions{Cache: c}).Err(); err != nil {
 		t.Fatal(err)
+	}
+	// The entry of b as a refeval before ActionID format 2 recorded it.
+	_, last, err := c.LastFor(file, "stage.fake.b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta map[string]any
+	if err := json.Unmarshal(last.Meta, &meta); err != nil {
+		t.Fatal(err)
+	}
+	if meta["Format"] != float64(actionFormat) {
+		t.Fatalf("entry meta %s has no Format %d", last.Meta, actionFormat)
+	}
+	delete(meta, "Format")
+	if last.Meta, err = json.Marshal(meta); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(cache.ID{1}, last); err != nil {
+		t.Fatal(err)
+	}
+	p = load(map[string]string{"u": "2"})
+	items, err := Plan(context.Background(), p, p.Stages, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := items[1].Reasons; len(r) != 2 || r[0] != "ActionID format changed: 1 → 2 (upstream stages enter it by output alone, no longer by address)" || !strings.HasPrefix(r[1], "attribute text changed: ") {
+		t.Errorf("reasons for %s after an entry of ActionID format 1: %#v", items[1].Stage, r)
+	}
+	if r := items[0].Reasons; items[0].Action != "cached" {
+		t.Errorf("%s: %s %#v, want cached", items[0].Stage, items[0].Action, r)
 	}
 	write("in.txt", "two")
 	tests := []struct {
