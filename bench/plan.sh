@@ -66,20 +66,26 @@ gen() {
   }' > "$d/Makefile"
 }
 
-# gen_foreach N DIR writes one for_each block over N independent steps
-# (after gen has written the inputs) and the equivalent Makefile.
-gen_foreach() {
-  n=$1 d=$2
-  cat > "$d/p.hcl" <<EOF
+# foreach_hcl N NAME prints a local of N keys and a for_each block NAME
+# over them whose instance k copies in/k.txt.
+foreach_hcl() {
+  cat <<EOF
 locals {
-  ids = toset(flatten([for j in range($((n / 100))) : [for i in range(100) : tostring(j * 100 + i + 1)]]))
+  ids = toset(flatten([for j in range($(($1 / 100))) : [for i in range(100) : tostring(j * 100 + i + 1)]]))
 }
-stage "exec" "s" {
+stage "exec" "$2" {
   for_each = local.ids
   command  = ["sh", "-c", "cat in/\${each.key}.txt > \$OUT/o.txt"]
   inputs   = ["in/\${each.key}.txt"]
 }
 EOF
+}
+
+# gen_foreach N DIR writes one for_each block over N independent steps
+# (after gen has written the inputs) and the equivalent Makefile.
+gen_foreach() {
+  n=$1 d=$2
+  foreach_hcl "$n" s > "$d/p.hcl"
   awk -v n="$n" 'BEGIN {
     printf "stamp:"
     for (i = 1; i <= n; i++) printf " out/%d.txt", i
@@ -93,20 +99,15 @@ EOF
 # (stage.exec.a[each.key]), and the equivalent Makefile.
 gen_indexed() {
   n=$1 d=$2
-  cat > "$d/p.hcl" <<EOF
-locals {
-  ids = toset(flatten([for j in range($((n / 200))) : [for i in range(100) : tostring(j * 100 + i + 1)]]))
-}
-stage "exec" "a" {
-  for_each = local.ids
-  command  = ["sh", "-c", "cat in/\${each.key}.txt > \$OUT/o.txt"]
-  inputs   = ["in/\${each.key}.txt"]
-}
+  {
+    foreach_hcl $((n / 2)) a
+    cat <<EOF
 stage "exec" "b" {
   for_each = local.ids
   command  = ["sh", "-c", "cat \${stage.exec.a[each.key].out}/o.txt > \$OUT/o.txt"]
 }
 EOF
+  } > "$d/p.hcl"
   awk -v n="$((n / 2))" 'BEGIN {
     printf "stamp:"
     for (i = 1; i <= n; i++) printf " out/b%d.txt", i
