@@ -13,7 +13,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"golang.org/x/sync/errgroup"
 )
 
 // DefaultPartSize is the multipart part size for uploads and the piece
@@ -224,6 +225,29 @@ func (s *S3) Put(ctx context.Context, key string, r io.ReaderAt, size int64) err
 	return s.putMultipart(ctx, key, r, size)
 }
 
+// putPart uploads part i (from 0) of the object full, of size bytes read
+// from r, unless done (part number → ETag, from an upload being resumed)
+// already holds it with the same content.
+func (s *S3) putPart(ctx context.Context, full, uploadID string, r io.ReaderAt, size int64, i int32, done map[int32]string) (types.CompletedPart, error) {
+	off := int64(i) * s.partSize
+	n := min(s.partSize, size-off)
+	num := i + 1
+	if etag, ok := done[num]; ok {
+		h := md5.New()
+		if _, err := io.Copy(h, io.NewSectionReader(r, off, n)); err == nil && `"`+hex.EncodeToString(h.Sum(nil))+`"` == etag {
+			return types.CompletedPart{PartNumber: aws.Int32(num), ETag: aws.String(etag)}, nil
+		}
+	}
+	out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{
+		Bucket: &s.bucket, Key: &full, UploadId: &uploadID, PartNumber: aws.Int32(num),
+		Body: io.NewSectionReader(r, off, n), ContentLength: aws.Int64(n),
+	})
+	if err != nil {
+		return types.CompletedPart{}, err
+	}
+	return types.CompletedPart{PartNumber: aws.Int32(num), ETag: out.ETag}, nil
+}
+
 func (s *S3) putMultipart(ctx context.Context, key string, r io.ReaderAt, size int64) error {
 	full := s.key(key)
 	uploadID, done := s.resumable(ctx, full)
@@ -236,56 +260,28 @@ func (s *S3) putMultipart(ctx context.Context, key string, r io.ReaderAt, size i
 	}
 	nparts := int32((size + s.partSize - 1) / s.partSize)
 	parts := make([]types.CompletedPart, nparts)
+	// After a failed part no new one starts; those under way finish, so
+	// that a later Put resumes with as many parts as possible.
 	var (
-		mu    sync.Mutex
-		first error
-		wg    sync.WaitGroup
-		next  = make(chan int32)
+		g      errgroup.Group
+		failed atomic.Bool
 	)
-	for range s.parallel {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				off := int64(i) * s.partSize
-				n := min(s.partSize, size-off)
-				sec := io.NewSectionReader(r, off, n)
-				num := i + 1
-				if etag, ok := done[num]; ok {
-					h := md5.New()
-					if _, err := io.Copy(h, sec); err == nil && `"`+hex.EncodeToString(h.Sum(nil))+`"` == etag {
-						parts[i] = types.CompletedPart{PartNumber: aws.Int32(num), ETag: aws.String(etag)}
-						continue
-					}
-					sec = io.NewSectionReader(r, off, n)
-				}
-				out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{
-					Bucket: &s.bucket, Key: &full, UploadId: &uploadID, PartNumber: aws.Int32(num),
-					Body: sec, ContentLength: aws.Int64(n),
-				})
-				if err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-					continue
-				}
-				parts[i] = types.CompletedPart{PartNumber: aws.Int32(num), ETag: out.ETag}
-			}
-		}()
-	}
+	g.SetLimit(s.parallel)
 	for i := range nparts {
-		mu.Lock()
-		stop := first != nil
-		mu.Unlock()
-		if stop || ctx.Err() != nil {
+		if failed.Load() || ctx.Err() != nil {
 			break
 		}
-		next <- i
+		g.Go(func() error {
+			part, err := s.putPart(ctx, full, uploadID, r, size, i, done)
+			if err != nil {
+				failed.Store(true)
+				return err
+			}
+			parts[i] = part
+			return nil
+		})
 	}
-	close(next)
-	wg.Wait()
+	first := g.Wait()
 	if first == nil && ctx.Err() != nil {
 		first = ctx.Err()
 	}
