@@ -14,7 +14,7 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"refeval": func() { os.Exit(run(os.Args[1:], os.Stderr)) },
+		"refeval": func() { exiting = true; os.Exit(run(os.Args[1:], os.Stderr)) }, // as main
 	})
 }
 

@@ -37,7 +37,7 @@ func runWatch(ctx context.Context, cmd *Command, args []string) error {
 	var c *cache.Cache
 	defer func() {
 		if c != nil {
-			c.Close()
+			closeCache(c) // on a full disk, leaves the flush to the next run
 		}
 	}()
 	var devs engine.DeviceList // set by each load
