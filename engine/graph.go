@@ -101,11 +101,16 @@ func (p *Pipeline) link(blocks []*stageBlock, ctx *hcl.EvalContext) hcl.Diagnost
 					continue
 				}
 				if key, ok := p.indexKey(sr, in, ctx); ok {
-					if u, ok := p.byAddr[instanceAddr(ub.kind.Name, ub.name, key, true)]; ok {
-						deps[u] = true
+					u, ok := p.byAddr[instanceAddr(ub.kind.Name, ub.name, key, true)]
+					if !ok {
+						b.bad = true
+						diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Reference To Undeclared Stage Instance",
+							Detail:  fmt.Sprintf("stage.%s has no instance %q, the key this index gives in %s; its for_each gives %s.", sr.name, key, in.Addr, keysOf(ub)),
+							Subject: sr.keyExpr.Range().Ptr()})
 						continue
 					}
-					// No such instance: decoding reports the index.
+					deps[u] = true
+					continue
 				}
 				for _, u := range ub.instances {
 					deps[u] = true

@@ -6,3 +6,8 @@ stage "fake" "a" {
 stage "fake" "b" {
   text = stage.fake.a["z"].out # ERROR: Reference To Undeclared Stage Instance
 }
+
+stage "fake" "c" {
+  for_each = { p = "x", q = "w" }
+  text     = stage.fake.a[each.value].out # ERROR: Reference To Undeclared Stage Instance
+}
