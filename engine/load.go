@@ -162,7 +162,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	blocks := p.sortedBlocks()
 	for _, b := range blocks {
 		d := p.checkRefs(b.refs, b.forEach != nil, "stage."+b.id())
-		b.bad = d.HasErrors()
+		b.bad = b.bad || d.HasErrors()
 		diags = append(diags, d...)
 	}
 	if globalsBad {
@@ -573,6 +573,7 @@ func (p *Pipeline) loadStageBlock(blk *hcl.Block, index int, opts LoadOptions) h
 	for _, n := range sortedKeys(b.attrs) {
 		refs, d := p.refsOf(b.attrs[n].Expr)
 		diags = append(diags, d...)
+		b.bad = b.bad || d.HasErrors() // a malformed reference: its scope lacks what it names
 		b.refs = append(b.refs, refs...)
 	}
 	if a, ok := content.Attributes["for_each"]; ok {
