@@ -68,9 +68,10 @@ func (p *Pipeline) stageRefsOf(r ref) []ref {
 // link turns each instance's references into edges. A reference indexed
 // by an expression that reaches no stage output, such as
 // stage.score.judge[each.key], is an edge to the one instance its index
-// names for that instance, evaluated in ctx (variables and the globals
-// that reach no stage); any other unkeyed reference is an edge to every
-// instance of the block.
+// names for that instance, evaluated in ctx (the load-time context, every
+// instance's folder a placeholder); any other unkeyed reference is an
+// edge to every instance of the block. An index that names no instance is
+// reported here, with the keys there are.
 func (p *Pipeline) link(blocks []*stageBlock, ctx *hcl.EvalContext) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, b := range blocks {
@@ -100,17 +101,29 @@ func (p *Pipeline) link(blocks []*stageBlock, ctx *hcl.EvalContext) hcl.Diagnost
 					deps[u] = true
 					continue
 				}
-				if key, ok := p.indexKey(sr, in, ctx); ok {
-					u, ok := p.byAddr[instanceAddr(ub.kind.Name, ub.name, key, true)]
-					if !ok {
+				if key, ok, from := p.indexKey(sr, in, ctx); ok || from != "" {
+					u, found := p.byAddr[instanceAddr(ub.kind.Name, ub.name, key, true)]
+					switch {
+					case from != "" && !found:
+						// A stage's output folder names no instance.
+						b.bad = true
+						if in == b.instances[0] {
+							diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Index Unknown At Load",
+								Detail:  fmt.Sprintf("This index of stage.%s uses %s, whose output folder is only known once it has run, and names none of its instances (%s). Index with each.key, each.value, a variable or a local.", sr.name, from, keysOf(ub)),
+								Subject: sr.keyExpr.Range().Ptr()})
+						}
+						continue
+					case from == "" && !found:
 						b.bad = true
 						diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Reference To Undeclared Stage Instance",
 							Detail:  fmt.Sprintf("stage.%s has no instance %q, the key this index gives in %s; its for_each gives %s.", sr.name, key, in.Addr, keysOf(ub)),
 							Subject: sr.keyExpr.Range().Ptr()})
 						continue
+					case from == "":
+						deps[u] = true
+						continue
 					}
-					deps[u] = true
-					continue
+					// Known at load though it reaches a stage: every instance.
 				}
 				for _, u := range ub.instances {
 					deps[u] = true
@@ -130,19 +143,26 @@ func (p *Pipeline) link(blocks []*stageBlock, ctx *hcl.EvalContext) hcl.Diagnost
 }
 
 // indexKey evaluates the index of a reference written
-// stage.<kind>.<name>[EXPR] for instance in, when EXPR reaches no stage
-// output: the same key the instance's expressions will index with.
-func (p *Pipeline) indexKey(r ref, in *Instance, ctx *hcl.EvalContext) (string, bool) {
+// stage.<kind>.<name>[EXPR] for instance in, in ctx (the load-time
+// context, stage folders as placeholders): the key it gives, whether it
+// gave one, and the first stage its index reaches (stage.KIND.NAME), if
+// any. An index that reaches no stage gives the key the instance's
+// expressions will index with; one that reaches a stage is known only
+// once that stage has run.
+func (p *Pipeline) indexKey(r ref, in *Instance, ctx *hcl.EvalContext) (key string, ok bool, from string) {
 	if r.keyExpr == nil || ctx == nil {
-		return "", false
+		return "", false, ""
 	}
 	refs, diags := p.refsOf(r.keyExpr)
 	if diags.HasErrors() {
-		return "", false
+		return "", false, ""
 	}
 	for _, kr := range refs {
-		if len(p.stageRefsOf(kr)) > 0 || (kr.root == "each" && in.each == cty.NilVal) {
-			return "", false
+		if kr.root == "each" && in.each == cty.NilVal {
+			return "", false, ""
+		}
+		if srs := p.stageRefsOf(kr); len(srs) > 0 && from == "" {
+			from = "stage." + srs[0].name
 		}
 	}
 	c := ctx.NewChild()
@@ -151,13 +171,13 @@ func (p *Pipeline) indexKey(r ref, in *Instance, ctx *hcl.EvalContext) (string, 
 	}
 	v, diags := r.keyExpr.Value(c)
 	if diags.HasErrors() || !v.IsWhollyKnown() || v.IsNull() {
-		return "", false
+		return "", false, from
 	}
 	v, err := convert.Convert(v, cty.String)
 	if err != nil {
-		return "", false
+		return "", false, from
 	}
-	return v.AsString(), true
+	return v.AsString(), true, from
 }
 
 func keysOf(b *stageBlock) string {

@@ -190,14 +190,14 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 		}
 		diags = append(diags, p.expand(b, staticCtx)...)
 	}
-	diags = append(diags, p.link(blocks, staticCtx)...)
+	// Indexes of stage references (link) and top-level blocks are
+	// evaluated once the stages have their instances, so that a reference
+	// to a stage output reads a placeholder. (A local that fails with
+	// placeholders is reported at the stages that use it, as before.)
+	instCtx, _ := p.evalContext(pendingOut, nil)
+	diags = append(diags, p.link(blocks, instCtx)...)
 	p.expanded = true
-	// Top-level blocks are decoded once the stages have their instances,
-	// so that a block's reference to a stage output reads a placeholder.
-	// (A local that fails with placeholders is reported at the stages that
-	// use it, as before.)
-	blockCtx, _ := p.evalContext(pendingOut, nil)
-	diags = append(diags, p.decodeBlocks(blockCtx)...)
+	diags = append(diags, p.decodeBlocks(instCtx)...)
 	diags = append(diags, p.checkExecutors()...)
 	d = p.cycles()
 	diags = append(diags, d...)
