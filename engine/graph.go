@@ -76,13 +76,16 @@ func (p *Pipeline) link(blocks []*stageBlock, ctx *hcl.EvalContext) hcl.Diagnost
 	var diags hcl.Diagnostics
 	for _, b := range blocks {
 		// The stage references are the block's, the same for each instance.
-		var srefs []ref
+		var srefs []linkRef
 		for _, r := range b.refs {
-			srefs = append(srefs, p.stageRefsOf(r)...)
+			for _, sr := range p.stageRefsOf(r) {
+				srefs = append(srefs, p.linkRefOf(sr))
+			}
 		}
+		reported := make([]bool, len(srefs)) // one diagnostic per reference, not per instance
 		for _, in := range b.instances {
 			deps := map[*Instance]bool{}
-			for _, sr := range srefs {
+			for i, sr := range srefs {
 				ub, ok := p.blocks[sr.name]
 				if !ok {
 					continue // reported by checkRefs
@@ -91,7 +94,8 @@ func (p *Pipeline) link(blocks []*stageBlock, ctx *hcl.EvalContext) hcl.Diagnost
 					u, ok := p.byAddr[instanceAddr(ub.kind.Name, ub.name, sr.key, true)]
 					if !ok {
 						b.bad = true
-						if in == b.instances[0] {
+						if !reported[i] {
+							reported[i] = true
 							diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Reference To Undeclared Stage Instance",
 								Detail:  fmt.Sprintf("stage.%s has no instance %q; its for_each gives %s.", sr.name, sr.key, keysOf(ub)),
 								Subject: sr.rng.Ptr()})
@@ -101,29 +105,32 @@ func (p *Pipeline) link(blocks []*stageBlock, ctx *hcl.EvalContext) hcl.Diagnost
 					deps[u] = true
 					continue
 				}
-				if key, ok, from := p.indexKey(sr, in, ctx); ok || from != "" {
+				if sr.keyExpr != nil && ctx != nil && (in.each != cty.NilVal || !sr.usesEach) {
+					key, ok := indexValue(sr.keyExpr, in, ctx)
 					u, found := p.byAddr[instanceAddr(ub.kind.Name, ub.name, key, true)]
 					switch {
-					case from != "" && !found:
+					case found && sr.from == "":
+						deps[u] = true
+						continue
+					case !found && sr.from != "":
 						// A stage's output folder names no instance.
 						b.bad = true
-						if in == b.instances[0] {
+						if !reported[i] {
+							reported[i] = true
 							diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Index Unknown At Load",
-								Detail:  fmt.Sprintf("This index of stage.%s uses %s, whose output folder is only known once it has run, and names none of its instances (%s). Index with each.key, each.value, a variable or a local.", sr.name, from, keysOf(ub)),
+								Detail:  fmt.Sprintf("This index of stage.%s uses %s, whose output folder is only known once it has run, and names none of its instances (%s). Index with each.key, each.value, a variable or a local.", sr.name, sr.from, keysOf(ub)),
 								Subject: sr.keyExpr.Range().Ptr()})
 						}
 						continue
-					case from == "" && !found:
+					case !found && ok:
 						b.bad = true
 						diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Reference To Undeclared Stage Instance",
 							Detail:  fmt.Sprintf("stage.%s has no instance %q, the key this index gives in %s; its for_each gives %s.", sr.name, key, in.Addr, keysOf(ub)),
 							Subject: sr.keyExpr.Range().Ptr()})
 						continue
-					case from == "":
-						deps[u] = true
-						continue
 					}
-					// Known at load though it reaches a stage: every instance.
+					// Known at load though it reaches a stage, or not a
+					// value (decoding reports it): every instance.
 				}
 				for _, u := range ub.instances {
 					deps[u] = true
@@ -142,42 +149,49 @@ func (p *Pipeline) link(blocks []*stageBlock, ctx *hcl.EvalContext) hcl.Diagnost
 	return diags
 }
 
-// indexKey evaluates the index of a reference written
-// stage.<kind>.<name>[EXPR] for instance in, in ctx (the load-time
-// context, stage folders as placeholders): the key it gives, whether it
-// gave one, and the first stage its index reaches (stage.KIND.NAME), if
-// any. An index that reaches no stage gives the key the instance's
-// expressions will index with; one that reaches a stage is known only
-// once that stage has run.
-func (p *Pipeline) indexKey(r ref, in *Instance, ctx *hcl.EvalContext) (key string, ok bool, from string) {
-	if r.keyExpr == nil || ctx == nil {
-		return "", false, ""
+// A linkRef is a stage reference as link uses it: for one indexed by an
+// expression (stage.<kind>.<name>[EXPR]), whether EXPR uses each and the
+// first stage it reaches (stage.KIND.NAME), if any, found once per block.
+// An index that reaches no stage gives, for each instance, the key the
+// instance's expressions will index with; one that reaches a stage is
+// known only once that stage has run.
+type linkRef struct {
+	ref
+	usesEach bool
+	from     string
+}
+
+func (p *Pipeline) linkRefOf(r ref) linkRef {
+	lr := linkRef{ref: r}
+	if r.keyExpr == nil {
+		return lr
 	}
-	refs, diags := p.refsOf(r.keyExpr)
-	if diags.HasErrors() {
-		return "", false, ""
-	}
+	refs, _ := p.refsOf(r.keyExpr)
 	for _, kr := range refs {
-		if kr.root == "each" && in.each == cty.NilVal {
-			return "", false, ""
-		}
-		if srs := p.stageRefsOf(kr); len(srs) > 0 && from == "" {
-			from = "stage." + srs[0].name
+		lr.usesEach = lr.usesEach || kr.root == "each"
+		if srs := p.stageRefsOf(kr); len(srs) > 0 && lr.from == "" {
+			lr.from = "stage." + srs[0].name
 		}
 	}
+	return lr
+}
+
+// indexValue evaluates the index expr for instance in, in ctx (the
+// load-time context, stage folders as placeholders), as a key.
+func indexValue(expr hcl.Expression, in *Instance, ctx *hcl.EvalContext) (string, bool) {
 	c := ctx.NewChild()
 	if in.each != cty.NilVal {
 		c.Variables = map[string]cty.Value{"each": in.each}
 	}
-	v, diags := r.keyExpr.Value(c)
+	v, diags := expr.Value(c)
 	if diags.HasErrors() || !v.IsWhollyKnown() || v.IsNull() {
-		return "", false, from
+		return "", false
 	}
 	v, err := convert.Convert(v, cty.String)
 	if err != nil {
-		return "", false, from
+		return "", false
 	}
-	return v.AsString(), true, from
+	return v.AsString(), true
 }
 
 func keysOf(b *stageBlock) string {
