@@ -213,7 +213,7 @@ func (p *Pipeline) stageObject(outs outsFunc, in *Instance) cty.Value {
 		if deps != nil && sb.forEach != nil && !p.shared[sb] {
 			only = deps[sb]
 			if only == nil {
-				only = []*Instance{} // in scope through depends_on only, or no instance
+				only = []*Instance{} // a for_each block without instances
 			}
 		}
 		kinds[sb.kind.Name][sb.name] = blockValue(sb, outs, only)
